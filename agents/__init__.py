@@ -1,0 +1,15 @@
+"""Agents: one async protocol (`agents.base`), one registry (`agents.registry`)."""
+
+from agents.base import Agent, BaseAgent, Decision
+from agents.registry import UnknownAgentError, create, parse, register, registered
+
+__all__ = [
+    "Agent",
+    "BaseAgent",
+    "Decision",
+    "UnknownAgentError",
+    "create",
+    "parse",
+    "register",
+    "registered",
+]

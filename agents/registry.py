@@ -1,0 +1,102 @@
+"""One registry of agents by name.
+
+Built-in agents register with the same decorator a new agent would use:
+
+    @register("my-agent", help="what it does")
+    class MyAgent(BaseAgent): ...
+
+A name on the command line is `kind` or `kind:arg` (e.g. `metamon:ckpt.pt`,
+`mistral:ft:model-id`): the part before the first colon picks the registered factory,
+the rest is passed to it as `arg`.
+"""
+
+from __future__ import annotations
+
+import difflib
+import importlib
+import inspect
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from agents.base import Agent
+
+AgentFactory = Callable[..., Agent]
+
+
+class UnknownAgentError(ValueError):
+    """An agent name the registry does not know; the message lists the known ones."""
+
+
+@dataclass(frozen=True)
+class Registration:
+    name: str
+    factory: AgentFactory
+    help: str
+    takes_arg: bool
+
+
+_REGISTRY: dict[str, Registration] = {}
+# Modules whose import registers the built-in agents (imported on first lookup).
+_BUILTIN_MODULES = ("agents.baselines",)
+_loaded = False
+
+
+def register(name: str, *, help: str = "") -> Callable[[AgentFactory], AgentFactory]:
+    """Class or function decorator: make `factory` available as agent `name`.
+
+    The factory is called as `factory(seed=..., arg=...)`; `arg` only if it accepts one.
+    """
+
+    def decorator(factory: AgentFactory) -> AgentFactory:
+        if name in _REGISTRY and _REGISTRY[name].factory is not factory:
+            raise ValueError(f"agent {name!r} is registered twice")
+        params = inspect.signature(factory).parameters
+        _REGISTRY[name] = Registration(name, factory, help, takes_arg="arg" in params)
+        return factory
+
+    return decorator
+
+
+def _load_builtins() -> None:
+    global _loaded
+    if not _loaded:
+        _loaded = True
+        for module in _BUILTIN_MODULES:
+            importlib.import_module(module)
+
+
+def registered() -> dict[str, Registration]:
+    _load_builtins()
+    return dict(sorted(_REGISTRY.items()))
+
+
+@dataclass(frozen=True)
+class ParsedName:
+    given: str
+    kind: str
+    arg: str | None
+
+
+def parse(name: str) -> ParsedName:
+    """Split `kind:arg` and check that `kind` is registered."""
+    _load_builtins()
+    kind, sep, arg = name.strip().partition(":")
+    if kind not in _REGISTRY:
+        known = ", ".join(_REGISTRY)
+        close = difflib.get_close_matches(kind, list(_REGISTRY), n=1, cutoff=0.4)
+        hint = f"did you mean {close[0]!r}? " if close else ""
+        raise UnknownAgentError(f"unknown agent {name!r}: {hint}registered agents: {known}")
+    reg = _REGISTRY[kind]
+    if sep and not reg.takes_arg:
+        raise UnknownAgentError(f"agent {kind!r} takes no argument, got {name!r}: use {kind!r}")
+    return ParsedName(given=name, kind=kind, arg=arg if sep else None)
+
+
+def create(name: str, *, seed: int | None = None, **kwargs: Any) -> Agent:
+    """Build the agent registered under `name` (`kind` or `kind:arg`)."""
+    parsed = parse(name)
+    reg = _REGISTRY[parsed.kind]
+    if reg.takes_arg:
+        kwargs["arg"] = parsed.arg
+    return reg.factory(seed=seed, **kwargs)

@@ -1,0 +1,371 @@
+"""Run records: the journal written while battles finish, and the final `runs/<run>.json`.
+
+A run lives in three places next to each other under the output folder:
+
+    runs/<run_id>.jsonl          append-only journal: one `spec` line per session, one
+                                 `battle` line per finished battle (with its decisions)
+    runs/<run_id>/replays/*.log  the Showdown protocol log of every battle
+    runs/<run_id>.json           the run record, rebuilt from the journal and written
+                                 atomically at the end of every session
+
+The field names of the run record are a contract read by `viz`, later tools and outside
+checks; bump `SCHEMA_VERSION` when one changes meaning.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import tempfile
+from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
+from typing import Any, Literal
+
+SCHEMA_VERSION = 1
+
+Side = Literal["p1", "p2"]
+Winner = Literal["p1", "p2", "draw"]
+SIDES: tuple[Side, Side] = ("p1", "p2")
+
+
+class RunRecordError(ValueError):
+    """A file that is not a usable run record; the message says what is wrong."""
+
+
+@dataclass
+class DecisionRecord:
+    """One choice sent to the server by one side."""
+
+    battle_tag: str
+    turn: int
+    side: Side
+    action: str  # "move thunderbolt", "move thunderbolt tera", "switch pikachu", "default"
+    latency_ms: float
+    fallback: bool = False
+    fallback_reason: str | None = None
+    reasoning: str | None = None
+    tokens: int | None = None
+    effectiveness: float | None = None  # type multiplier against the opponent's active
+
+
+@dataclass
+class BattleRecord:
+    """One finished (or failed) battle."""
+
+    battle_tag: str
+    winner: Winner | None  # None only when `error` says why the battle has no result
+    turns: int
+    duration_s: float
+    replay: str | None  # path of the protocol log, relative to the run record's folder
+    error: str | None = None
+    finished_at: float = 0.0  # unix time; used to measure the battle phase's wall time
+    session: int = 0  # which session (0 = first, 1 = first resume, ...) played it
+
+
+@dataclass
+class AgentSpec:
+    """An agent as the user named it and as the registry resolved it."""
+
+    given: str
+    resolved: str
+    params: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class RunSpec:
+    run_id: str
+    p1: AgentSpec
+    p2: AgentSpec
+    format: str
+    n: int
+    seed: int | None
+    concurrency: int
+    move_delay: float
+    battle_timeout_s: float
+    server: str
+    versions: dict[str, str]
+    started_at: float
+    finished_at: float | None = None
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> RunSpec:
+        data = dict(data)
+        for side in SIDES:
+            data[side] = AgentSpec(**data[side])
+        return cls(**data)
+
+
+@dataclass
+class SideSummary:
+    decisions: int
+    latency_p50_ms: float | None
+    latency_p95_ms: float | None
+    fallback_rate: float | None
+
+
+@dataclass
+class Summary:
+    battles: int
+    errors: int
+    p1_wins: int
+    p2_wins: int
+    draws: int
+    p1_win_rate: float | None
+    p1_win_rate_ci95: list[float] | None
+    mean_turns: float | None
+    wall_s: float
+    battles_per_s: float | None
+    sides: dict[str, SideSummary]
+
+
+@dataclass
+class RunRecord:
+    spec: RunSpec
+    battles: list[BattleRecord]
+    decisions: list[DecisionRecord]
+    summary: Summary
+    schema_version: int = SCHEMA_VERSION
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "schema_version": self.schema_version,
+            "spec": asdict(self.spec),
+            "battles": [asdict(b) for b in self.battles],
+            "decisions": [asdict(d) for d in self.decisions],
+            "summary": asdict(self.summary),
+        }
+
+    @classmethod
+    def from_dict(cls, data: Any, source: str = "run record") -> RunRecord:
+        if not isinstance(data, dict) or "schema_version" not in data:
+            raise RunRecordError(f"{source} is not a run record (no schema_version field)")
+        version = data["schema_version"]
+        if not isinstance(version, int) or version > SCHEMA_VERSION:
+            raise RunRecordError(
+                f"{source} has schema_version {version!r}, newer than this version of the "
+                f"arena understands ({SCHEMA_VERSION}): update the arena"
+            )
+        try:
+            summary = dict(data["summary"])
+            summary["sides"] = {k: SideSummary(**v) for k, v in summary["sides"].items()}
+            return cls(
+                spec=RunSpec.from_dict(data["spec"]),
+                battles=[BattleRecord(**b) for b in data["battles"]],
+                decisions=[DecisionRecord(**d) for d in data["decisions"]],
+                summary=Summary(**summary),
+                schema_version=version,
+            )
+        except (KeyError, TypeError, AttributeError) as exc:
+            raise RunRecordError(f"{source} is not a valid run record: {exc}") from None
+
+
+# --- statistics --------------------------------------------------------------------------
+
+
+def wilson_interval(successes: float, n: int, z: float = 1.959964) -> tuple[float, float]:
+    """95% Wilson score interval for a binomial proportion (draws may count as 0.5)."""
+    if n <= 0:
+        return (0.0, 1.0)
+    p = successes / n
+    denom = 1 + z * z / n
+    centre = (p + z * z / (2 * n)) / denom
+    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / denom
+    return (max(0.0, centre - half), min(1.0, centre + half))
+
+
+def percentile(values: list[float], q: float) -> float | None:
+    """Linear-interpolated percentile (q in [0, 100]); None for no values."""
+    if not values:
+        return None
+    ordered = sorted(values)
+    pos = (len(ordered) - 1) * q / 100
+    lo, hi = math.floor(pos), math.ceil(pos)
+    return ordered[lo] + (ordered[hi] - ordered[lo]) * (pos - lo)
+
+
+def summarize(
+    battles: list[BattleRecord], decisions: list[DecisionRecord], wall_s: float
+) -> Summary:
+    played = [b for b in battles if b.winner is not None]
+    wins = {side: sum(b.winner == side for b in played) for side in SIDES}
+    draws = sum(b.winner == "draw" for b in played)
+    n = len(played)
+    # A draw counts as half a win, so p1 and p2 rates add up to one.
+    p1_score = wins["p1"] + 0.5 * draws
+    sides = {}
+    for side in SIDES:
+        mine = [d for d in decisions if d.side == side]
+        latencies = [d.latency_ms for d in mine]
+        sides[side] = SideSummary(
+            decisions=len(mine),
+            latency_p50_ms=percentile(latencies, 50),
+            latency_p95_ms=percentile(latencies, 95),
+            fallback_rate=(sum(d.fallback for d in mine) / len(mine)) if mine else None,
+        )
+    return Summary(
+        battles=n,
+        errors=len(battles) - n,
+        p1_wins=wins["p1"],
+        p2_wins=wins["p2"],
+        draws=draws,
+        p1_win_rate=p1_score / n if n else None,
+        p1_win_rate_ci95=list(wilson_interval(p1_score, n)) if n else None,
+        mean_turns=sum(b.turns for b in played) / n if n else None,
+        wall_s=wall_s,
+        battles_per_s=(len(battles) / wall_s) if wall_s > 0 and battles else None,
+        sides=sides,
+    )
+
+
+# --- files -------------------------------------------------------------------------------
+
+
+def atomic_write_text(path: Path, text: str) -> None:
+    """Write `text` to `path` through a temporary file and a rename."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(text)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+@dataclass
+class RunPaths:
+    """Where the files of one run live."""
+
+    output_dir: Path
+    run_id: str
+
+    @property
+    def record(self) -> Path:
+        return self.output_dir / f"{self.run_id}.json"
+
+    @property
+    def journal(self) -> Path:
+        return self.output_dir / f"{self.run_id}.jsonl"
+
+    @property
+    def replay_dir(self) -> Path:
+        return self.output_dir / self.run_id / "replays"
+
+    def replay_path(self, battle_tag: str) -> Path:
+        return self.replay_dir / f"{battle_tag}.log"
+
+    @classmethod
+    def from_record_path(cls, path: Path) -> RunPaths:
+        return cls(output_dir=path.parent, run_id=path.name.removesuffix(".jsonl").removesuffix(
+            ".json"
+        ))
+
+
+class Journal:
+    """Append-only JSONL journal: every line is flushed and synced as it is written."""
+
+    def __init__(self, path: Path):
+        self.path = path
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self._fh = open(path, "a", encoding="utf-8")  # noqa: SIM115 (closed in close())
+
+    def append(self, event: dict[str, Any]) -> None:
+        self._fh.write(json.dumps(event, separators=(",", ":")) + "\n")
+        self._fh.flush()
+        os.fsync(self._fh.fileno())
+
+    def write_spec(self, spec: RunSpec) -> None:
+        self.append({"type": "spec", "spec": asdict(spec)})
+
+    def write_battle(self, battle: BattleRecord, decisions: list[DecisionRecord]) -> None:
+        self.append(
+            {"type": "battle", "battle": asdict(battle), "decisions": [asdict(d) for d in decisions]}
+        )
+
+    def close(self) -> None:
+        self._fh.close()
+
+
+@dataclass
+class JournalContents:
+    specs: list[RunSpec]  # one per session, oldest first
+    battles: list[BattleRecord]
+    decisions: list[DecisionRecord]
+
+    @property
+    def spec(self) -> RunSpec:
+        return self.specs[-1]
+
+
+def read_journal(path: Path) -> JournalContents:
+    """Read a journal; a torn last line (a crash mid-write) is ignored."""
+    specs: list[RunSpec] = []
+    battles: list[BattleRecord] = []
+    decisions: list[DecisionRecord] = []
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except FileNotFoundError:
+        raise RunRecordError(f"no journal at {path}: is this the right run?") from None
+    for i, line in enumerate(lines):
+        if not line.strip():
+            continue
+        try:
+            event = json.loads(line)
+        except json.JSONDecodeError:
+            if i == len(lines) - 1:
+                break  # torn final write
+            raise RunRecordError(f"{path}:{i + 1} is not valid JSON") from None
+        if event.get("type") == "spec":
+            specs.append(RunSpec.from_dict(event["spec"]))
+        elif event.get("type") == "battle":
+            battles.append(BattleRecord(**event["battle"]))
+            decisions.extend(DecisionRecord(**d) for d in event["decisions"])
+    if not specs:
+        raise RunRecordError(f"{path} has no run spec: it is not an arena journal")
+    return JournalContents(specs=specs, battles=battles, decisions=decisions)
+
+
+def battle_phase_wall_s(contents: JournalContents) -> float:
+    """Wall time of the battle phase, added up over the sessions of a (resumed) run."""
+    total = 0.0
+    for session, spec in enumerate(contents.specs):
+        ends = [b.finished_at for b in contents.battles if b.session == session]
+        if ends:
+            total += max(ends) - spec.started_at
+    return total
+
+
+def build_record(contents: JournalContents, finished_at: float | None) -> RunRecord:
+    spec = replace(contents.spec, started_at=contents.specs[0].started_at, finished_at=finished_at)
+    summary = summarize(contents.battles, contents.decisions, battle_phase_wall_s(contents))
+    return RunRecord(
+        spec=spec, battles=contents.battles, decisions=contents.decisions, summary=summary
+    )
+
+
+def write_record(record: RunRecord, path: Path) -> None:
+    atomic_write_text(path, json.dumps(record.to_dict(), indent=1) + "\n")
+
+
+def load_record(path: Path) -> RunRecord:
+    """Load `runs/<run>.json`; every problem is a RunRecordError with a one-line message."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise RunRecordError(f"{path} does not exist: pass a file from runs/") from None
+    except IsADirectoryError:
+        raise RunRecordError(f"{path} is a folder: pass a runs/<run>.json file") from None
+    except UnicodeDecodeError:
+        raise RunRecordError(f"{path} is not a text file: pass a runs/<run>.json file") from None
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise RunRecordError(
+            f"{path} is not valid JSON (line {exc.lineno}: {exc.msg}); if the run was "
+            f"interrupted, `main.py --resume {path}` rebuilds it from its journal"
+        ) from None
+    return RunRecord.from_dict(data, source=str(path))
