@@ -260,9 +260,9 @@ class RunPaths:
 
     @classmethod
     def from_record_path(cls, path: Path) -> RunPaths:
-        return cls(output_dir=path.parent, run_id=path.name.removesuffix(".jsonl").removesuffix(
-            ".json"
-        ))
+        return cls(
+            output_dir=path.parent, run_id=path.name.removesuffix(".jsonl").removesuffix(".json")
+        )
 
 
 class Journal:
@@ -283,7 +283,11 @@ class Journal:
 
     def write_battle(self, battle: BattleRecord, decisions: list[DecisionRecord]) -> None:
         self.append(
-            {"type": "battle", "battle": asdict(battle), "decisions": [asdict(d) for d in decisions]}
+            {
+                "type": "battle",
+                "battle": asdict(battle),
+                "decisions": [asdict(d) for d in decisions],
+            }
         )
 
     def close(self) -> None:

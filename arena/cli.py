@@ -1,0 +1,222 @@
+"""The CLI edge of main.py: rich progress, the results table, one-line errors.
+
+Library modules log; only this module prints.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+from pathlib import Path
+
+from rich.console import Console
+from rich.logging import RichHandler
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from agents.registry import UnknownAgentError
+from arena import server as showdown
+from arena.match import FormatError, Match, MatchProgress
+from arena.record import RunRecord, RunRecordError
+from arena.run import RunPlan, RunRequest, finalize, plan_run, play_session
+
+console = Console()
+err_console = Console(stderr=True)
+log = logging.getLogger("arena")
+
+# Errors that are the user's input or environment: one line, no traceback.
+USER_ERRORS = (
+    UnknownAgentError,
+    FormatError,
+    RunRecordError,
+    showdown.ServerError,
+    ValueError,
+    OSError,
+)
+
+
+def setup_logging(level: str) -> None:
+    logging.basicConfig(
+        level=level,
+        format="%(message)s",
+        datefmt="[%X]",
+        handlers=[RichHandler(console=err_console, show_path=False)],
+        force=True,
+    )
+    # Third-party noise stays at WARNING unless DEBUG is asked for.
+    noisy = logging.DEBUG if level == "DEBUG" else logging.WARNING
+    for name in ("poke_env", "websockets", "asyncio", "urllib3", "httpx", "httpcore"):
+        logging.getLogger(name).setLevel(noisy)
+
+
+def fail(message: str, code: int = 2) -> int:
+    err_console.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
+    return code
+
+
+def run_cli(args: argparse.Namespace) -> int:
+    request = RunRequest(
+        p1=args.p1,
+        p2=args.p2,
+        n=args.n,
+        battle_format=args.format,
+        concurrency=args.concurrency,
+        move_delay=args.move_delay,
+        battle_timeout_s=args.battle_timeout,
+        decision_timeout_s=args.decision_timeout,
+        seed=args.seed,
+        output_dir=args.output,
+        resume=args.resume,
+    )
+    try:
+        plan = plan_run(request)
+    except USER_ERRORS as exc:
+        return fail(str(exc))
+
+    if plan.remaining == 0:
+        console.print(f"{plan.paths.record}: all {plan.spec.n} battles are already played.")
+        record = finalize(plan.paths, finished=True)
+        return _report(record, plan, args.reports)
+
+    try:
+        server = _find_server(args.server)
+    except USER_ERRORS as exc:
+        return fail(str(exc))
+
+    code = 0
+    try:
+        asyncio.run(_play(plan, server, request))
+    except KeyboardInterrupt:
+        code = 130
+        console.print("[yellow]interrupted[/]: finished battles are kept")
+    except showdown.ServerError as exc:
+        code = fail(f"{exc}; finished battles are kept", code=1)
+    finally:
+        if server.owned and not args.keep_server:
+            server.stop()
+        elif server.owned:
+            console.print(f"Showdown server left running at {server.browser_url}")
+
+    record = finalize(plan.paths, finished=code == 0)
+    done = len(record.battles) if record else 0
+    if code != 0:
+        if record is not None:
+            console.print(
+                f"{done}/{plan.spec.n} battles kept in {plan.paths.record}; continue with "
+                f"[bold]uv run python main.py --resume {plan.paths.record}[/]"
+            )
+        _report(record, plan, args.reports)
+        return code
+    return _report(record, plan, args.reports)
+
+
+def _find_server(url: str) -> showdown.ShowdownServer:
+    if not showdown.answers(url) and not showdown.is_installed():
+        with console.status("Installing the bundled Showdown server (npm ci, first use only)…"):
+            showdown.install()
+    with console.status("Starting the Showdown server…"):
+        return showdown.find_or_start(url)
+
+
+async def _play(plan: RunPlan, server: showdown.ShowdownServer, request: RunRequest) -> None:
+    spec = plan.spec
+    title = f"{spec.p1.given} vs {spec.p2.given}"
+    progress = Progress(
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("{task.fields[score]}"),
+        TimeElapsedColumn(),
+        console=console,
+        transient=False,
+    )
+    task = progress.add_task(title, total=spec.n, completed=plan.done, score="")
+
+    def on_start(match: Match) -> None:
+        names = match.usernames
+        console.print(
+            f"Run [bold]{spec.run_id}[/] on {server.url}: {spec.n - plan.done} battles, "
+            f"{spec.concurrency} at a time ({names['p1']} vs {names['p2']})"
+        )
+        if spec.move_delay > 0:
+            console.print(
+                f"Watch live: open [link={server.browser_url}]{server.browser_url}[/link], "
+                f"then 'Watch a battle' (or look up user '{names['p1']}'); battle rooms are "
+                "printed as they start."
+            )
+
+    seen: set[str] = set()
+
+    def on_progress(p: MatchProgress) -> None:
+        if spec.move_delay > 0:
+            for tag in p.live:
+                if tag not in seen:
+                    seen.add(tag)
+                    console.print(f"  battle room: {server.browser_url}{tag}")
+        score = (
+            f"p1 {p.wins.get('p1', 0)} – {p.wins.get('p2', 0)} p2"
+            + (f" · {p.draws} draws" if p.draws else "")
+            + (f" · {p.errors} errors" if p.errors else "")
+            + f" · {len(p.live)} live"
+        )
+        progress.update(task, completed=plan.done + p.done, score=score)
+
+    with progress:
+        await play_session(plan, server, request, on_progress=on_progress, on_start=on_start)
+
+
+def _report(record: RunRecord | None, plan: RunPlan, reports_dir: Path) -> int:
+    if record is None:
+        return 1
+    _print_results(record)
+    console.print(f"Run record: {plan.paths.record}")
+    try:
+        from viz import write_report
+
+        report = write_report(plan.paths.record, reports_dir / f"{plan.spec.run_id}.html")
+    except Exception as exc:  # the run record is safe; the report can be rebuilt
+        fail(
+            f"the report could not be written ({exc}); rebuild it with "
+            f"`uv run python -m viz {plan.paths.record}`",
+            code=1,
+        )
+        return 1
+    console.print(f"Report:     {report}")
+    return 0
+
+
+def _fmt(value: float | None, spec: str = ".1f", suffix: str = "") -> str:
+    return "–" if value is None else f"{value:{spec}}{suffix}"
+
+
+def _print_results(record: RunRecord) -> None:
+    s = record.summary
+    table = Table(title=f"{record.spec.p1.given} vs {record.spec.p2.given} · {record.spec.format}")
+    table.add_column("side")
+    table.add_column("agent")
+    table.add_column("wins", justify="right")
+    table.add_column("win rate (95% CI)", justify="right")
+    table.add_column("latency p50 / p95", justify="right")
+    table.add_column("fallbacks", justify="right")
+    rate = {"p1": s.p1_win_rate, "p2": None if s.p1_win_rate is None else 1 - s.p1_win_rate}
+    ci = s.p1_win_rate_ci95
+    cis = {"p1": ci, "p2": None if ci is None else [1 - ci[1], 1 - ci[0]]}
+    for side in ("p1", "p2"):
+        agent = getattr(record.spec, side)
+        side_sum = s.sides[side]
+        interval = cis[side]
+        table.add_row(
+            side,
+            agent.given if agent.given == agent.resolved else f"{agent.given} ({agent.resolved})",
+            str(s.p1_wins if side == "p1" else s.p2_wins),
+            _fmt(rate[side], ".0%")
+            + ("" if interval is None else f" [{interval[0]:.0%}, {interval[1]:.0%}]"),
+            f"{_fmt(side_sum.latency_p50_ms, '.1f')} / {_fmt(side_sum.latency_p95_ms, '.1f')} ms",
+            _fmt(side_sum.fallback_rate, ".1%"),
+        )
+    console.print(table)
+    console.print(
+        f"{s.battles} battles, {s.draws} draws, {s.errors} errors · mean "
+        f"{_fmt(s.mean_turns)} turns · {_fmt(s.battles_per_s, '.2f')} battles/s"
+    )

@@ -1,0 +1,348 @@
+"""Matches: N battles between two agents, through poke-env players, journaled as they end.
+
+poke-env runs every player on its own event loop thread (`POKE_LOOP`); the two players'
+decisions, websockets and the journal all live there. The caller's loop only watches:
+it reports progress, notices a dead server and ends battles that ran past their timeout.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+import secrets
+import time
+from collections import defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from poke_env.concurrency import POKE_LOOP
+from poke_env.player.battle_order import BattleOrder, SingleBattleOrder
+from poke_env.player.player import Player
+from poke_env.ps_client import AccountConfiguration, ServerConfiguration
+
+from agents.base import Agent, Decision, action_name, is_legal, random_legal_order
+from arena.record import SIDES, BattleRecord, DecisionRecord, Journal, RunPaths, Side
+from arena.server import AUTH_URL, ServerError, ShowdownServer
+
+if TYPE_CHECKING:
+    import random
+
+    from poke_env.battle.abstract_battle import AbstractBattle
+
+log = logging.getLogger(__name__)
+
+DEFAULT_BATTLE_TIMEOUT_S = 600.0
+DEFAULT_DECISION_TIMEOUT_S = 60.0
+
+
+class FormatError(ValueError):
+    """A battle format the arena cannot play (yet)."""
+
+
+def check_format(battle_format: str) -> None:
+    """The arena plays singles formats whose teams the server generates."""
+    fmt = battle_format.lower()
+    if not re.fullmatch(r"gen[1-9][a-z0-9]+", fmt):
+        raise FormatError(
+            f"{battle_format!r} is not a Showdown format id: use e.g. gen9randombattle"
+        )
+    if "doubles" in fmt or "vgc" in fmt or "multi" in fmt or "triples" in fmt:
+        raise FormatError(
+            f"{battle_format!r} is not a singles format: the arena plays singles only, "
+            "e.g. gen9randombattle"
+        )
+    if "random" not in fmt:
+        raise FormatError(
+            f"{battle_format!r} needs teams, and the arena does not bring teams yet: use a "
+            "random-battle format, e.g. gen9randombattle or gen8randombattle"
+        )
+
+
+def showdown_username(agent_name: str, side: Side, tag: str) -> str:
+    """A Showdown username, unique per run session and at most 18 characters."""
+    base = re.sub(r"[^a-z0-9]", "", agent_name.lower())[:9] or "agent"
+    return f"{base} {side} {tag}"
+
+
+@dataclass
+class MatchConfig:
+    n: int
+    battle_format: str = "gen9randombattle"
+    concurrency: int = 4
+    move_delay: float = 0.0
+    battle_timeout_s: float = DEFAULT_BATTLE_TIMEOUT_S
+    decision_timeout_s: float = DEFAULT_DECISION_TIMEOUT_S
+    session: int = 0
+
+
+@dataclass
+class MatchProgress:
+    """A snapshot for the caller's progress display (read on the caller's thread)."""
+
+    done: int
+    total: int
+    wins: dict[str, int]
+    draws: int
+    errors: int
+    live: list[str]  # battle tags being played
+
+
+@dataclass
+class _LiveBattle:
+    started: float
+    decisions: list[DecisionRecord] = field(default_factory=list)
+
+
+class Recorder:
+    """Collects decisions per battle and journals each battle the moment it ends.
+
+    All methods run on poke-env's loop thread; the caller's thread only reads counters.
+    """
+
+    def __init__(self, journal: Journal, paths: RunPaths, session: int):
+        self.journal = journal
+        self.paths = paths
+        self.session = session
+        self.live: dict[str, _LiveBattle] = {}
+        self.finished: dict[str, BattleRecord] = {}
+        self.wins: dict[str, int] = defaultdict(int)
+        self.draws = 0
+        self.errors = 0
+
+    def seen(self, battle_tag: str) -> _LiveBattle:
+        """The live entry of a battle, created when the battle is first seen."""
+        if battle_tag in self.finished:
+            return _LiveBattle(started=time.monotonic())  # a late message: not tracked
+        if battle_tag not in self.live:
+            self.live[battle_tag] = _LiveBattle(started=time.monotonic())
+        return self.live[battle_tag]
+
+    def add_decision(self, record: DecisionRecord) -> None:
+        self.seen(record.battle_tag).decisions.append(record)
+
+    def finish(self, battle: AbstractBattle, error: str | None = None) -> None:
+        """Journal a battle from p1's view: its result, decisions and protocol log."""
+        tag = battle.battle_tag
+        if tag in self.finished:
+            return
+        live = self.live.pop(tag, None) or _LiveBattle(started=time.monotonic())
+        winner = None
+        if error is None:
+            winner = "p1" if battle.won else "p2" if battle.lost else "draw"
+        replay = self.paths.replay_path(tag)
+        replay.parent.mkdir(parents=True, exist_ok=True)
+        replay.write_text(battle._build_replay_log() + "\n", encoding="utf-8")
+        record = BattleRecord(
+            battle_tag=tag,
+            winner=winner,
+            turns=battle.turn,
+            duration_s=round(time.monotonic() - live.started, 3),
+            replay=str(replay.relative_to(self.paths.output_dir)),
+            error=error,
+            finished_at=time.time(),
+            session=self.session,
+        )
+        self.journal.write_battle(record, sorted(live.decisions, key=lambda d: (d.turn, d.side)))
+        self.finished[tag] = record
+        if winner == "draw":
+            self.draws += 1
+        elif winner is None:
+            self.errors += 1
+        else:
+            self.wins[winner] += 1
+        log.debug("battle %s finished: winner %s in %d turns", tag, winner, battle.turn)
+
+    def progress(self, total: int) -> MatchProgress:
+        return MatchProgress(
+            done=len(self.finished),
+            total=total,
+            wins=dict(self.wins),
+            draws=self.draws,
+            errors=self.errors,
+            live=list(self.live),
+        )
+
+
+class ArenaPlayer(Player):
+    """A poke-env player that asks an agent, checks legality, and records every decision."""
+
+    def __init__(
+        self,
+        agent: Agent,
+        side: Side,
+        recorder: Recorder,
+        rng: random.Random,
+        config: MatchConfig,
+        **kwargs,
+    ):
+        self.agent = agent
+        self.side = side
+        self.recorder = recorder
+        self.rng = rng
+        self.move_delay = config.move_delay
+        self.decision_timeout_s = config.decision_timeout_s
+        super().__init__(**kwargs)
+
+    async def choose_move(self, battle: AbstractBattle) -> BattleOrder:
+        self.recorder.seen(battle.battle_tag)
+        if self.move_delay > 0:
+            await asyncio.sleep(self.move_delay)  # for spectators; never blocks the loop
+        start = time.perf_counter()
+        decision = await self._decide(battle)
+        latency_ms = (time.perf_counter() - start) * 1000
+        if not is_legal(decision.order, battle):
+            log.warning(
+                "%s (%s) chose an illegal action %r in %s; playing a random legal one",
+                self.agent.name, self.side, decision.order.message, battle.battle_tag,
+            )  # fmt: skip
+            decision = Decision(
+                order=random_legal_order(battle, self.rng),
+                fallback=True,
+                fallback_reason="illegal_action",
+                reasoning=decision.reasoning,
+                tokens=decision.tokens,
+            )
+        self.recorder.add_decision(
+            DecisionRecord(
+                battle_tag=battle.battle_tag,
+                turn=battle.turn,
+                side=self.side,
+                action=action_name(decision.order),
+                latency_ms=round(latency_ms, 3),
+                fallback=decision.fallback,
+                fallback_reason=decision.fallback_reason,
+                reasoning=decision.reasoning,
+                tokens=decision.tokens,
+                effectiveness=_effectiveness(decision.order, battle),
+            )
+        )
+        return decision.order
+
+    async def _decide(self, battle: AbstractBattle) -> Decision:
+        """The agent's decision within the deadline; a random legal one if it fails."""
+        try:
+            return await asyncio.wait_for(self.agent.decide(battle), self.decision_timeout_s)
+        except TimeoutError:
+            reason = "timeout"
+        except Exception:
+            log.exception(
+                "agent %s (%s) failed in %s", self.agent.name, self.side, battle.battle_tag
+            )
+            reason = "agent_error"
+        return Decision(
+            order=random_legal_order(battle, self.rng), fallback=True, fallback_reason=reason
+        )
+
+    def _battle_finished_callback(self, battle: AbstractBattle) -> None:
+        if self.side == "p1":
+            self.recorder.finish(battle)
+
+
+def _effectiveness(order: BattleOrder, battle: AbstractBattle) -> float | None:
+    opponent = battle.opponent_active_pokemon
+    if isinstance(order, SingleBattleOrder) and opponent is not None:
+        move = order.order
+        if hasattr(move, "base_power") and hasattr(move, "type"):
+            return float(opponent.damage_multiplier(move))
+    return None
+
+
+class Match:
+    """Plays `config.n` battles between two agents on `server`, journaling each one."""
+
+    def __init__(
+        self,
+        agents: dict[Side, Agent],
+        rngs: dict[Side, random.Random],
+        config: MatchConfig,
+        server: ShowdownServer,
+        journal: Journal,
+        paths: RunPaths,
+    ):
+        self.config = config
+        self.server = server
+        self.recorder = Recorder(journal, paths, config.session)
+        tag = secrets.token_hex(2)
+        server_config = ServerConfiguration(server.url, AUTH_URL)
+        concurrency = 1 if config.move_delay > 0 else config.concurrency
+        quiet = logging.getLogger().getEffectiveLevel() > logging.DEBUG
+        self.players: dict[Side, ArenaPlayer] = {
+            side: ArenaPlayer(
+                agents[side],
+                side,
+                self.recorder,
+                rngs[side],
+                config,
+                account_configuration=AccountConfiguration(
+                    showdown_username(agents[side].name, side, tag), None
+                ),
+                battle_format=config.battle_format,
+                server_configuration=server_config,
+                max_concurrent_battles=concurrency,
+                log_level=logging.WARNING if quiet else logging.DEBUG,
+            )
+            for side in SIDES
+        }
+
+    @property
+    def usernames(self) -> dict[Side, str]:
+        return {side: p.username for side, p in self.players.items()}
+
+    async def play(
+        self,
+        on_progress: Callable[[MatchProgress], None] | None = None,
+        poll_s: float = 0.25,
+    ) -> MatchProgress:
+        """Play every battle; raise ServerError if the server dies (finished ones are kept)."""
+        p1, p2 = self.players["p1"], self.players["p2"]
+        total = self.config.n
+        battles = asyncio.ensure_future(p1.battle_against(p2, n_battles=total))
+        try:
+            while not battles.done():
+                await asyncio.wait({battles}, timeout=poll_s)
+                if on_progress is not None:
+                    on_progress(self.recorder.progress(total))
+                if not battles.done():
+                    self._check_server()
+                    self._end_overdue_battles()
+            battles.result()
+        finally:
+            if not battles.done():
+                battles.cancel()
+            await self._disconnect()
+        progress = self.recorder.progress(total)
+        if on_progress is not None:
+            on_progress(progress)
+        return progress
+
+    def _check_server(self) -> None:
+        listeners = [p.ps_client._listening_coroutine for p in self.players.values()]
+        if not self.server.alive() or any(f is not None and f.done() for f in listeners):
+            raise ServerError(
+                f"the Showdown server at {self.server.url} stopped answering during the run"
+            )
+
+    def _end_overdue_battles(self) -> None:
+        """Record battles past their timeout as errors and forfeit them on the server."""
+        now = time.monotonic()
+        for tag, battle in list(self.players["p1"].battles.items()):
+            live = self.recorder.live.get(tag)
+            if battle.finished or live is None or tag in self.recorder.finished:
+                continue
+            playing = now - live.started - self.config.move_delay * battle.turn
+            if playing > self.config.battle_timeout_s:
+                log.warning("battle %s passed its %.0fs timeout", tag, self.config.battle_timeout_s)
+                message = f"timed out after {self.config.battle_timeout_s:.0f}s"
+                POKE_LOOP.call_soon_threadsafe(self.recorder.finish, battle, message)
+                asyncio.run_coroutine_threadsafe(
+                    self.players["p1"].ps_client.send_message("/forfeit", tag), POKE_LOOP
+                )
+
+    async def _disconnect(self) -> None:
+        for player in self.players.values():
+            try:
+                await asyncio.wait_for(player.ps_client.stop_listening(), timeout=5)
+            except Exception:  # the server may already be gone
+                log.debug("could not close %s's websocket cleanly", player.username)

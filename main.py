@@ -1,0 +1,102 @@
+"""Play battles between two agents on a local Showdown server, then write a run and a report.
+
+uv run python main.py --p1 heuristic --p2 random --n 10
+uv run python main.py --p1 random --p2 random --move-delay 2      # watch it live
+uv run python main.py --resume runs/<run>.json                    # finish an interrupted run
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+DEFAULT_CONCURRENCY = min(16, 4 * (os.cpu_count() or 1))
+
+
+def make_parser() -> argparse.ArgumentParser:
+    from arena.server import DEFAULT_SERVER
+
+    p = argparse.ArgumentParser(
+        prog="main.py",
+        description="Pit two agents against each other on a local Pokemon Showdown server.",
+        epilog="Agents: " + ", ".join(_agent_names()) + ". A run can be resumed with --resume.",
+    )
+    p.add_argument("--p1", default="random", help="agent for player 1 (default: random)")
+    p.add_argument("--p2", default="random", help="agent for player 2 (default: random)")
+    p.add_argument("--n", type=int, default=None, help="number of battles (default: 1)")
+    p.add_argument(
+        "--format", default="gen9randombattle", help="Showdown format (default: gen9randombattle)"
+    )
+    p.add_argument(
+        "--move-delay",
+        type=float,
+        default=0.0,
+        metavar="SECONDS",
+        help="wait before each move, for watching live (implies one battle at a time)",
+    )
+    p.add_argument(
+        "--concurrency",
+        type=int,
+        default=DEFAULT_CONCURRENCY,
+        help=f"battles played at once (default: {DEFAULT_CONCURRENCY})",
+    )
+    p.add_argument(
+        "--server",
+        default=DEFAULT_SERVER,
+        help="websocket of a Showdown server to use; if none answers there, the bundled one "
+        "is started (default: %(default)s)",
+    )
+    p.add_argument(
+        "--keep-server", action="store_true", help="leave a server the arena started running"
+    )
+    p.add_argument("--output", type=Path, default=Path("runs"), help="folder for run records")
+    p.add_argument("--reports", type=Path, default=Path("reports"), help="folder for HTML reports")
+    p.add_argument("--resume", metavar="RUN", help="continue runs/<run>.json up to its --n")
+    p.add_argument("--seed", type=int, default=None, help="seed for the agents' randomness")
+    p.add_argument(
+        "--battle-timeout",
+        type=float,
+        default=600.0,
+        metavar="SECONDS",
+        help="a battle still running after this long (move delays excluded) is recorded as "
+        "an error and forfeited (default: 600)",
+    )
+    p.add_argument(
+        "--decision-timeout",
+        type=float,
+        default=60.0,
+        metavar="SECONDS",
+        help="an agent that takes longer plays a random legal action, recorded as a "
+        "fallback (default: 60)",
+    )
+    p.add_argument(
+        "--log-level",
+        default=os.environ.get("LOG_LEVEL", "INFO"),
+        type=str.upper,
+        choices=["DEBUG", "INFO", "WARNING", "ERROR"],
+        help="verbosity (also LOG_LEVEL; default: INFO)",
+    )
+    return p
+
+
+def _agent_names() -> list[str]:
+    import agents
+
+    return list(agents.registered())
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = make_parser().parse_args(argv)
+    from dotenv import load_dotenv
+
+    load_dotenv()
+    from arena.cli import run_cli, setup_logging
+
+    setup_logging(args.log_level)
+    return run_cli(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
