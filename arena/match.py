@@ -21,6 +21,7 @@ from poke_env.concurrency import POKE_LOOP
 from poke_env.player.battle_order import BattleOrder, SingleBattleOrder
 from poke_env.player.player import Player
 from poke_env.ps_client import AccountConfiguration, ServerConfiguration
+from websockets.exceptions import ConnectionClosed
 
 from agents.base import Agent, Decision, action_name, is_legal, random_legal_order
 from arena.record import SIDES, BattleRecord, DecisionRecord, Journal, RunPaths, Side
@@ -184,6 +185,7 @@ class ArenaPlayer(Player):
         self.move_delay = config.move_delay
         self.decision_timeout_s = config.decision_timeout_s
         super().__init__(**kwargs)
+        _route_player_logger(self.logger)
 
     async def choose_move(self, battle: AbstractBattle) -> BattleOrder:
         self.recorder.seen(battle.battle_tag)
@@ -238,6 +240,27 @@ class ArenaPlayer(Player):
     def _battle_finished_callback(self, battle: AbstractBattle) -> None:
         if self.side == "p1":
             self.recorder.finish(battle)
+
+
+class _DisconnectFilter(logging.Filter):
+    """A closed websocket is reported by the arena as one line; drop poke-env's traceback."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        exc = record.exc_info[1] if record.exc_info else None
+        if isinstance(exc, (ConnectionClosed, OSError)):
+            record.exc_info = None
+            record.msg, record.args = "websocket closed: %s", (exc,)
+            record.levelno, record.levelname = logging.DEBUG, "DEBUG"
+            return logging.getLogger().isEnabledFor(logging.DEBUG)
+        return True
+
+
+def _route_player_logger(logger: logging.Logger) -> None:
+    """poke-env gives each player a logger with its own stream handler; send it to ours."""
+    for handler in list(logger.handlers):
+        logger.removeHandler(handler)
+    logger.propagate = True
+    logger.addFilter(_DisconnectFilter())
 
 
 def _effectiveness(order: BattleOrder, battle: AbstractBattle) -> float | None:
@@ -318,8 +341,10 @@ class Match:
         return progress
 
     def _check_server(self) -> None:
+        """A server we started has exited, or a player's websocket has closed."""
+        owned_died = self.server.owned and not self.server.alive()
         listeners = [p.ps_client._listening_coroutine for p in self.players.values()]
-        if not self.server.alive() or any(f is not None and f.done() for f in listeners):
+        if owned_died or any(f is not None and f.done() for f in listeners):
             raise ServerError(
                 f"the Showdown server at {self.server.url} stopped answering during the run"
             )

@@ -1,0 +1,140 @@
+"""Battles per second: the arena against poke-env's own players on a stock server.
+
+    uv run python bench/throughput.py --n 100 --rounds 2
+
+In one run, alternating so both see the same machine:
+  stock  poke-env RandomPlayer vs RandomPlayer, concurrency 10, on the bundled server
+         with its stock configuration (one simulator process);
+  arena  random vs random through the arena (arena.run.play_session) with its own
+         defaults: one simulator process per core, main.py's default concurrency.
+Prints each figure, the CPU seconds each process used, and the ratio arena / stock
+(the issue's target on a 2-core machine: >= 1.3).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import os
+import resource
+import secrets
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+
+def make_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--n", type=int, default=100, help="battles per measurement")
+    p.add_argument("--rounds", type=int, default=2, help="measurements of each side")
+    p.add_argument("--stock-concurrency", type=int, default=10)
+    p.add_argument("--concurrency", type=int, default=None, help="arena concurrency")
+    return p
+
+
+def group_cpu_s(pgid: int) -> dict[str, float]:
+    """CPU seconds (user + system) of every process in a process group, by name."""
+    out: dict[str, float] = {}
+    pids = subprocess.run(["pgrep", "-g", str(pgid)], capture_output=True, text=True).stdout
+    tick = os.sysconf("SC_CLK_TCK")
+    for pid in pids.split():
+        try:
+            stat = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            cmd = Path(f"/proc/{pid}/cmdline").read_text().split("\0")
+        except OSError:
+            continue
+        name = Path(cmd[1] if len(cmd) > 1 else cmd[0]).name
+        out[name] = out.get(name, 0.0) + (int(stat[11]) + int(stat[12])) / tick
+    return out
+
+
+def own_cpu_s() -> float:
+    r = resource.getrusage(resource.RUSAGE_SELF)
+    return r.ru_utime + r.ru_stime
+
+
+async def play_stock(url: str, n: int, concurrency: int) -> None:
+    from poke_env import AccountConfiguration, RandomPlayer, ServerConfiguration
+
+    from arena.server import AUTH_URL
+
+    config = ServerConfiguration(url, AUTH_URL)
+    tag = secrets.token_hex(2)
+    a, b = (
+        RandomPlayer(
+            AccountConfiguration(f"stock{side} {tag}", None),
+            server_configuration=config,
+            max_concurrent_battles=concurrency,
+            log_level=logging.ERROR,
+        )
+        for side in ("a", "b")
+    )
+    await a.battle_against(b, n_battles=n)
+    for player in (a, b):
+        await player.ps_client.stop_listening()
+
+
+async def play_arena(server, n: int, concurrency: int, out: Path) -> None:
+    from arena.run import RunRequest, plan_run, play_session
+
+    request = RunRequest(p1="random", p2="random", n=n, concurrency=concurrency, output_dir=out)
+    await play_session(plan_run(request), server, request)
+
+
+def measure(kind: str, n: int, concurrency: int, out: Path) -> float:
+    from arena import server as showdown
+
+    simulators = 1 if kind == "stock" else showdown.default_simulators()
+    server = showdown.start_bundled(simulators=simulators)
+    try:
+        cpu0, own0 = group_cpu_s(server.process.pid), own_cpu_s()
+        start = time.perf_counter()
+        if kind == "stock":
+            asyncio.run(play_stock(server.url, n, concurrency))
+        else:
+            asyncio.run(play_arena(server, n, concurrency, out))
+        wall = time.perf_counter() - start
+        cpu1, own1 = group_cpu_s(server.process.pid), own_cpu_s()
+    finally:
+        server.stop()
+    used = {k: cpu1[k] - cpu0.get(k, 0.0) for k in cpu1 if cpu1[k] - cpu0.get(k, 0.0) > 0.05}
+    used["python"] = own1 - own0
+    parts = ", ".join(f"{k} {v:.1f}" for k, v in sorted(used.items(), key=lambda kv: -kv[1]))
+    rate = n / wall
+    print(
+        f"{kind:5s} simulators={simulators} concurrency={concurrency:2d}: {rate:5.2f} battles/s "
+        f"({n} in {wall:.1f}s; CPU s: {parts})",
+        flush=True,
+    )
+    return rate
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = make_parser().parse_args(argv)
+    from arena import server as showdown
+    from main import DEFAULT_CONCURRENCY
+
+    logging.basicConfig(level=logging.WARNING)
+    if not showdown.is_installed():
+        showdown.install()
+    concurrency = args.concurrency or DEFAULT_CONCURRENCY
+    print(f"{os.cpu_count()} cores; {args.n} random-vs-random battles per measurement")
+    rates: dict[str, list[float]] = {"stock": [], "arena": []}
+    with tempfile.TemporaryDirectory() as tmp:
+        for _ in range(args.rounds):
+            rates["stock"].append(measure("stock", args.n, args.stock_concurrency, Path(tmp)))
+            rates["arena"].append(measure("arena", args.n, concurrency, Path(tmp)))
+    stock, arena = statistics.median(rates["stock"]), statistics.median(rates["arena"])
+    print(f"median: stock {stock:.2f} battles/s, arena {arena:.2f} battles/s")
+    print(f"ratio arena/stock: {arena / stock:.2f}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,30 @@
+"""Integration tests play real battles on the real bundled Showdown server.
+
+The server is started once per test session (installed with `npm ci` first if needed)
+on a free port, and its whole process group is stopped at the end.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from arena import server as showdown
+
+
+@pytest.fixture(scope="session")
+def showdown_server() -> Iterator[showdown.ShowdownServer]:
+    if not showdown.is_installed():
+        showdown.install()
+    server = showdown.start_bundled()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if "integration" in str(item.fspath):
+            item.add_marker(pytest.mark.integration)

@@ -1,0 +1,28 @@
+"""main.py's answers to bad input: one line, a non-zero exit, no traceback, no server."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def test_bad_input_is_one_line_and_nonzero(tmp_path):
+    cases = [
+        (["--p1", "heuristc"], "did you mean 'heuristic'"),
+        (["--format", "gen9ou"], "needs teams"),
+        (["--format", "gen9randomdoublesbattle"], "singles"),
+        (["--n", "0"], "--n must be at least 1"),
+        (["--resume", str(tmp_path / "nope.json")], "cannot resume"),
+    ]
+    for args, expected in cases:
+        result = subprocess.run(
+            [sys.executable, "main.py", "--output", str(tmp_path), *args],
+            cwd=REPO, capture_output=True, text=True, timeout=60,
+        )  # fmt: skip
+        assert result.returncode == 2, (args, result.stderr)
+        lines = result.stderr.strip().splitlines()
+        assert len(lines) == 1 and expected in lines[0], (args, result.stderr)
+        assert "Traceback" not in result.stderr
