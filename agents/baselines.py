@@ -13,6 +13,7 @@ from poke_env.player.battle_order import SingleBattleOrder
 
 from agents.base import BaseAgent, Decision
 from agents.registry import register
+from agents.state import stab_types, tera_type_of
 
 if TYPE_CHECKING:
     from poke_env.battle.abstract_battle import AbstractBattle
@@ -29,11 +30,11 @@ class RandomAgent(BaseAgent):
 
 
 def expected_damage_score(move: Move, attacker: Pokemon | None, defender: Pokemon | None) -> float:
-    """Base power x type effectiveness against the defender x STAB (1.5 on a shared type)."""
+    """Base power x type effectiveness against the defender x STAB (1.5 on a STAB type)."""
     score = float(move.base_power)
     if defender is not None:
         score *= defender.damage_multiplier(move)
-    if attacker is not None and move.type in attacker.types:
+    if attacker is not None and move.type in stab_types(attacker):
         score *= 1.5
     return score
 
@@ -61,5 +62,10 @@ class HeuristicAgent(BaseAgent):
     async def decide(self, battle: AbstractBattle) -> Decision:
         if not isinstance(battle, Battle):
             raise TypeError("the heuristic agent plays singles battles only")
+        active = battle.active_pokemon
+        if active is not None and active.tera_type is None:
+            # poke-env 0.16.1 ignores the request's teraType, which would keep the
+            # heuristic from ever terastallizing: give it the type the request names.
+            active._terastallized_type = tera_type_of(active, own=True)
         order, _score = SimpleHeuristicsPlayer.choose_singles_move(battle)
         return Decision(order=order)

@@ -48,6 +48,9 @@ def register(name: str, *, help: str = "") -> Callable[[AgentFactory], AgentFact
     The factory is called as `factory(seed=..., arg=...)`; `arg` only if it accepts one.
     """
 
+    if not name or ":" in name or name != name.strip():
+        raise ValueError(f"agent name {name!r} must be non-empty, without ':' or spaces")
+
     def decorator(factory: AgentFactory) -> AgentFactory:
         if name in _REGISTRY and _REGISTRY[name].factory is not factory:
             raise ValueError(f"agent {name!r} is registered twice")
@@ -61,9 +64,9 @@ def register(name: str, *, help: str = "") -> Callable[[AgentFactory], AgentFact
 def _load_builtins() -> None:
     global _loaded
     if not _loaded:
-        _loaded = True
         for module in _BUILTIN_MODULES:
             importlib.import_module(module)
+        _loaded = True
 
 
 def registered() -> dict[str, Registration]:
@@ -83,7 +86,7 @@ def parse(name: str) -> ParsedName:
     _load_builtins()
     kind, sep, arg = name.strip().partition(":")
     if kind not in _REGISTRY:
-        known = ", ".join(_REGISTRY)
+        known = ", ".join(sorted(_REGISTRY))
         close = difflib.get_close_matches(kind, list(_REGISTRY), n=1, cutoff=0.4)
         hint = f"did you mean {close[0]!r}? " if close else ""
         raise UnknownAgentError(f"unknown agent {name!r}: {hint}registered agents: {known}")

@@ -323,11 +323,14 @@ def read_journal(path: Path) -> JournalContents:
             if i == len(lines) - 1:
                 break  # torn final write
             raise RunRecordError(f"{path}:{i + 1} is not valid JSON") from None
-        if event.get("type") == "spec":
-            specs.append(RunSpec.from_dict(event["spec"]))
-        elif event.get("type") == "battle":
-            battles.append(BattleRecord(**event["battle"]))
-            decisions.extend(DecisionRecord(**d) for d in event["decisions"])
+        try:
+            if event.get("type") == "spec":
+                specs.append(RunSpec.from_dict(event["spec"]))
+            elif event.get("type") == "battle":
+                battles.append(BattleRecord(**event["battle"]))
+                decisions.extend(DecisionRecord(**d) for d in event["decisions"])
+        except (KeyError, TypeError, AttributeError) as exc:
+            raise RunRecordError(f"{path}:{i + 1} is not an arena journal event ({exc})") from None
     if not specs:
         raise RunRecordError(f"{path} has no run spec: it is not an arena journal")
     return JournalContents(specs=specs, battles=battles, decisions=decisions)

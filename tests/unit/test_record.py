@@ -1,0 +1,181 @@
+"""Run records: statistics, the journal, the atomic final file, and bad input."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict
+from pathlib import Path
+
+import pytest
+
+from arena.record import (
+    SCHEMA_VERSION,
+    AgentSpec,
+    BattleRecord,
+    DecisionRecord,
+    Journal,
+    RunPaths,
+    RunRecord,
+    RunRecordError,
+    RunSpec,
+    battle_phase_wall_s,
+    build_record,
+    load_record,
+    percentile,
+    read_journal,
+    summarize,
+    wilson_interval,
+    write_record,
+)
+
+
+def test_wilson_interval_matches_known_values():
+    # Reference values computed from the Wilson score formula with z = 1.96.
+    low, high = wilson_interval(5, 10)
+    assert low == pytest.approx(0.2366, abs=1e-4) and high == pytest.approx(0.7634, abs=1e-4)
+    low, high = wilson_interval(10, 10)
+    assert low == pytest.approx(0.7225, abs=1e-4) and high == pytest.approx(1.0)
+    low, high = wilson_interval(0, 10)
+    assert low == 0.0 and high == pytest.approx(0.2775, abs=1e-4)
+    assert wilson_interval(0, 0) == (0.0, 1.0)
+    # Narrows with more battles, always contains the observed rate.
+    for n in (10, 100, 1000):
+        lo, hi = wilson_interval(0.7 * n, n)
+        assert lo < 0.7 < hi
+    assert (wilson_interval(700, 1000)[1] - wilson_interval(700, 1000)[0]) < (
+        wilson_interval(7, 10)[1] - wilson_interval(7, 10)[0]
+    )
+
+
+def test_percentile_interpolates():
+    assert percentile([], 50) is None
+    assert percentile([3.0], 95) == 3.0
+    assert percentile([1.0, 2.0, 3.0, 4.0], 50) == 2.5
+    assert percentile([10.0, 0.0], 100) == 10.0
+
+
+def spec(run_id: str = "r1", started_at: float = 100.0) -> RunSpec:
+    return RunSpec(
+        run_id=run_id,
+        p1=AgentSpec("heuristic", "heuristic"),
+        p2=AgentSpec("mistral-large", "mistral-large-latest", {"temperature": 0.2}),
+        format="gen9randombattle",
+        n=4,
+        seed=1,
+        concurrency=2,
+        move_delay=0.0,
+        battle_timeout_s=600.0,
+        server="ws://127.0.0.1:8000/showdown/websocket",
+        versions={"arena": "0.1.0"},
+        started_at=started_at,
+    )
+
+
+def battle(tag: str, winner, finished_at: float, session: int = 0, error=None) -> BattleRecord:
+    return BattleRecord(tag, winner, 20, 1.5, f"r1/replays/{tag}.log", error, finished_at, session)
+
+
+def decision(tag: str, side: str, latency: float, fallback: bool = False) -> DecisionRecord:
+    return DecisionRecord(
+        tag, 1, side, "move thunderbolt", latency, fallback, "timeout" if fallback else None,
+        reasoning="<b>why</b>", tokens=12, effectiveness=2.0,
+    )  # fmt: skip
+
+
+def test_summarize_counts_draws_half_and_skips_errors():
+    battles = [
+        battle("b1", "p1", 110),
+        battle("b2", "p2", 111),
+        battle("b3", "draw", 112),
+        battle("b4", None, 113, error="timed out after 600s"),
+    ]
+    decisions = [decision("b1", "p1", 10), decision("b1", "p2", 30, fallback=True)]
+    s = summarize(battles, decisions, wall_s=13.0)
+    assert (s.battles, s.errors, s.p1_wins, s.p2_wins, s.draws) == (3, 1, 1, 1, 1)
+    assert s.p1_win_rate == pytest.approx(0.5)
+    assert s.p1_win_rate_ci95 == pytest.approx(list(wilson_interval(1.5, 3)))
+    assert s.mean_turns == 20
+    assert s.battles_per_s == pytest.approx(4 / 13)
+    assert s.sides["p1"].fallback_rate == 0 and s.sides["p2"].fallback_rate == 1
+    assert s.sides["p2"].latency_p50_ms == 30
+
+
+def test_summarize_with_nothing_played():
+    s = summarize([], [], wall_s=0.0)
+    assert s.battles == 0 and s.p1_win_rate is None and s.p1_win_rate_ci95 is None
+    assert s.battles_per_s is None and s.sides["p1"].latency_p50_ms is None
+
+
+def test_journal_round_trip_resume_and_torn_line(tmp_path: Path):
+    paths = RunPaths(tmp_path, "r1")
+    journal = Journal(paths.journal)
+    journal.write_spec(spec(started_at=100.0))
+    journal.write_battle(battle("b1", "p1", 110.0), [decision("b1", "p1", 5.0)])
+    journal.close()
+    journal = Journal(paths.journal)  # a resumed session appends
+    journal.write_spec(spec(started_at=200.0))
+    journal.write_battle(battle("b2", "p2", 204.0, session=1), [])
+    journal.close()
+    with open(paths.journal, "a") as fh:
+        fh.write('{"type":"battle","battle":{"battle_ta')  # a crash mid-write
+
+    contents = read_journal(paths.journal)
+    assert len(contents.specs) == 2 and [b.battle_tag for b in contents.battles] == ["b1", "b2"]
+    assert battle_phase_wall_s(contents) == pytest.approx(10.0 + 4.0)
+
+    record = build_record(contents, finished_at=250.0)
+    assert record.spec.started_at == 100.0 and record.spec.finished_at == 250.0
+    write_record(record, paths.record)
+    loaded = load_record(paths.record)
+    assert loaded == record
+    assert loaded.spec.p2.params == {"temperature": 0.2}
+    assert not list(tmp_path.glob("*.tmp"))  # the atomic write left nothing behind
+
+
+def test_record_dict_has_the_contract_fields(tmp_path: Path):
+    contents_spec = spec()
+    record = RunRecord(contents_spec, [battle("b1", "p1", 101)], [decision("b1", "p1", 1)],
+                       summarize([battle("b1", "p1", 101)], [], 1.0))  # fmt: skip
+    data = record.to_dict()
+    assert data["schema_version"] == SCHEMA_VERSION
+    assert set(data) == {"schema_version", "spec", "battles", "decisions", "summary"}
+    for key in ("p1_wins", "p2_wins", "draws", "p1_win_rate", "p1_win_rate_ci95",
+                "mean_turns", "wall_s", "battles_per_s", "sides"):  # fmt: skip
+        assert key in data["summary"]
+    assert set(asdict(record.decisions[0])) >= {
+        "battle_tag", "turn", "side", "action", "latency_ms", "fallback",
+        "fallback_reason", "reasoning", "tokens", "effectiveness",
+    }  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("content", "expected"),
+    [
+        (None, "does not exist"),
+        ('{"schema_version": 1, "spec": {', "not valid JSON"),
+        ('{"hello": "world"}', "not a run record"),
+        ('{"schema_version": 99}', "newer than this version"),
+        ('{"schema_version": 1, "spec": {}}', "not a valid run record"),
+        ("[1, 2]", "not a run record"),
+    ],
+)
+def test_load_record_rejects_bad_input_with_one_line(tmp_path: Path, content, expected):
+    path = tmp_path / "x.json"
+    if content is not None:
+        path.write_text(content)
+    with pytest.raises(RunRecordError) as info:
+        load_record(path)
+    assert expected in str(info.value) and "\n" not in str(info.value)
+
+
+def test_read_journal_errors(tmp_path: Path):
+    with pytest.raises(RunRecordError, match="no journal"):
+        read_journal(tmp_path / "missing.jsonl")
+    empty = tmp_path / "empty.jsonl"
+    empty.write_text(json.dumps({"type": "note"}) + "\n")
+    with pytest.raises(RunRecordError, match="no run spec"):
+        read_journal(empty)
+    broken = tmp_path / "broken.jsonl"
+    broken.write_text(json.dumps({"type": "battle"}) + "\n" + json.dumps({"type": "x"}) + "\n")
+    with pytest.raises(RunRecordError, match="not an arena journal event"):
+        read_journal(broken)
