@@ -8,6 +8,7 @@ uv run python main.py --resume runs/<run>.json                    # finish an in
 from __future__ import annotations
 
 import argparse
+import logging
 import os
 import sys
 from pathlib import Path
@@ -95,7 +96,11 @@ def main(argv: list[str] | None = None) -> int:
     from arena.cli import run_cli, setup_logging
 
     setup_logging(args.log_level)
-    return run_cli(args)
+    try:
+        return run_cli(args)
+    finally:
+        # poke-env stops its event loop thread at exit and logs the tasks it cancels.
+        logging.disable(logging.CRITICAL)
 
 
 if __name__ == "__main__":

@@ -89,9 +89,12 @@ def run_cli(args: argparse.Namespace) -> int:
         asyncio.run(_play(plan, server, request))
     except KeyboardInterrupt:
         code = 130
+        _silence_teardown()
         console.print("[yellow]interrupted[/]: finished battles are kept")
     except showdown.ServerError as exc:
-        code = fail(f"{exc}; finished battles are kept", code=1)
+        code = 1
+        _silence_teardown()
+        fail(f"{exc}; finished battles are kept", code=1)
     finally:
         if server.owned and not args.keep_server:
             server.stop()
@@ -109,6 +112,13 @@ def run_cli(args: argparse.Namespace) -> int:
         _report(record, plan, args.reports)
         return code
     return _report(record, plan, args.reports)
+
+
+def _silence_teardown() -> None:
+    """After an interruption, poke-env's players are torn down mid-battle and log every
+    cancelled task and closed socket, with tracebacks. The arena has said what happened
+    in one line; keep the rest of the teardown quiet."""
+    logging.disable(logging.ERROR)
 
 
 def _find_server(url: str) -> showdown.ShowdownServer:

@@ -255,12 +255,19 @@ class _DisconnectFilter(logging.Filter):
         return True
 
 
+_DISCONNECT_FILTER = _DisconnectFilter()
+
+
 def _route_player_logger(logger: logging.Logger) -> None:
     """poke-env gives each player a logger with its own stream handler; send it to ours."""
     for handler in list(logger.handlers):
         logger.removeHandler(handler)
     logger.propagate = True
-    logger.addFilter(_DisconnectFilter())
+    logger.addFilter(_DISCONNECT_FILTER)
+    # Its message tasks that die on a closed socket are reported by asyncio, too.
+    asyncio_logger = logging.getLogger("asyncio")
+    if _DISCONNECT_FILTER not in asyncio_logger.filters:
+        asyncio_logger.addFilter(_DISCONNECT_FILTER)
 
 
 def _effectiveness(order: BattleOrder, battle: AbstractBattle) -> float | None:

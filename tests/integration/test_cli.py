@@ -51,7 +51,7 @@ def test_interrupted_run_keeps_battles_and_resume_finishes_it(showdown_server, t
     proc.send_signal(signal.SIGINT)
     out, err = proc.communicate(timeout=60)
     assert proc.returncode == 130, (out, err)
-    assert "Traceback" not in err
+    assert "Traceback" not in err, err
     assert "--resume" in out
 
     record_path = next((tmp_path / "runs").glob("*.json"))
@@ -91,7 +91,7 @@ def test_killed_server_is_a_clear_error_and_keeps_finished_battles(tmp_path):
         server.stop()
     out, err = proc.communicate(timeout=60)
     assert proc.returncode == 1, (out, err)
-    assert "Traceback" not in err and "Traceback" not in out
+    assert "Traceback" not in err and "Traceback" not in out, err
     error_lines = [line for line in err.splitlines() if "error:" in line]
     assert len(error_lines) == 1 and "stopped answering" in err, err
     record = load_record(next((tmp_path / "runs").glob("*.json")))

@@ -1,0 +1,21 @@
+"""viz: turn a run record into one self-contained HTML report.
+
+Command line (writes reports/<run_id>.html under the current directory by default)::
+
+    uv run python -m viz runs/<run_id>.json [--output FILE]
+
+From Python::
+
+    from viz import write_report, render_report
+    path = write_report(Path("runs/x.json"))            # load, render, write atomically
+    html = render_report(record, run_dir=Path("runs"))  # just the page, as a string
+
+The page embeds plotly.js once and loads nothing from the network: it has a verdict on
+the matchup (saying when the 95% interval is inconclusive), a summary table, the charts
+of `viz.charts`, a battle viewer built from the saved protocol logs (`viz.replay`) and
+the decision log. All run text, model reasoning included, is escaped by jinja.
+"""
+
+from viz.report import ReportError, render_report, write_report
+
+__all__ = ["ReportError", "render_report", "write_report"]

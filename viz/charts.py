@@ -1,0 +1,319 @@
+"""The report's charts: one function per chart, each returning a plotly Figure.
+
+Every function copes with empty input (no finished battle, no decision) by drawing an
+empty chart with a note instead of failing. Text that comes from the run (battle tags,
+fallback reasons) is HTML-escaped, because plotly renders a few HTML tags in labels.
+"""
+
+from __future__ import annotations
+
+import html
+import math
+from collections import Counter
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import plotly.graph_objects as go
+
+from arena.record import SIDES, BattleRecord, DecisionRecord, RunRecord, wilson_interval
+
+COLORS = {"p1": "#1f77b4", "p2": "#ff7f0e", "draw": "#9e9e9e", "error": "#d62728"}
+EFFECTIVENESS = (0.0, 0.25, 0.5, 1.0, 2.0, 4.0)
+EFFECTIVENESS_LABELS = ("0", "0.25", "0.5", "1", "2", "4")
+ACTION_KINDS = ("move", "move + tera", "switch", "default")
+MAX_REASONS = 8  # further fallback reasons are grouped as "other"
+
+
+def _figure(title: str, **layout: object) -> go.Figure:
+    defaults: dict[str, object] = {
+        "title": {"text": title, "x": 0.02},
+        "template": "plotly_white",
+        "height": 360,
+        "margin": {"l": 60, "r": 20, "t": 50, "b": 50},
+        "legend": {"orientation": "h", "y": -0.2},
+    }
+    return go.Figure(layout={**defaults, **layout})
+
+
+def _note(fig: go.Figure, text: str) -> go.Figure:
+    """Mark an empty chart (axes stay, so the page layout does not jump)."""
+    fig.add_annotation(
+        text=text,
+        showarrow=False,
+        xref="paper",
+        yref="paper",
+        x=0.5,
+        y=0.5,
+        font={"size": 14, "color": "#777"},
+    )
+    return fig
+
+
+def _played(battles: Sequence[BattleRecord]) -> list[BattleRecord]:
+    return [b for b in battles if b.winner is not None]
+
+
+def _by_side(decisions: Sequence[DecisionRecord]) -> dict[str, list[DecisionRecord]]:
+    return {side: [d for d in decisions if d.side == side] for side in SIDES}
+
+
+def win_rate_chart(battles: Sequence[BattleRecord]) -> go.Figure:
+    """Share of p1 wins, p2 wins and draws, each with its 95% Wilson interval."""
+    fig = _figure("Outcomes with 95% intervals", yaxis={"range": [0, 1], "tickformat": ".0%"})
+    played = _played(battles)
+    n = len(played)
+    if not n:
+        return _note(fig, "no finished battle")
+    counts = Counter(b.winner for b in played)
+    labels, shares, lows, highs, colors = [], [], [], [], []
+    for key, label in (("p1", "p1 wins"), ("p2", "p2 wins"), ("draw", "draws")):
+        low, high = wilson_interval(counts[key], n)
+        share = counts[key] / n
+        labels.append(f"{label} ({counts[key]}/{n})")
+        shares.append(share)
+        lows.append(share - low)
+        highs.append(high - share)
+        colors.append(COLORS[key])
+    fig.add_bar(
+        x=labels,
+        y=shares,
+        marker_color=colors,
+        error_y={"type": "data", "symmetric": False, "array": highs, "arrayminus": lows},
+        hovertemplate="%{x}: %{y:.1%}<extra></extra>",
+    )
+    fig.add_hline(y=0.5, line_dash="dot", line_color="#555")
+    return fig
+
+
+def cumulative_win_rate_chart(battles: Sequence[BattleRecord]) -> go.Figure:
+    """p1's score (a draw counts half) after each finished battle, with a Wilson band."""
+    played = _played(battles)
+    xaxis: dict[str, object] = {"title": "finished battles", "tickformat": "d"}
+    if len(played) <= 10:
+        xaxis["dtick"] = 1  # no half battles on the axis
+    fig = _figure(
+        "p1 win rate as battles finish", xaxis=xaxis, yaxis={"range": [0, 1], "tickformat": ".0%"}
+    )
+    if not played:
+        return _note(fig, "no finished battle")
+    xs, rates, lows, highs, tags = [], [], [], [], []
+    score = 0.0
+    for k, battle in enumerate(played, start=1):
+        score += 1.0 if battle.winner == "p1" else 0.5 if battle.winner == "draw" else 0.0
+        low, high = wilson_interval(score, k)
+        xs.append(k)
+        rates.append(score / k)
+        lows.append(low)
+        highs.append(high)
+        tags.append(html.escape(battle.battle_tag))
+    fig.add_scatter(
+        x=xs, y=highs, mode="lines", line={"width": 0}, hoverinfo="skip", showlegend=False
+    )
+    fig.add_scatter(
+        x=xs,
+        y=lows,
+        mode="lines",
+        line={"width": 0},
+        fill="tonexty",
+        fillcolor="rgba(31,119,180,0.2)",
+        name="95% interval",
+        hoverinfo="skip",
+    )
+    fig.add_scatter(
+        x=xs,
+        y=rates,
+        mode="lines+markers" if len(played) <= 100 else "lines",
+        name="p1 win rate",
+        line_color=COLORS["p1"],
+        customdata=tags,
+        hovertemplate="after %{x} (%{customdata}): %{y:.1%}<extra></extra>",
+    )
+    fig.add_hline(y=0.5, line_dash="dot", line_color="#555")
+    return fig
+
+
+def outcome_grid_chart(battles: Sequence[BattleRecord], columns: int | None = None) -> go.Figure:
+    """One square per battle, in the order they finished, colored by the result."""
+    # 20 columns for a few hundred battles, more (and smaller squares) beyond
+    columns = columns or max(20, math.ceil(math.sqrt(2 * len(battles))))
+    rows = max(1, math.ceil(len(battles) / columns))
+    size = max(4, min(18, 480 // columns))
+    fig = _figure(
+        "Every battle's result",
+        height=max(220, 130 + (size + 4) * rows),
+        xaxis={"visible": False, "range": [-0.7, columns - 0.3]},
+        yaxis={"visible": False, "autorange": "reversed"},
+    )
+    if not battles:
+        return _note(fig, "no battle")
+    for key, label in (("p1", "p1 won"), ("p2", "p2 won"), ("draw", "draw"), ("error", "error")):
+        cells = [(i, b) for i, b in enumerate(battles) if (b.winner or "error") == key]
+        if not cells:
+            continue
+        hover = [
+            f"{html.escape(b.battle_tag)}<br>{label}, {b.turns} turns"
+            + (f"<br>{html.escape(b.error)}" if b.error else "")
+            for _, b in cells
+        ]
+        fig.add_scatter(
+            x=[i % columns for i, _ in cells],
+            y=[i // columns for i, _ in cells],
+            mode="markers",
+            name=label,
+            text=hover,
+            hovertemplate="%{text}<extra></extra>",
+            marker={"symbol": "square", "size": size, "color": COLORS[key]},
+        )
+    return fig
+
+
+def turns_chart(battles: Sequence[BattleRecord]) -> go.Figure:
+    """Histogram of battle length in turns, stacked by who won."""
+    fig = _figure(
+        "Turns per battle", barmode="stack", xaxis={"title": "turns"}, yaxis={"title": "battles"}
+    )
+    played = _played(battles)
+    if not played:
+        return _note(fig, "no finished battle")
+    for key, label in (("p1", "p1 won"), ("p2", "p2 won"), ("draw", "draw")):
+        turns = [b.turns for b in played if b.winner == key]
+        if turns:
+            fig.add_histogram(
+                x=turns,
+                name=label,
+                marker_color=COLORS[key],
+                bingroup="turns",
+                nbinsx=min(30, max(5, len(played))),
+            )
+    return fig
+
+
+def latency_chart(decisions: Sequence[DecisionRecord]) -> go.Figure:
+    """Distribution of decision latency per side, on a log scale."""
+    fig = _figure("Decision latency", yaxis={"title": "ms (log scale)", "type": "log"})
+    sides = _by_side(decisions)
+    if not decisions:
+        return _note(fig, "no decision")
+    for side, mine in sides.items():
+        # a log axis cannot show 0 ms: clamp to a microsecond
+        values = [max(d.latency_ms, 0.001) for d in mine]
+        fig.add_box(
+            y=values,
+            name=side,
+            marker_color=COLORS[side],
+            boxpoints="outliers",
+            showlegend=False,
+        )
+    return fig
+
+
+def fallback_chart(decisions: Sequence[DecisionRecord]) -> go.Figure:
+    """Share of decisions that fell back per side, stacked by reason."""
+    fig = _figure(
+        "Fallback rate", barmode="stack", yaxis={"tickformat": ".0%", "rangemode": "tozero"}
+    )
+    sides = _by_side(decisions)
+    if not decisions:
+        return _note(fig, "no decision")
+    reasons = Counter(d.fallback_reason or "no reason given" for d in decisions if d.fallback)
+    if not reasons:
+        fig.add_bar(x=list(sides), y=[0] * len(sides), showlegend=False)
+        return _note(fig, "no fallback")
+    top = [reason for reason, _ in reasons.most_common(MAX_REASONS)]
+
+    def bucket(d: DecisionRecord) -> str:
+        reason = d.fallback_reason or "no reason given"
+        return reason if reason in top else "other"
+
+    for reason in [*top, "other"]:
+        ys, counts = [], []
+        for mine in sides.values():
+            count = sum(1 for d in mine if d.fallback and bucket(d) == reason)
+            counts.append(count)
+            ys.append(count / len(mine) if mine else 0.0)
+        if any(counts):
+            fig.add_bar(
+                x=list(sides),
+                y=ys,
+                name=html.escape(reason[:60]),
+                customdata=counts,
+                hovertemplate="%{x}: %{y:.1%} (%{customdata} decisions)<extra></extra>",
+            )
+    return fig
+
+
+def action_kind(action: str) -> str:
+    """'move thunderbolt tera' -> 'move + tera'; 'switch pikachu' -> 'switch'."""
+    words = action.split()
+    if not words or words[0] not in ("move", "switch"):
+        return "default"
+    if words[0] == "move" and words[-1] in ("tera", "terastallize"):
+        return "move + tera"
+    return words[0]
+
+
+def action_share_chart(decisions: Sequence[DecisionRecord]) -> go.Figure:
+    """Share of moves, moves with tera, switches and default orders per side."""
+    fig = _figure("Moves and switches", barmode="stack", yaxis={"tickformat": ".0%"})
+    sides = _by_side(decisions)
+    if not decisions:
+        return _note(fig, "no decision")
+    counts = {side: Counter(action_kind(d.action) for d in mine) for side, mine in sides.items()}
+    for kind in ACTION_KINDS:
+        ys = [counts[s][kind] / len(sides[s]) if sides[s] else 0.0 for s in sides]
+        fig.add_bar(
+            x=list(sides),
+            y=ys,
+            name=kind,
+            customdata=[counts[s][kind] for s in sides],
+            hovertemplate=f"{kind}: %{{y:.1%}} (%{{customdata}})<extra></extra>",
+        )
+    return fig
+
+
+def effectiveness_chart(decisions: Sequence[DecisionRecord]) -> go.Figure:
+    """Type effectiveness of the chosen moves against the opponent's active Pokémon."""
+    fig = _figure(
+        "Type effectiveness of chosen moves",
+        barmode="group",
+        xaxis={"title": "multiplier", "type": "category"},
+        yaxis={"title": "share of rated moves", "tickformat": ".0%"},
+    )
+    rated = [d for d in decisions if d.effectiveness is not None]
+    if not rated:
+        return _note(fig, "no move with a known effectiveness")
+    for side, mine in _by_side(rated).items():
+        counts = Counter(min(EFFECTIVENESS, key=lambda e: abs(e - d.effectiveness)) for d in mine)
+        total = len(mine)
+        fig.add_bar(
+            x=list(EFFECTIVENESS_LABELS),
+            y=[counts[e] / total if total else 0 for e in EFFECTIVENESS],
+            name=side,
+            marker_color=COLORS[side],
+            customdata=[counts[e] for e in EFFECTIVENESS],
+            hovertemplate=f"{side} ×%{{x}}: %{{y:.1%}} (%{{customdata}} moves)<extra></extra>",
+        )
+    return fig
+
+
+@dataclass(frozen=True)
+class Chart:
+    key: str  # used for the element id
+    build: Callable[[RunRecord], go.Figure]
+
+
+CHARTS: tuple[Chart, ...] = (
+    Chart("win-rate", lambda r: win_rate_chart(r.battles)),
+    Chart("cumulative", lambda r: cumulative_win_rate_chart(r.battles)),
+    Chart("outcomes", lambda r: outcome_grid_chart(r.battles)),
+    Chart("turns", lambda r: turns_chart(r.battles)),
+    Chart("latency", lambda r: latency_chart(r.decisions)),
+    Chart("fallbacks", lambda r: fallback_chart(r.decisions)),
+    Chart("actions", lambda r: action_share_chart(r.decisions)),
+    Chart("effectiveness", lambda r: effectiveness_chart(r.decisions)),
+)
+
+
+def build_charts(record: RunRecord) -> list[tuple[str, go.Figure]]:
+    """All the report's charts, in page order, as (key, figure)."""
+    return [(chart.key, chart.build(record)) for chart in CHARTS]

@@ -1,0 +1,212 @@
+"""Render a run record into one self-contained HTML page (no network needed to open it)."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from functools import cache
+from pathlib import Path
+
+import jinja2
+import plotly.offline
+from markupsafe import Markup
+
+from arena.record import (
+    RunPaths,
+    RunRecord,
+    RunRecordError,
+    Summary,
+    atomic_write_text,
+    load_record,
+)
+from viz.charts import action_kind, build_charts
+from viz.replay import Replay, load_replay
+
+log = logging.getLogger(__name__)
+
+TEMPLATES = Path(__file__).parent / "templates"
+MAX_DECISION_ROWS = 2000
+MAX_VIEWER_BATTLES = 300
+MAX_REASONING_CHARS = 2000
+PLOTLY_CONFIG = {"displaylogo": False, "responsive": True}
+
+
+class ReportError(OSError):
+    """The report could not be written; the message is one line saying why."""
+
+
+@dataclass
+class Verdict:
+    kind: str  # "p1", "p2", "inconclusive" or "none" (used as a CSS class)
+    text: str
+
+
+@dataclass
+class BattleView:
+    index: int
+    tag: str
+    winner: str | None
+    turns: int
+    duration_s: float
+    error: str | None
+    replay: Replay | None
+    missing: str | None  # why there is no replay to show
+
+
+def verdict(record: RunRecord) -> Verdict:
+    """One sentence on what the run shows, saying so when it shows nothing yet."""
+    s: Summary = record.summary
+    p1, p2 = record.spec.p1.given, record.spec.p2.given
+    errors = f" {s.errors} battle(s) ended in an error and are not counted." if s.errors else ""
+    if not s.battles or s.p1_win_rate is None or not s.p1_win_rate_ci95:
+        return Verdict("none", "No battle finished, so there is nothing to compare." + errors)
+    low, high = s.p1_win_rate_ci95
+    stats = (
+        f"p1 ({p1}) scored {s.p1_win_rate:.1%} over {s.battles} battle(s) "
+        f"(95% interval {low:.1%}–{high:.1%}; a draw counts as half a win)."
+    )
+    if low <= 0.5 <= high:
+        return Verdict(
+            "inconclusive",
+            f"Inconclusive: {stats} The interval contains 50%, so these battles cannot "
+            f"tell whether {p1} or {p2} plays better; play more battles." + errors,
+        )
+    better, worse = (p1, p2) if low > 0.5 else (p2, p1)
+    kind = "p1" if low > 0.5 else "p2"
+    return Verdict(kind, f"{better} plays better than {worse}: {stats}" + errors)
+
+
+def battle_views(record: RunRecord, run_dir: Path) -> list[BattleView]:
+    views = []
+    for i, b in enumerate(record.battles[:MAX_VIEWER_BATTLES]):
+        replay = load_replay(run_dir, b.replay, b.battle_tag)
+        views.append(
+            BattleView(
+                index=i,
+                tag=b.battle_tag,
+                winner=b.winner,
+                turns=b.turns,
+                duration_s=b.duration_s,
+                error=b.error,
+                replay=replay if isinstance(replay, Replay) else None,
+                missing=replay if isinstance(replay, str) else None,
+            )
+        )
+    return views
+
+
+def format_time(ts: float | None) -> str:
+    if ts is None:
+        return "not finished"
+    return datetime.fromtimestamp(ts, tz=UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
+def format_ms(ms: float | None) -> str:
+    if ms is None:
+        return "–"
+    if ms >= 100:
+        return f"{ms:,.0f} ms"
+    return f"{ms:.3g} ms"
+
+
+def format_pct(value: float | None) -> str:
+    return "–" if value is None else f"{value:.1%}"
+
+
+def format_num(value: float | None, spec: str = ".2f") -> str:
+    return "–" if value is None else format(value, spec)
+
+
+def truncate(text: str | None, limit: int = MAX_REASONING_CHARS) -> str:
+    if not text:
+        return ""
+    return text if len(text) <= limit else text[:limit] + " … (truncated)"
+
+
+@cache
+def _environment() -> jinja2.Environment:
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(TEMPLATES),
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.filters.update(
+        time=format_time,
+        ms=format_ms,
+        pct=format_pct,
+        num=format_num,
+        truncate_text=truncate,
+        action_kind=action_kind,
+    )
+    return env
+
+
+@cache
+def _plotly_js() -> Markup:
+    # plotly.js is trusted, bundled code and contains no "</script>"
+    return Markup(plotly.offline.get_plotlyjs())
+
+
+def render_report(record: RunRecord, run_dir: Path) -> str:
+    """The report page for `record`; `run_dir` is the folder holding the run json
+    (replay paths in the record are relative to it)."""
+    charts = [
+        Markup(
+            fig.to_html(
+                full_html=False,
+                include_plotlyjs=False,
+                div_id=f"chart-{key}",
+                config=PLOTLY_CONFIG,
+            )
+        )
+        for key, fig in build_charts(record)
+    ]
+    decisions = record.decisions[:MAX_DECISION_ROWS]
+    template = _environment().get_template("report.html.j2")
+    return template.render(
+        record=record,
+        spec=record.spec,
+        summary=record.summary,
+        verdict=verdict(record),
+        charts=charts,
+        decisions=decisions,
+        decisions_total=len(record.decisions),
+        battles=battle_views(record, run_dir),
+        battles_total=len(record.battles),
+        generated_at=datetime.now(tz=UTC).timestamp(),
+        plotly_js=_plotly_js(),
+    )
+
+
+def default_output(record_path: Path) -> Path:
+    """reports/<run_id>.html under the current directory."""
+    return Path("reports") / f"{RunPaths.from_record_path(record_path).run_id}.html"
+
+
+def write_report(record_path: Path, output: Path | None = None) -> Path:
+    """Load `record_path`, render it and write the page atomically; returns its path.
+
+    Raises RunRecordError for a record that cannot be read and ReportError for a page
+    that cannot be written, each with a one-line message.
+    """
+    record_path = Path(record_path)
+    record = load_record(record_path)
+    output = Path(output) if output is not None else default_output(record_path)
+    page = render_report(record, record_path.parent)
+    try:
+        atomic_write_text(output, page)
+    except OSError as exc:
+        reason = exc.strerror or str(exc)
+        if isinstance(exc, FileExistsError | NotADirectoryError):
+            reason = "part of that path is a file, not a folder"
+        elif isinstance(exc, IsADirectoryError):
+            reason = "it is a folder"
+        raise ReportError(f"cannot write the report to {output}: {reason}") from None
+    log.info("wrote %s (%d bytes)", output, len(page))
+    return output
+
+
+__all__ = ["ReportError", "RunRecordError", "render_report", "write_report"]
