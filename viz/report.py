@@ -205,7 +205,7 @@ def write_report(record_path: Path, output: Path | None = None) -> Path:
         elif isinstance(exc, IsADirectoryError):
             reason = "it is a folder"
         raise ReportError(f"cannot write the report to {output}: {reason}") from None
-    log.info("wrote %s (%d bytes)", output, len(page))
+    log.debug("wrote %s (%d bytes)", output, len(page))
     return output
 
 
