@@ -52,6 +52,14 @@ def make_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--keep-server", action="store_true", help="leave a server the arena started running"
     )
+    p.add_argument(
+        "--engine",
+        choices=["server", "sim"],
+        default="server",
+        help="server: battles on a Showdown server (can be watched in a browser); sim: "
+        "battles straight in Showdown's simulator, one process per core, no server (about "
+        "twice the battles per CPU second; cannot be watched) (default: server)",
+    )
     p.add_argument("--output", type=Path, default=Path("runs"), help="folder for run records")
     p.add_argument("--reports", type=Path, default=Path("reports"), help="folder for HTML reports")
     p.add_argument("--resume", metavar="RUN", help="continue runs/<run>.json up to its --n")

@@ -17,7 +17,7 @@ from rich.table import Table
 
 from agents.registry import UnknownAgentError
 from arena import server as showdown
-from arena.match import FormatError, Match, MatchProgress
+from arena.match import DirectEngine, Engine, FormatError, Match, MatchProgress, ServerEngine
 from arena.record import RunRecord, RunRecordError
 from arena.run import RunPlan, RunRequest, finalize, plan_run, play_session
 
@@ -68,6 +68,7 @@ def run_cli(args: argparse.Namespace) -> int:
         seed=args.seed,
         output_dir=args.output,
         resume=args.resume,
+        engine=args.engine,
     )
     try:
         plan = plan_run(request)
@@ -79,14 +80,20 @@ def run_cli(args: argparse.Namespace) -> int:
         record = finalize(plan.paths, finished=True)
         return _report(record, plan, args.reports)
 
+    server: showdown.ShowdownServer | None = None
     try:
-        server = _find_server(args.server)
+        if request.engine == "sim":
+            _install_if_missing()
+            engine: Engine = DirectEngine()
+        else:
+            server = _find_server(args.server)
+            engine = ServerEngine(server)
     except USER_ERRORS as exc:
         return fail(str(exc))
 
     code = 0
     try:
-        asyncio.run(_play(plan, server, request))
+        asyncio.run(_play(plan, engine, request))
     except KeyboardInterrupt:
         code = 130
         _silence_teardown()
@@ -96,9 +103,9 @@ def run_cli(args: argparse.Namespace) -> int:
         _silence_teardown()
         fail(f"{exc}; finished battles are kept", code=1)
     finally:
-        if server.owned and not args.keep_server:
+        if server is not None and server.owned and not args.keep_server:
             server.stop()
-        elif server.owned:
+        elif server is not None and server.owned:
             console.print(f"Showdown server left running at {server.browser_url}")
 
     record = finalize(plan.paths, finished=code == 0)
@@ -121,15 +128,20 @@ def _silence_teardown() -> None:
     logging.disable(logging.ERROR)
 
 
-def _find_server(url: str) -> showdown.ShowdownServer:
-    if not showdown.answers(url) and not showdown.is_installed():
+def _install_if_missing() -> None:
+    if not showdown.is_installed():
         with console.status("Installing the bundled Showdown server (npm ci, first use only)…"):
             showdown.install()
+
+
+def _find_server(url: str) -> showdown.ShowdownServer:
+    if not showdown.answers(url):
+        _install_if_missing()
     with console.status("Starting the Showdown server…"):
         return showdown.find_or_start(url)
 
 
-async def _play(plan: RunPlan, server: showdown.ShowdownServer, request: RunRequest) -> None:
+async def _play(plan: RunPlan, engine: Engine, request: RunRequest) -> None:
     spec = plan.spec
     title = f"{spec.p1.given} vs {spec.p2.given}"
     progress = Progress(
@@ -146,10 +158,11 @@ async def _play(plan: RunPlan, server: showdown.ShowdownServer, request: RunRequ
     def on_start(match: Match) -> None:
         names = match.usernames
         console.print(
-            f"Run [bold]{spec.run_id}[/] on {server.url}: {spec.n - plan.done} battles, "
-            f"{spec.concurrency} at a time ({names['p1']} vs {names['p2']})"
+            f"Run [bold]{spec.run_id}[/] on {engine.description}: {spec.n - plan.done} "
+            f"battles, {spec.concurrency} at a time ({names['p1']} vs {names['p2']})"
         )
-        if spec.move_delay > 0:
+        if spec.move_delay > 0 and isinstance(engine, ServerEngine):
+            server = engine.server
             console.print(
                 f"Watch live: open [link={server.browser_url}]{server.browser_url}[/link], "
                 f"then 'Watch a battle' (or look up user '{names['p1']}'); battle rooms are "
@@ -159,11 +172,11 @@ async def _play(plan: RunPlan, server: showdown.ShowdownServer, request: RunRequ
     seen: set[str] = set()
 
     def on_progress(p: MatchProgress) -> None:
-        if spec.move_delay > 0:
+        if spec.move_delay > 0 and isinstance(engine, ServerEngine):
             for tag in p.live:
                 if tag not in seen:
                     seen.add(tag)
-                    console.print(f"  battle room: {server.browser_url}{tag}")
+                    console.print(f"  battle room: {engine.server.browser_url}{tag}")
         score = (
             f"p1 {p.wins.get('p1', 0)} – {p.wins.get('p2', 0)} p2"
             + (f" · {p.draws} draws" if p.draws else "")
@@ -173,7 +186,7 @@ async def _play(plan: RunPlan, server: showdown.ShowdownServer, request: RunRequ
         progress.update(task, completed=plan.done + p.done, score=score)
 
     with progress:
-        await play_session(plan, server, request, on_progress=on_progress, on_start=on_start)
+        await play_session(plan, engine, request, on_progress=on_progress, on_start=on_start)
 
 
 def _report(record: RunRecord | None, plan: RunPlan, reports_dir: Path) -> int:

@@ -26,6 +26,7 @@ from websockets.exceptions import ConnectionClosed
 from agents.base import Agent, Decision, action_name, is_legal, random_legal_order
 from arena.record import SIDES, BattleRecord, DecisionRecord, Journal, RunPaths, Side
 from arena.server import AUTH_URL, ServerError, ShowdownServer
+from arena.simulator import SimulatorEngine, run_in_poke_loop
 
 if TYPE_CHECKING:
     import random
@@ -279,24 +280,96 @@ def _effectiveness(order: BattleOrder, battle: AbstractBattle) -> float | None:
     return None
 
 
+class ServerEngine:
+    """Battles on a Showdown server, through poke-env's websocket players."""
+
+    def __init__(self, server: ShowdownServer):
+        self.server = server
+        self.description = server.url
+
+    def player_kwargs(self, concurrency: int) -> dict:
+        return {
+            "server_configuration": ServerConfiguration(self.server.url, AUTH_URL),
+            "max_concurrent_battles": concurrency,
+        }
+
+    def attach(self, side: Side, player: ArenaPlayer) -> None:
+        pass
+
+    async def start(self) -> None:
+        pass
+
+    async def run(self, players: dict[Side, ArenaPlayer], config: MatchConfig) -> None:
+        await players["p1"].battle_against(players["p2"], n_battles=config.n)
+
+    def check(self, players: dict[Side, ArenaPlayer]) -> None:
+        """A server we started has exited, or a player's websocket has closed."""
+        owned_died = self.server.owned and not self.server.alive()
+        listeners = [p.ps_client._listening_coroutine for p in players.values()]
+        if owned_died or any(f is not None and f.done() for f in listeners):
+            raise ServerError(
+                f"the Showdown server at {self.server.url} stopped answering during the run"
+            )
+
+    async def close(self, players: dict[Side, ArenaPlayer]) -> None:
+        for player in players.values():
+            try:
+                await asyncio.wait_for(player.ps_client.stop_listening(), timeout=5)
+            except Exception:  # the server may already be gone
+                log.debug("could not close %s's websocket cleanly", player.username)
+
+
+class DirectEngine:
+    """Battles in Showdown's simulator processes, without a server (arena.simulator)."""
+
+    def __init__(self, processes: int | None = None):
+        self.pool = SimulatorEngine(processes)
+        self.description = self.pool.description
+
+    def player_kwargs(self, concurrency: int) -> dict:
+        # The pool decides how many battles run at once; poke-env must not hold any back.
+        return {"start_listening": False, "max_concurrent_battles": 0}
+
+    def attach(self, side: Side, player: ArenaPlayer) -> None:
+        self.pool.attach(side, player)
+
+    async def start(self) -> None:
+        await run_in_poke_loop(self.pool.start())
+
+    async def run(self, players: dict[Side, ArenaPlayer], config: MatchConfig) -> None:
+        base = f"battle-{config.battle_format}-{secrets.token_hex(3)}"
+        tags = [f"{base}{i}" for i in range(config.n)]
+        await run_in_poke_loop(self.pool.play(tags, config.battle_format, config.concurrency))
+
+    def check(self, players: dict[Side, ArenaPlayer]) -> None:
+        if not self.pool.alive():
+            raise ServerError("a Showdown simulator process exited during the run")
+
+    async def close(self, players: dict[Side, ArenaPlayer]) -> None:
+        await run_in_poke_loop(self.pool.close())
+
+
+Engine = ServerEngine | DirectEngine
+
+
 class Match:
-    """Plays `config.n` battles between two agents on `server`, journaling each one."""
+    """Plays `config.n` battles between two agents on an engine, journaling each one."""
 
     def __init__(
         self,
         agents: dict[Side, Agent],
         rngs: dict[Side, random.Random],
         config: MatchConfig,
-        server: ShowdownServer,
+        engine: Engine,
         journal: Journal,
         paths: RunPaths,
     ):
         self.config = config
-        self.server = server
+        self.engine = engine
         self.recorder = Recorder(journal, paths, config.session)
         tag = secrets.token_hex(2)
-        server_config = ServerConfiguration(server.url, AUTH_URL)
-        concurrency = 1 if config.move_delay > 0 else config.concurrency
+        if config.move_delay > 0:
+            config.concurrency = 1
         quiet = logging.getLogger().getEffectiveLevel() > logging.DEBUG
         self.players: dict[Side, ArenaPlayer] = {
             side: ArenaPlayer(
@@ -309,12 +382,13 @@ class Match:
                     showdown_username(agents[side].name, side, tag), None
                 ),
                 battle_format=config.battle_format,
-                server_configuration=server_config,
-                max_concurrent_battles=concurrency,
                 log_level=logging.WARNING if quiet else logging.DEBUG,
+                **engine.player_kwargs(config.concurrency),
             )
             for side in SIDES
         }
+        for side, player in self.players.items():
+            engine.attach(side, player)
 
     @property
     def usernames(self) -> dict[Side, str]:
@@ -325,39 +399,31 @@ class Match:
         on_progress: Callable[[MatchProgress], None] | None = None,
         poll_s: float = 0.25,
     ) -> MatchProgress:
-        """Play every battle; raise ServerError if the server dies (finished ones are kept)."""
-        p1, p2 = self.players["p1"], self.players["p2"]
+        """Play every battle; raise ServerError if the engine dies (finished ones are kept)."""
         total = self.config.n
-        battles = asyncio.ensure_future(p1.battle_against(p2, n_battles=total))
+        battles: asyncio.Future[None] | None = None
         try:
+            await self.engine.start()
+            battles = asyncio.ensure_future(self.engine.run(self.players, self.config))
             while not battles.done():
                 await asyncio.wait({battles}, timeout=poll_s)
                 if on_progress is not None:
                     on_progress(self.recorder.progress(total))
                 if not battles.done():
-                    self._check_server()
+                    self.engine.check(self.players)
                     self._end_overdue_battles()
             battles.result()
         finally:
-            if not battles.done():
+            if battles is not None and not battles.done():
                 battles.cancel()
-            await self._disconnect()
+            await self.engine.close(self.players)
         progress = self.recorder.progress(total)
         if on_progress is not None:
             on_progress(progress)
         return progress
 
-    def _check_server(self) -> None:
-        """A server we started has exited, or a player's websocket has closed."""
-        owned_died = self.server.owned and not self.server.alive()
-        listeners = [p.ps_client._listening_coroutine for p in self.players.values()]
-        if owned_died or any(f is not None and f.done() for f in listeners):
-            raise ServerError(
-                f"the Showdown server at {self.server.url} stopped answering during the run"
-            )
-
     def _end_overdue_battles(self) -> None:
-        """Record battles past their timeout as errors and forfeit them on the server."""
+        """Record battles past their timeout as errors and end them (a forfeit)."""
         now = time.monotonic()
         for tag, battle in list(self.players["p1"].battles.items()):
             live = self.recorder.live.get(tag)
@@ -371,10 +437,3 @@ class Match:
                 asyncio.run_coroutine_threadsafe(
                     self.players["p1"].ps_client.send_message("/forfeit", tag), POKE_LOOP
                 )
-
-    async def _disconnect(self) -> None:
-        for player in self.players.values():
-            try:
-                await asyncio.wait_for(player.ps_client.stop_listening(), timeout=5)
-            except Exception:  # the server may already be gone
-                log.debug("could not close %s's websocket cleanly", player.username)

@@ -87,6 +87,7 @@ class RunSpec:
     versions: dict[str, str]
     started_at: float
     finished_at: float | None = None
+    engine: str = "server"  # "server" (a Showdown server) or "sim" (simulator processes)
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> RunSpec:

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import agents
 from arena import __version__
-from arena.match import Match, MatchConfig, MatchProgress, check_format
+from arena.match import Engine, Match, MatchConfig, MatchProgress, check_format
 from arena.record import (
     SIDES,
     AgentSpec,
@@ -33,7 +33,7 @@ from arena.record import (
     read_journal,
     write_record,
 )
-from arena.server import ShowdownServer, showdown_version
+from arena.server import showdown_version
 
 log = logging.getLogger(__name__)
 
@@ -53,6 +53,7 @@ class RunRequest:
     seed: int | None = None
     output_dir: Path = Path("runs")
     resume: str | None = None
+    engine: str = "server"
 
 
 @dataclass
@@ -108,6 +109,13 @@ def plan_run(request: RunRequest) -> RunPlan:
         raise ValueError(f"--concurrency must be at least 1, got {request.concurrency}")
     if request.move_delay < 0:
         raise ValueError(f"--move-delay must be 0 or more seconds, got {request.move_delay}")
+    if request.engine not in ("server", "sim"):
+        raise ValueError(f"--engine must be 'server' or 'sim', got {request.engine!r}")
+    if request.move_delay > 0 and request.engine == "sim":
+        raise ValueError(
+            "--move-delay is for watching battles in a browser, which needs a server: "
+            "use --engine server (the default)"
+        )
     if request.resume:
         paths = resolve_resume(request.resume, request.output_dir)
         contents = read_journal(paths.journal)
@@ -119,6 +127,7 @@ def plan_run(request: RunRequest) -> RunPlan:
                 "started_at": time.time(),
                 "finished_at": None,
                 "versions": versions(),
+                "engine": request.engine,
             }
         )
         return RunPlan(paths, spec, session=len(contents.specs), done=len(contents.battles))
@@ -139,6 +148,7 @@ def plan_run(request: RunRequest) -> RunPlan:
         server="",
         versions=versions(),
         started_at=time.time(),
+        engine=request.engine,
     )
     return RunPlan(RunPaths(request.output_dir, run_id), spec, session=0, done=0)
 
@@ -152,14 +162,14 @@ def side_seed(seed: int | None, side: str, session: int) -> int | None:
 
 async def play_session(
     plan: RunPlan,
-    server: ShowdownServer,
+    engine: Engine,
     request: RunRequest,
     on_progress: Callable[[MatchProgress], None] | None = None,
     on_start: Callable[[Match], None] | None = None,
 ) -> MatchProgress:
     """Play the battles the run still misses; every finished one is journaled at once."""
     spec = plan.spec
-    spec.server = server.url
+    spec.server = engine.description
     built = {}
     rngs = {}
     for side in SIDES:
@@ -180,7 +190,7 @@ async def play_session(
             decision_timeout_s=request.decision_timeout_s,
             session=plan.session,
         )
-        match = Match(built, rngs, config, server, journal, plan.paths)
+        match = Match(built, rngs, config, engine, journal, plan.paths)
         if on_start is not None:
             on_start(match)
         return await match.play(on_progress)

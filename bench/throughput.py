@@ -2,12 +2,13 @@
 
     uv run python bench/throughput.py --n 100 --rounds 2
 
-In one run, alternating so both see the same machine:
-  stock  poke-env RandomPlayer vs RandomPlayer, concurrency 10, on the bundled server
-         with its stock configuration (one simulator process);
-  arena  random vs random through the arena (arena.run.play_session) with its own
-         defaults: one simulator process per core, main.py's default concurrency.
-Prints each figure, the CPU seconds each process used, and the ratio arena / stock
+In one run, interleaved so all see the same machine, random vs random:
+  stock         poke-env RandomPlayer vs RandomPlayer, concurrency 10, on the bundled
+                server with its stock configuration (one simulator process);
+  arena-server  the arena's default engine (arena.run.play_session): the bundled server
+                with one simulator process per core, main.py's default concurrency;
+  arena-sim     the arena's `--engine sim`: one simulator process per core, no server.
+Prints each figure with the CPU seconds each process used, and the ratios to stock
 (the issue's target on a 2-core machine: >= 1.3).
 """
 
@@ -80,36 +81,52 @@ async def play_stock(url: str, n: int, concurrency: int) -> None:
         await player.ps_client.stop_listening()
 
 
-async def play_arena(server, n: int, concurrency: int, out: Path) -> None:
+async def play_arena(engine, n: int, concurrency: int, out: Path) -> None:
     from arena.run import RunRequest, plan_run, play_session
 
     request = RunRequest(p1="random", p2="random", n=n, concurrency=concurrency, output_dir=out)
-    await play_session(plan_run(request), server, request)
+    await play_session(plan_run(request), engine, request)
+
+
+def children_cpu_s() -> dict[str, float]:
+    """CPU seconds of this process's finished children (the simulator processes)."""
+    r = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return {"simulator.js": r.ru_utime + r.ru_stime}
 
 
 def measure(kind: str, n: int, concurrency: int, out: Path) -> float:
     from arena import server as showdown
+    from arena.match import DirectEngine, ServerEngine
 
-    simulators = 1 if kind == "stock" else showdown.default_simulators()
-    server = showdown.start_bundled(simulators=simulators)
+    server = None
+    if kind == "arena-sim":
+        simulators = showdown.default_simulators()
+        engine = DirectEngine(simulators)
+    else:
+        simulators = 1 if kind == "stock" else showdown.default_simulators()
+        server = showdown.start_bundled(simulators=simulators)
+        engine = ServerEngine(server)
     try:
-        cpu0, own0 = group_cpu_s(server.process.pid), own_cpu_s()
+        before = group_cpu_s(server.process.pid) if server else children_cpu_s()
+        own0 = own_cpu_s()
         start = time.perf_counter()
         if kind == "stock":
             asyncio.run(play_stock(server.url, n, concurrency))
         else:
-            asyncio.run(play_arena(server, n, concurrency, out))
+            asyncio.run(play_arena(engine, n, concurrency, out))
         wall = time.perf_counter() - start
-        cpu1, own1 = group_cpu_s(server.process.pid), own_cpu_s()
+        after = group_cpu_s(server.process.pid) if server else children_cpu_s()
+        own1 = own_cpu_s()
     finally:
-        server.stop()
-    used = {k: cpu1[k] - cpu0.get(k, 0.0) for k in cpu1 if cpu1[k] - cpu0.get(k, 0.0) > 0.05}
+        if server is not None:
+            server.stop()
+    used = {k: v - before.get(k, 0.0) for k, v in after.items() if v - before.get(k, 0.0) > 0.05}
     used["python"] = own1 - own0
     parts = ", ".join(f"{k} {v:.1f}" for k, v in sorted(used.items(), key=lambda kv: -kv[1]))
     rate = n / wall
     print(
-        f"{kind:5s} simulators={simulators} concurrency={concurrency:2d}: {rate:5.2f} battles/s "
-        f"({n} in {wall:.1f}s; CPU s: {parts})",
+        f"{kind:12s} simulators={simulators} concurrency={concurrency:2d}: {rate:5.2f} "
+        f"battles/s ({n} in {wall:.1f}s; CPU s {sum(used.values()):.1f}: {parts})",
         flush=True,
     )
     return rate
@@ -125,14 +142,16 @@ def main(argv: list[str] | None = None) -> int:
         showdown.install()
     concurrency = args.concurrency or DEFAULT_CONCURRENCY
     print(f"{os.cpu_count()} cores; {args.n} random-vs-random battles per measurement")
-    rates: dict[str, list[float]] = {"stock": [], "arena": []}
+    kinds = {"stock": args.stock_concurrency, "arena-server": concurrency, "arena-sim": concurrency}
+    rates: dict[str, list[float]] = {kind: [] for kind in kinds}
     with tempfile.TemporaryDirectory() as tmp:
         for _ in range(args.rounds):
-            rates["stock"].append(measure("stock", args.n, args.stock_concurrency, Path(tmp)))
-            rates["arena"].append(measure("arena", args.n, concurrency, Path(tmp)))
-    stock, arena = statistics.median(rates["stock"]), statistics.median(rates["arena"])
-    print(f"median: stock {stock:.2f} battles/s, arena {arena:.2f} battles/s")
-    print(f"ratio arena/stock: {arena / stock:.2f}")
+            for kind, kind_concurrency in kinds.items():
+                rates[kind].append(measure(kind, args.n, kind_concurrency, Path(tmp)))
+    median = {kind: statistics.median(values) for kind, values in rates.items()}
+    print("median battles/s: " + ", ".join(f"{k} {v:.2f}" for k, v in median.items()))
+    for kind in ("arena-server", "arena-sim"):
+        print(f"ratio {kind}/stock: {median[kind] / median['stock']:.2f}")
     return 0
 
 

@@ -9,6 +9,7 @@ import pytest
 from poke_env.player.battle_order import SingleBattleOrder
 
 from agents import BaseAgent, Decision, registry
+from arena.match import DirectEngine, ServerEngine
 from arena.run import RunRequest, finalize, plan_run, play_session
 
 
@@ -53,13 +54,14 @@ def test_agents() -> Iterator[None]:
         registry._REGISTRY.pop(name, None)
 
 
-async def run(server, tmp_path, p1: str, p2: str = "random", n: int = 1, **kwargs):
-    decision_timeout = kwargs.pop("decision_timeout_s", 60.0)
+async def run(server, tmp_path, p1: str, p2: str = "random", n: int = 1, engine="server", **kw):
+    decision_timeout = kw.pop("decision_timeout_s", 60.0)
     request = RunRequest(
-        p1=p1, p2=p2, n=n, output_dir=tmp_path, decision_timeout_s=decision_timeout, **kwargs
+        p1=p1, p2=p2, n=n, output_dir=tmp_path, decision_timeout_s=decision_timeout, **kw
     )
     plan = plan_run(request)
-    await play_session(plan, server, request)
+    play_on = ServerEngine(server) if engine == "server" else DirectEngine(processes=1)
+    await play_session(plan, play_on, request)
     return finalize(plan.paths, finished=True)
 
 
@@ -89,11 +91,15 @@ async def test_slow_decision_times_out_to_a_fallback(showdown_server, tmp_path, 
     assert record.battles[0].winner is not None
 
 
-async def test_stuck_battle_is_ended_by_the_battle_timeout(showdown_server, tmp_path, test_agents):
+@pytest.mark.parametrize("engine", ["server", "sim"])
+async def test_stuck_battle_is_ended_by_the_battle_timeout(
+    showdown_server, tmp_path, test_agents, engine
+):
     # 0.3 s per decision: well inside the decision deadline, but the battle overruns 1 s.
     record = await run(
-        showdown_server, tmp_path, "test-slow", n=2, concurrency=2, battle_timeout_s=1.0
-    )
+        showdown_server, tmp_path, "test-slow", n=2, concurrency=2, battle_timeout_s=1.0,
+        engine=engine,
+    )  # fmt: skip
     assert len(record.battles) == 2
     for battle in record.battles:
         assert battle.winner is None and battle.error == "timed out after 1s"

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from arena.match import ServerEngine
 from arena.record import load_record
 from arena.run import RunRequest, finalize, plan_run, play_session
 
@@ -17,7 +18,7 @@ BUILTINS = ("random", "max-damage", "heuristic")
 async def play(server, tmp_path: Path, p1: str, p2: str, n: int, **kwargs):
     request = RunRequest(p1=p1, p2=p2, n=n, output_dir=tmp_path, seed=7, **kwargs)
     plan = plan_run(request)
-    await play_session(plan, server, request)
+    await play_session(plan, ServerEngine(server), request)
     record = finalize(plan.paths, finished=True)
     assert record is not None
     return plan, record

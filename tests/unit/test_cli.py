@@ -26,3 +26,13 @@ def test_bad_input_is_one_line_and_nonzero(tmp_path):
         lines = result.stderr.strip().splitlines()
         assert len(lines) == 1 and expected in lines[0], (args, result.stderr)
         assert "Traceback" not in result.stderr
+
+
+def test_move_delay_needs_the_server_engine(tmp_path):
+    result = subprocess.run(
+        [sys.executable, "main.py", "--engine", "sim", "--move-delay", "1",
+         "--output", str(tmp_path)],
+        cwd=REPO, capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert result.returncode == 2
+    assert "needs a server" in result.stderr and len(result.stderr.strip().splitlines()) == 1
