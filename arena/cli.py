@@ -176,7 +176,9 @@ async def _play(plan: RunPlan, engine: Engine, request: RunRequest) -> None:
             for tag in p.live:
                 if tag not in seen:
                     seen.add(tag)
-                    console.print(f"  battle room: {engine.server.browser_url}{tag}")
+                    console.print(
+                        f"  battle room: {engine.server.browser_url}{tag}", soft_wrap=True
+                    )
         score = (
             f"p1 {p.wins.get('p1', 0)} – {p.wins.get('p2', 0)} p2"
             + (f" · {p.draws} draws" if p.draws else "")

@@ -97,3 +97,19 @@ def test_killed_server_is_a_clear_error_and_keeps_finished_battles(tmp_path):
     record = load_record(next((tmp_path / "runs").glob("*.json")))
     assert len(record.battles) >= 2
     assert all(b.winner is not None for b in record.battles)
+
+
+def test_move_delay_prints_where_to_watch(showdown_server, tmp_path):
+    result = subprocess.run(
+        [sys.executable, "main.py", "--n", "1", "--move-delay", "0.01", "--server",
+         showdown_server.url, "--output", str(tmp_path / "runs"),
+         "--reports", str(tmp_path / "reports"), "--log-level", "WARNING"],
+        cwd=REPO, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    out = " ".join(result.stdout.split())  # rich may wrap long lines
+    assert f"Watch live: open {showdown.http_url(showdown_server.url)}" in out
+    room = f"battle room: {showdown.http_url(showdown_server.url)}battle-gen9randombattle-"
+    assert room in out
+    record = load_record(next((tmp_path / "runs").glob("*.json")))
+    assert record.spec.concurrency == 1 and record.spec.move_delay == 0.01

@@ -1,0 +1,38 @@
+"""Small decisions of arena.match that need no server."""
+
+from __future__ import annotations
+
+import pytest
+
+from arena.match import FormatError, check_format, showdown_username
+
+
+def test_usernames_fit_showdown_and_differ_per_side_and_run():
+    names = {
+        showdown_username(agent, side, tag)
+        for agent in ("random", "mistral:ft:ministral-8b-latest:abc123", "héuristic!!")
+        for side in ("p1", "p2")
+        for tag in ("a1b2", "c3d4")
+    }
+    assert len(names) == 12
+    assert all(len(name) <= 18 for name in names)
+    assert showdown_username("Mistral-Large", "p1", "a1b2") == "mistralla p1 a1b2"
+
+
+@pytest.mark.parametrize("fmt", ["gen9randombattle", "gen8randombattle", "gen9randombattleblitz"])
+def test_random_singles_formats_are_playable(fmt):
+    check_format(fmt)
+
+
+@pytest.mark.parametrize(
+    ("fmt", "message"),
+    [
+        ("gen9ou", "needs teams"),
+        ("gen9randomdoublesbattle", "singles"),
+        ("gen9vgc2025regg", "singles"),
+        ("random battle", "not a Showdown format id"),
+    ],
+)
+def test_unplayable_formats_say_why(fmt, message):
+    with pytest.raises(FormatError, match=message):
+        check_format(fmt)
