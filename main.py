@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import logging
 import os
+import signal
 import sys
 from pathlib import Path
 
@@ -104,8 +105,13 @@ def main(argv: list[str] | None = None) -> int:
     from arena.cli import run_cli, setup_logging
 
     setup_logging(args.log_level)
+    # A terminated run ends like Ctrl-C: finished battles written, the server stopped.
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
     try:
         return run_cli(args)
+    except KeyboardInterrupt:  # before any battle started (installing, starting the server)
+        print("interrupted", file=sys.stderr)
+        return 130
     finally:
         # poke-env stops its event loop thread at exit and logs the tasks it cancels.
         logging.disable(logging.CRITICAL)

@@ -106,7 +106,11 @@ def run_cli(args: argparse.Namespace) -> int:
         if server is not None and server.owned and not args.keep_server:
             server.stop()
         elif server is not None and server.owned:
-            console.print(f"Showdown server left running at {server.browser_url}")
+            console.print(
+                f"Showdown server left running at {server.browser_url} (stop it with "
+                f"`kill -- -{server.process.pid}`)",
+                soft_wrap=True,
+            )
 
     record = finalize(plan.paths, finished=code == 0)
     done = len(record.battles) if record else 0

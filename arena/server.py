@@ -212,18 +212,21 @@ def start_bundled(
     )
     log.info("starting the bundled Showdown server on port %d (pgid %d)", port, proc.pid)
     deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            lines = server.last_log_lines(3)
-            server.stop()
-            raise ServerError(
-                f"the bundled Showdown server exited at start (code {proc.returncode}): "
-                + (" | ".join(lines) or f"see {log_path}")
-            )
-        if answers(server.url, timeout=0.5):
-            log.info("Showdown server ready at %s", server.url)
-            return server
-        time.sleep(0.2)
+    try:
+        while time.monotonic() < deadline:
+            if proc.poll() is not None:
+                code, lines = proc.returncode, server.last_log_lines(3)
+                raise ServerError(
+                    f"the bundled Showdown server exited at start (code {code}): "
+                    + (" | ".join(lines) or f"see {log_path}")
+                )
+            if answers(server.url, timeout=0.5):
+                log.info("Showdown server ready at %s", server.url)
+                return server
+            time.sleep(0.2)
+    except BaseException:  # Ctrl-C included: never leave a half-started server behind
+        server.stop()
+        raise
     server.stop()
     raise ServerError(
         f"the bundled Showdown server did not answer within {timeout:.0f}s: see {log_path}"
@@ -250,6 +253,8 @@ def find_or_start(url: str = DEFAULT_SERVER, simulators: int | None = None) -> S
 
 def _port_free(port: int) -> bool:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        # As a server binds it: a port in TIME_WAIT after a previous server is free.
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             sock.bind(("127.0.0.1", port))
         except OSError:

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import json
+import os
 import signal
 import subprocess
 import sys
 import time
 from pathlib import Path
+
+import pytest
 
 from arena import server as showdown
 from arena.record import load_record
@@ -41,14 +44,15 @@ def wait_for_battles(tmp_path: Path, proc: subprocess.Popen[str], count: int, ti
         time.sleep(0.1)
 
 
-def test_interrupted_run_keeps_battles_and_resume_finishes_it(showdown_server, tmp_path):
+@pytest.mark.parametrize("stop", [signal.SIGINT, signal.SIGTERM])
+def test_interrupted_run_keeps_battles_and_resume_finishes_it(showdown_server, tmp_path, stop):
     n = 12
     proc = start_main(
         tmp_path, "--p1", "random", "--p2", "max-damage", "--n", str(n),
         "--concurrency", "1", "--server", showdown_server.url,
     )  # fmt: skip
     wait_for_battles(tmp_path, proc, 1, timeout=60)
-    proc.send_signal(signal.SIGINT)
+    proc.send_signal(stop)
     out, err = proc.communicate(timeout=60)
     assert proc.returncode == 130, (out, err)
     assert "Traceback" not in err, err
@@ -113,3 +117,22 @@ def test_move_delay_prints_where_to_watch(showdown_server, tmp_path):
     assert room in out
     record = load_record(next((tmp_path / "runs").glob("*.json")))
     assert record.spec.concurrency == 1 and record.spec.move_delay == 0.01
+
+
+def test_starts_the_bundled_server_when_none_answers_and_stops_it(tmp_path):
+    url = showdown.websocket_url("127.0.0.1", showdown.free_port())
+    base = [sys.executable, "main.py", "--n", "1", "--server", url, "--output",
+            str(tmp_path / "runs"), "--reports", str(tmp_path / "reports")]  # fmt: skip
+    result = subprocess.run(base, cwd=REPO, capture_output=True, text=True, timeout=180)
+    assert result.returncode == 0, result.stderr
+    assert not showdown.answers(url)  # stopped with the run
+
+    kept = subprocess.run([*base, "--keep-server"], cwd=REPO, capture_output=True,
+                          text=True, timeout=180)  # fmt: skip
+    assert kept.returncode == 0, kept.stderr
+    out = " ".join(kept.stdout.split())
+    pgid = int(out.split("kill -- -")[1].split("`")[0])
+    try:
+        assert showdown.answers(url)
+    finally:
+        os.killpg(pgid, signal.SIGTERM)
