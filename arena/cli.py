@@ -93,7 +93,7 @@ def run_cli(args: argparse.Namespace) -> int:
 
     code = 0
     try:
-        asyncio.run(_play(plan, engine, request))
+        asyncio.run(_play(plan, engine))
     except KeyboardInterrupt:
         code = 130
         _silence_teardown()
@@ -145,7 +145,7 @@ def _find_server(url: str) -> showdown.ShowdownServer:
         return showdown.find_or_start(url)
 
 
-async def _play(plan: RunPlan, engine: Engine, request: RunRequest) -> None:
+async def _play(plan: RunPlan, engine: Engine) -> None:
     spec = plan.spec
     title = f"{spec.p1.given} vs {spec.p2.given}"
     progress = Progress(
@@ -192,7 +192,7 @@ async def _play(plan: RunPlan, engine: Engine, request: RunRequest) -> None:
         progress.update(task, completed=plan.done + p.done, score=score)
 
     with progress:
-        await play_session(plan, engine, request, on_progress=on_progress, on_start=on_start)
+        await play_session(plan, engine, on_progress=on_progress, on_start=on_start)
 
 
 def _report(record: RunRecord | None, plan: RunPlan, reports_dir: Path) -> int:

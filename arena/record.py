@@ -88,6 +88,7 @@ class RunSpec:
     started_at: float
     finished_at: float | None = None
     engine: str = "server"  # "server" (a Showdown server) or "sim" (simulator processes)
+    decision_timeout_s: float = 60.0
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> RunSpec:

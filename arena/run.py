@@ -149,6 +149,7 @@ def plan_run(request: RunRequest) -> RunPlan:
         versions=versions(),
         started_at=time.time(),
         engine=request.engine,
+        decision_timeout_s=request.decision_timeout_s,
     )
     return RunPlan(RunPaths(request.output_dir, run_id), spec, session=0, done=0)
 
@@ -163,7 +164,6 @@ def side_seed(seed: int | None, side: str, session: int) -> int | None:
 async def play_session(
     plan: RunPlan,
     engine: Engine,
-    request: RunRequest,
     on_progress: Callable[[MatchProgress], None] | None = None,
     on_start: Callable[[Match], None] | None = None,
 ) -> MatchProgress:
@@ -187,7 +187,7 @@ async def play_session(
             concurrency=spec.concurrency,
             move_delay=spec.move_delay,
             battle_timeout_s=spec.battle_timeout_s,
-            decision_timeout_s=request.decision_timeout_s,
+            decision_timeout_s=spec.decision_timeout_s,
             session=plan.session,
         )
         match = Match(built, rngs, config, engine, journal, plan.paths)

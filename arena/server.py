@@ -92,6 +92,19 @@ def install() -> None:
         raise ServerError(f"npm ci failed in {REPO_ROOT}: {tail[0]}")
 
 
+def node_for_bundled(alternative: str = "") -> str:
+    """The `node` binary, once the bundled package is installed; else a clear error."""
+    node = shutil.which("node")
+    if node is None:
+        raise ServerError(
+            "node is needed to run the bundled Showdown server: install Node.js 20 or newer "
+            f"(https://nodejs.org){alternative}"
+        )
+    if not is_installed():
+        raise ServerError("the bundled Showdown server is not installed (npm ci has not run)")
+    return node
+
+
 def free_port(host: str = "127.0.0.1") -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind((host, 0))
@@ -180,14 +193,7 @@ def start_bundled(
     port: int | None = None, simulators: int | None = None, timeout: float = 90.0
 ) -> ShowdownServer:
     """Start the installed bundled server on a free port and wait until it answers."""
-    node = shutil.which("node")
-    if node is None:
-        raise ServerError(
-            "node is needed to run the bundled Showdown server: install Node.js 20 or newer "
-            "(https://nodejs.org), or pass --server with a running server's address"
-        )
-    if not is_installed():
-        raise ServerError("the bundled Showdown server is not installed (npm ci has not run)")
+    node = node_for_bundled(", or pass --server with a running server's address")
     simulators = simulators or default_simulators()
     write_config(simulators)
     port = port or free_port()

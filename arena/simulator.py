@@ -17,7 +17,6 @@ import contextlib
 import json
 import logging
 import os
-import shutil
 import signal
 from collections import Counter
 from pathlib import Path
@@ -25,7 +24,7 @@ from typing import TYPE_CHECKING
 
 from poke_env.concurrency import POKE_LOOP
 
-from arena.server import PACKAGE_DIR, ServerError, default_simulators, is_installed
+from arena.server import PACKAGE_DIR, ServerError, default_simulators, node_for_bundled
 
 if TYPE_CHECKING:
     from poke_env.player.player import Player
@@ -66,14 +65,7 @@ class SimulatorEngine:
         player.ps_client.send_message = send_message  # type: ignore[method-assign]
 
     async def start(self) -> None:
-        node = shutil.which("node")
-        if node is None:
-            raise ServerError(
-                "node is needed to run Showdown's simulator: install Node.js 20 or newer "
-                "(https://nodejs.org)"
-            )
-        if not is_installed():
-            raise ServerError("the bundled Showdown package is not installed (npm ci has not run)")
+        node = node_for_bundled()
         for i in range(self.processes):
             proc = await asyncio.create_subprocess_exec(
                 node,

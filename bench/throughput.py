@@ -85,7 +85,7 @@ async def play_arena(engine, n: int, concurrency: int, out: Path) -> None:
     from arena.run import RunRequest, plan_run, play_session
 
     request = RunRequest(p1="random", p2="random", n=n, concurrency=concurrency, output_dir=out)
-    await play_session(plan_run(request), engine, request)
+    await play_session(plan_run(request), engine)
 
 
 def children_cpu_s() -> dict[str, float]:

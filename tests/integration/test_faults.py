@@ -61,7 +61,7 @@ async def run(server, tmp_path, p1: str, p2: str = "random", n: int = 1, engine=
     )
     plan = plan_run(request)
     play_on = ServerEngine(server) if engine == "server" else DirectEngine(processes=1)
-    await play_session(plan, play_on, request)
+    await play_session(plan, play_on)
     return finalize(plan.paths, finished=True)
 
 

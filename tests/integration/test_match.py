@@ -18,7 +18,7 @@ BUILTINS = ("random", "max-damage", "heuristic")
 async def play(server, tmp_path: Path, p1: str, p2: str, n: int, **kwargs):
     request = RunRequest(p1=p1, p2=p2, n=n, output_dir=tmp_path, seed=7, **kwargs)
     plan = plan_run(request)
-    await play_session(plan, ServerEngine(server), request)
+    await play_session(plan, ServerEngine(server))
     record = finalize(plan.paths, finished=True)
     assert record is not None
     return plan, record

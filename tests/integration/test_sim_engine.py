@@ -23,7 +23,7 @@ async def test_sim_engine_plays_complete_legal_battles(tmp_path):
     request = RunRequest(p1="heuristic", p2="max-damage", n=6, concurrency=3,
                          output_dir=tmp_path, engine="sim", seed=3)  # fmt: skip
     plan = plan_run(request)
-    await play_session(plan, DirectEngine(processes=2), request)
+    await play_session(plan, DirectEngine(processes=2))
     record = finalize(plan.paths, finished=True)
 
     assert record.spec.engine == "sim" and record.spec.server == "simulator (2 processes)"
@@ -43,7 +43,7 @@ async def test_dead_simulator_is_a_clear_error_and_keeps_finished_battles(tmp_pa
                          engine="sim")  # fmt: skip
     plan = plan_run(request)
     engine = DirectEngine(processes=1)
-    session = asyncio.ensure_future(play_session(plan, engine, request))
+    session = asyncio.ensure_future(play_session(plan, engine))
     while not plan.paths.journal.exists() or '"battle"' not in plan.paths.journal.read_text():
         assert not session.done(), session
         await asyncio.sleep(0.05)

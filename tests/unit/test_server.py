@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 
 from arena import server as showdown
+from arena.simulator import SimulatorEngine
 
 
 def test_http_url_from_websocket():
@@ -27,6 +30,8 @@ def test_missing_node_says_what_to_install(monkeypatch):
         showdown.install()
     with pytest.raises(showdown.ServerError, match=r"install Node\.js 20"):
         showdown.start_bundled()
+    with pytest.raises(showdown.ServerError, match=r"install Node\.js 20"):
+        asyncio.run(SimulatorEngine(processes=1).start())
 
 
 def test_config_binds_loopback_without_repl(tmp_path, monkeypatch):
