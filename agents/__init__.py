@@ -1,7 +1,7 @@
 """Agents: one async protocol (`agents.base`), one registry (`agents.registry`)."""
 
 from agents.base import Agent, BaseAgent, Decision
-from agents.registry import UnknownAgentError, create, parse, register, registered
+from agents.registry import UnknownAgentError, create, parse, preflight, register, registered
 
 __all__ = [
     "Agent",
@@ -10,6 +10,7 @@ __all__ = [
     "UnknownAgentError",
     "create",
     "parse",
+    "preflight",
     "register",
     "registered",
 ]

@@ -34,18 +34,24 @@ class Registration:
     factory: AgentFactory
     help: str
     takes_arg: bool
+    # Raises (with a one-line message) when the agent cannot run here, e.g. a missing
+    # API key: called before any battle starts. Receives the `arg` of `kind:arg`.
+    check: Callable[[str | None], None] | None = None
 
 
 _REGISTRY: dict[str, Registration] = {}
 # Modules whose import registers the built-in agents (imported on first lookup).
-_BUILTIN_MODULES = ("agents.baselines",)
+_BUILTIN_MODULES = ("agents.baselines", "agents.mistral")
 _loaded = False
 
 
-def register(name: str, *, help: str = "") -> Callable[[AgentFactory], AgentFactory]:
+def register(
+    name: str, *, help: str = "", check: Callable[[str | None], None] | None = None
+) -> Callable[[AgentFactory], AgentFactory]:
     """Class or function decorator: make `factory` available as agent `name`.
 
     The factory is called as `factory(seed=..., arg=...)`; `arg` only if it accepts one.
+    `check(arg)`, if given, runs before any battle and raises when the agent cannot run.
     """
 
     if not name or ":" in name or name != name.strip():
@@ -55,7 +61,7 @@ def register(name: str, *, help: str = "") -> Callable[[AgentFactory], AgentFact
         if name in _REGISTRY and _REGISTRY[name].factory is not factory:
             raise ValueError(f"agent {name!r} is registered twice")
         params = inspect.signature(factory).parameters
-        _REGISTRY[name] = Registration(name, factory, help, takes_arg="arg" in params)
+        _REGISTRY[name] = Registration(name, factory, help, "arg" in params, check)
         return factory
 
     return decorator
@@ -94,6 +100,15 @@ def parse(name: str) -> ParsedName:
     if sep and not reg.takes_arg:
         raise UnknownAgentError(f"agent {kind!r} takes no argument, got {name!r}: use {kind!r}")
     return ParsedName(given=name, kind=kind, arg=arg if sep else None)
+
+
+def preflight(name: str) -> ParsedName:
+    """Parse `name` and run its agent's check (e.g. that an API key is set)."""
+    parsed = parse(name)
+    check = _REGISTRY[parsed.kind].check
+    if check is not None:
+        check(parsed.arg)
+    return parsed
 
 
 def create(name: str, *, seed: int | None = None, **kwargs: Any) -> Agent:

@@ -15,6 +15,7 @@ from rich.logging import RichHandler
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from agents.mistral import MissingKeyError
 from agents.registry import UnknownAgentError
 from arena import server as showdown
 from arena.match import DirectEngine, Engine, FormatError, Match, MatchProgress, ServerEngine
@@ -28,6 +29,7 @@ log = logging.getLogger("arena")
 # Errors that are the user's input or environment: one line, no traceback.
 USER_ERRORS = (
     UnknownAgentError,
+    MissingKeyError,
     FormatError,
     RunRecordError,
     showdown.ServerError,

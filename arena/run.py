@@ -120,6 +120,8 @@ def plan_run(request: RunRequest) -> RunPlan:
         paths = resolve_resume(request.resume, request.output_dir)
         contents = read_journal(paths.journal)
         old = contents.spec
+        for side in SIDES:
+            agents.preflight(getattr(old, side).given)
         spec = RunSpec(
             **{
                 **old.__dict__,
@@ -132,7 +134,7 @@ def plan_run(request: RunRequest) -> RunPlan:
         )
         return RunPlan(paths, spec, session=len(contents.specs), done=len(contents.battles))
     check_format(request.battle_format)
-    parsed = {side: agents.parse(getattr(request, side)) for side in SIDES}
+    parsed = {side: agents.preflight(getattr(request, side)) for side in SIDES}
     seed = request.seed if request.seed is not None else random.SystemRandom().randrange(2**31)
     run_id = make_run_id(request.p1, request.p2, request.output_dir)
     spec = RunSpec(

@@ -13,7 +13,11 @@ From Python::
 The page embeds plotly.js once and loads nothing from the network: it has a verdict on
 the matchup (saying when the 95% interval is inconclusive), a summary table, the charts
 of `viz.charts`, a battle viewer built from the saved protocol logs (`viz.replay`) and
-the decision log. All run text, model reasoning included, is escaped by jinja.
+the decision log. A run with a language-model side (one whose decisions carry tokens or
+reasoning) also gets a "Language-model sides" section: model and parameters, latency
+percentiles, fallbacks by reason, tokens per decision and per battle (`viz.llm`), and a
+tokens-per-battle chart; other runs render without it. All run text, model reasoning
+included, is escaped by jinja.
 """
 
 from viz.report import ReportError, render_report, write_report

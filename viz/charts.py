@@ -16,6 +16,7 @@ from dataclasses import dataclass
 import plotly.graph_objects as go
 
 from arena.record import SIDES, BattleRecord, DecisionRecord, RunRecord, wilson_interval
+from viz.llm import battle_tokens, llm_sides
 
 COLORS = {"p1": "#1f77b4", "p2": "#ff7f0e", "draw": "#9e9e9e", "error": "#d62728"}
 EFFECTIVENESS = (0.0, 0.25, 0.5, 1.0, 2.0, 4.0)
@@ -296,10 +297,53 @@ def effectiveness_chart(decisions: Sequence[DecisionRecord]) -> go.Figure:
     return fig
 
 
+def tokens_chart(decisions: Sequence[DecisionRecord]) -> go.Figure:
+    """Tokens each language-model side spent per battle, one bar per battle and side."""
+    fig = _figure(
+        "Tokens per battle",
+        barmode="group",
+        xaxis={"title": "battle (in record order)", "tickformat": "d"},
+        yaxis={"title": "tokens", "rangemode": "tozero"},
+        showlegend=True,  # says which side, even with one
+    )
+    if not any(d.tokens is not None for d in decisions):
+        return _note(fig, "no token count")
+    sides = llm_sides(decisions)
+    numbers: dict[str, int] = {}  # battle tag -> 1, 2, ... shared by both sides
+    for d in decisions:
+        if d.side in sides:
+            numbers.setdefault(d.battle_tag, len(numbers) + 1)
+    if len(numbers) <= 20:
+        fig.update_xaxes(dtick=1)  # no half battles on the axis
+    for side in sides:
+        per_battle = battle_tokens([d for d in decisions if d.side == side])
+        fig.add_bar(
+            x=[numbers[b.battle_tag] for b in per_battle],
+            y=[b.tokens for b in per_battle],
+            name=side,
+            marker_color=COLORS[side],
+            customdata=[html.escape(b.battle_tag) for b in per_battle],
+            hovertemplate=f"{side} · %{{customdata}}: %{{y:,}} tokens<extra></extra>",
+        )
+    return fig
+
+
+def _always(record: RunRecord) -> bool:
+    return True
+
+
+def _has_llm_side(record: RunRecord) -> bool:
+    return bool(llm_sides(record.decisions))
+
+
 @dataclass(frozen=True)
 class Chart:
     key: str  # used for the element id
     build: Callable[[RunRecord], go.Figure]
+    # whether the page has this chart: the charts of language-model sides only show up
+    # in runs that have one, so other runs render exactly as before
+    applies: Callable[[RunRecord], bool] = _always
+    section: str = "charts"  # "charts" (the chart grid) or "llm" (Language-model sides)
 
 
 CHARTS: tuple[Chart, ...] = (
@@ -311,9 +355,15 @@ CHARTS: tuple[Chart, ...] = (
     Chart("fallbacks", lambda r: fallback_chart(r.decisions)),
     Chart("actions", lambda r: action_share_chart(r.decisions)),
     Chart("effectiveness", lambda r: effectiveness_chart(r.decisions)),
+    Chart("tokens", lambda r: tokens_chart(r.decisions), applies=_has_llm_side, section="llm"),
 )
 
 
+def charts_for(record: RunRecord) -> list[Chart]:
+    """The charts the report of `record` has, in page order."""
+    return [chart for chart in CHARTS if chart.applies(record)]
+
+
 def build_charts(record: RunRecord) -> list[tuple[str, go.Figure]]:
-    """All the report's charts, in page order, as (key, figure)."""
-    return [(chart.key, chart.build(record)) for chart in CHARTS]
+    """The report's charts for `record`, in page order, as (key, figure)."""
+    return [(chart.key, chart.build(record)) for chart in charts_for(record)]

@@ -20,7 +20,8 @@ from arena.record import (
     atomic_write_text,
     load_record,
 )
-from viz.charts import action_kind, build_charts
+from viz.charts import action_kind, charts_for
+from viz.llm import LLMSideStats, llm_side_stats
 from viz.replay import Replay, load_replay
 
 log = logging.getLogger(__name__)
@@ -29,6 +30,7 @@ TEMPLATES = Path(__file__).parent / "templates"
 MAX_DECISION_ROWS = 2000
 MAX_VIEWER_BATTLES = 300
 MAX_REASONING_CHARS = 2000
+MAX_REASON_CHARS = 200  # a fallback reason in the Language-model sides table
 PLOTLY_CONFIG = {"displaylogo": False, "responsive": True}
 
 
@@ -150,20 +152,29 @@ def _plotly_js() -> Markup:
     return Markup(plotly.offline.get_plotlyjs())
 
 
+def chart_sections(record: RunRecord) -> dict[str, list[Markup]]:
+    """The charts of the page as HTML fragments, by the section that shows them."""
+    sections: dict[str, list[Markup]] = {"charts": [], "llm": []}
+    for chart in charts_for(record):
+        fig = chart.build(record)
+        sections[chart.section].append(
+            Markup(
+                fig.to_html(
+                    full_html=False,
+                    include_plotlyjs=False,
+                    div_id=f"chart-{chart.key}",
+                    config=PLOTLY_CONFIG,
+                )
+            )
+        )
+    return sections
+
+
 def render_report(record: RunRecord, run_dir: Path) -> str:
     """The report page for `record`; `run_dir` is the folder holding the run json
     (replay paths in the record are relative to it)."""
-    charts = [
-        Markup(
-            fig.to_html(
-                full_html=False,
-                include_plotlyjs=False,
-                div_id=f"chart-{key}",
-                config=PLOTLY_CONFIG,
-            )
-        )
-        for key, fig in build_charts(record)
-    ]
+    charts = chart_sections(record)
+    llm: list[LLMSideStats] = llm_side_stats(record)
     decisions = record.decisions[:MAX_DECISION_ROWS]
     template = _environment().get_template("report.html.j2")
     return template.render(
@@ -171,7 +182,10 @@ def render_report(record: RunRecord, run_dir: Path) -> str:
         spec=record.spec,
         summary=record.summary,
         verdict=verdict(record),
-        charts=charts,
+        charts=charts["charts"],
+        llm_charts=charts["llm"],
+        llm_sides=llm,
+        max_reason_chars=MAX_REASON_CHARS,
         decisions=decisions,
         decisions_total=len(record.decisions),
         battles=battle_views(record, run_dir),
@@ -209,4 +223,11 @@ def write_report(record_path: Path, output: Path | None = None) -> Path:
     return output
 
 
-__all__ = ["ReportError", "RunRecordError", "render_report", "write_report"]
+__all__ = [
+    "LLMSideStats",
+    "ReportError",
+    "RunRecordError",
+    "llm_side_stats",
+    "render_report",
+    "write_report",
+]

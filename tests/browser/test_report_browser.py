@@ -11,8 +11,9 @@ from pathlib import Path
 
 import pytest
 
+from arena.record import load_record
 from viz import write_report
-from viz.charts import CHARTS
+from viz.charts import charts_for
 
 CHROMIUM = Path("/usr/bin/chromium")
 FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "viz" / "vizfixture.json"
@@ -27,6 +28,9 @@ CHROMIUM_ARGS = [
     "--disable-sync",
 ]
 LOCAL_SCHEMES = ("file:", "data:", "blob:", "about:")
+# the charts this page should have: the fixture's p1 is a language model, so its
+# "Language-model sides" section adds the tokens chart to the general ones
+EXPECTED_CHARTS = [chart.key for chart in charts_for(load_record(FIXTURE))]
 
 pytestmark = [
     pytest.mark.browser,
@@ -62,7 +66,7 @@ def opened(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict]:
             page.goto(report.resolve().as_uri(), wait_until="load")
             page.wait_for_function(
                 "n => document.querySelectorAll('.js-plotly-plot .main-svg').length >= n",
-                arg=len(CHARTS),
+                arg=len(EXPECTED_CHARTS),
                 timeout=30_000,
             )
             seen["page"] = page
@@ -74,7 +78,10 @@ def opened(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict]:
 def test_every_chart_is_drawn(opened: dict):
     page = opened["page"]
     plots = page.locator(".js-plotly-plot")
-    assert plots.count() == len(CHARTS)
+    assert plots.count() == len(EXPECTED_CHARTS)
+    assert "tokens" in EXPECTED_CHARTS
+    ids = plots.evaluate_all("nodes => nodes.map(n => n.id)")
+    assert ids == [f"chart-{key}" for key in EXPECTED_CHARTS]
     for i in range(plots.count()):
         assert plots.nth(i).locator("svg.main-svg").count() >= 1
         box = plots.nth(i).bounding_box()
@@ -111,3 +118,12 @@ def test_battle_viewer_switches_battles(opened: dict):
 def test_reasoning_shows_as_text(opened: dict):
     cells = opened["page"].locator("td.reasoning", has_text="<script>alert(1)</script>")
     assert cells.count() >= 1
+
+
+def test_language_model_section(opened: dict):
+    section = opened["page"].locator("section#llm")
+    assert section.is_visible()
+    text = section.inner_text()
+    assert "llm:mini-2024" in text and '{"temperature": 0.2}' in text
+    assert "timeout after 10.0s" in text
+    assert section.locator("#chart-tokens svg.main-svg").count() >= 1

@@ -29,7 +29,8 @@ def test_builtins_registered() -> None:
     assert regs["heuristic"].factory is HeuristicAgent
     for reg in regs.values():
         assert reg.help, f"{reg.name} has no help text"
-        assert not reg.takes_arg
+        # Only `kind:arg` agents take an argument (mistral:<model-id>).
+        assert reg.takes_arg == (reg.name == "mistral"), reg.name
     assert list(regs) == sorted(regs)
 
 

@@ -34,7 +34,7 @@ def error_battle(i: int) -> BattleRecord:
 def test_all_charts_from_the_fixture(record: RunRecord):
     built = charts.build_charts(record)
     assert [key for key, _ in built] == [chart.key for chart in charts.CHARTS]
-    assert len(built) == 8
+    assert len(built) == 9  # the fixture's p1 is a language model: its tokens chart too
     for key, fig in built:
         assert isinstance(fig, go.Figure), key
         assert fig.data, f"{key} drew nothing"
@@ -43,9 +43,11 @@ def test_all_charts_from_the_fixture(record: RunRecord):
 
 def test_empty_record(record: RunRecord):
     empty = with_data(record, [], [])
-    for key, fig in charts.build_charts(empty):
-        assert isinstance(fig, go.Figure), key
-        assert fig.layout.annotations, f"{key} has no 'no data' note"
+    assert "tokens" not in [chart.key for chart in charts.charts_for(empty)]
+    for chart in charts.CHARTS:  # every chart copes, even one the page would leave out
+        fig = chart.build(empty)
+        assert isinstance(fig, go.Figure), chart.key
+        assert fig.layout.annotations, f"{chart.key} has no 'no data' note"
         fig.to_json()
 
 
@@ -64,6 +66,7 @@ def test_one_side_without_decisions(record: RunRecord):
         charts.fallback_chart,
         charts.action_share_chart,
         charts.effectiveness_chart,
+        charts.tokens_chart,
     ):
         build(only_p1).to_json()
 

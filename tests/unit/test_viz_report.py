@@ -15,6 +15,7 @@ import pytest
 from arena.record import RunRecord, load_record
 from viz import render_report, write_report
 from viz.__main__ import main
+from viz.charts import charts_for
 from viz.report import MAX_DECISION_ROWS, verdict
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -83,7 +84,7 @@ def test_page_has_the_run(page: str, record: RunRecord):
     assert "2024-11-22 01:46:40 UTC" in page  # started_at
     assert "75.0% (95% CI 30.1%–95.4%)" in page
     assert "Inconclusive" in page
-    assert page.count('class="chart"') == 8
+    assert page.count('class="chart"') == len(charts_for(record)) == 9
     for tag in (b.battle_tag for b in record.battles):
         assert f"{tag} ·" in page  # one option per battle
     assert "Tyranitar (p1) used Knock Off → Lunala (p2): 88% → 0% (super effective)" in page

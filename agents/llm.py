@@ -1,0 +1,567 @@
+"""Prompts and answers shared by every language-model agent.
+
+One renderer, one answer schema and one answer parser serve the Mistral API agents, the
+LoRA-fine-tuned local model and the fine-tuning data, so a model is trained on exactly
+the text it is shown when it plays:
+
+- `SYSTEM_PROMPT`: the task, the prompt's notation and the answer format.
+- `render_state(state)`: the user prompt for one decision, from `BattleState` only (never
+  the poke-env battle), deterministic and compact (about 1,000-2,000 characters).
+- `action_schema(state)` / `response_format(state)`: JSON schema of the answer, its
+  "action" restricted to the legal labels (Mistral structured output).
+- `parse_answer(text, legal)`: a model's text to a legal label, or the reason it is not
+  one ("empty", "unparseable", "illegal_action"), for the agent's fallback record.
+- `Conversation`: per-battle short memory of the last exchanges.
+
+Action labels are the canonical names of `agents.state` / `agents.base.action_name`:
+"move thunderbolt", "move thunderbolt tera", "switch pikachu", "default".
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import unicodedata
+from collections import OrderedDict, deque
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import TYPE_CHECKING, Any
+
+from agents.state import ActionOption, BattleState, PokemonState, SideState
+
+if TYPE_CHECKING:
+    from poke_env.battle.abstract_battle import AbstractBattle
+
+logger = logging.getLogger(__name__)
+
+REASONING_LIMIT = 1000
+"""Reasoning kept from an answer is cut to this many characters."""
+
+ANSWER_INSTRUCTION = (
+    'Answer with JSON only: {"reasoning": "<one or two sentences>", '
+    '"action": "<one label from Legal actions, copied exactly>"}'
+)
+
+SYSTEM_PROMPT = """\
+You are playing a Pokémon Showdown singles battle (generation 9 random battle) and must \
+choose your next action.
+
+Each turn you get the battle state as you can see it: the field, both active Pokémon, both \
+benches (the opponent's only as far as revealed) and the legal actions. Notation: species \
+and moves are Showdown ids; HP is a percentage; status is brn, par, slp, frz, psn or tox; \
+"x2 vs gyarados" is a move's type effectiveness against the opponent's active Pokémon; \
+STAB means the move gets the same-type bonus; a label ending in "tera" terastallizes your \
+active Pokémon before it moves (once per battle); for a switch, "gyarados hits it x2" is the \
+worst multiplier of the opponent's types against the Pokémon you switch in.
+
+Choose exactly one of the legal actions: the value of "action" must be one of the labels \
+listed under "Legal actions", copied exactly (for example "move thunderbolt", \
+"move thunderbolt tera" or "switch pikachu"). Think about damage, speed, type matchups, \
+hazards and what the opponent is likely to do, then answer with a single JSON object and \
+nothing else:
+{"reasoning": "<one or two sentences>", "action": "<one of the listed labels>"}"""
+
+
+# --------------------------------------------------------------------------- rendering
+
+
+def _pct(fraction: float | None) -> str:
+    """0.643 -> "64%"; a Pokémon still standing never shows 0%."""
+    if fraction is None:
+        return "?%"
+    value = round(fraction * 100)
+    if value == 0 and fraction > 0:
+        value = 1
+    return f"{value}%"
+
+
+def _mult(value: float) -> str:
+    """2.0 -> "x2", 0.25 -> "x0.25"."""
+    return f"x{value:g}"
+
+
+def _turns(n: int | None) -> str:
+    return "1 turn" if n == 1 else f"{n or 0} turns"
+
+
+def _types(types: Sequence[str]) -> str:
+    return "/".join(types) if types else "???"
+
+
+def _boosts(boosts: dict[str, int]) -> str:
+    return " ".join(f"{stat}{value:+d}" for stat, value in sorted(boosts.items()) if value)
+
+
+def _conditions(side: SideState) -> str:
+    parts = []
+    for cond in side.conditions:
+        if cond.turns is None:
+            parts.append(f"{cond.name} x{cond.layers}" if cond.layers > 1 else cond.name)
+        else:
+            parts.append(f"{cond.name} ({_turns(cond.turns)})")
+    return ", ".join(parts) if parts else "none"
+
+
+def _field_line(state: BattleState) -> str:
+    parts = []
+    if state.weather:
+        parts.append(f"weather {state.weather} ({_turns(state.weather_turns)})")
+    for name, turns in sorted(state.fields.items()):
+        parts.append(f"{name} ({_turns(turns)})")
+    return "Field: " + ("; ".join(parts) if parts else "clear")
+
+
+def _tera_line(state: BattleState) -> str:
+    active = state.player.active
+    if state.can_tera and active is not None and active.tera_type:
+        ours = f"you can terastallize ({active.species} to {active.tera_type})"
+    elif state.used_tera:
+        ours = "you already used it"
+    else:
+        ours = "not available to you now"
+    theirs = "opponent already used it" if state.opponent_used_tera else "opponent has not"
+    return f"Tera: {ours}; {theirs}"
+
+
+def _active_line(mon: PokemonState | None, who: str, own: bool) -> str:
+    if mon is None:
+        return f"{who}: none"
+    parts = [f"{who}: {mon.species} L{mon.level}"]
+    if mon.terastallized:
+        parts.append(f"{_types(mon.types)} (terastallized)")
+    else:
+        parts.append(_types(mon.types))
+    if mon.fainted:
+        parts.append("fainted")
+    else:
+        parts.append(f"HP {_pct(mon.hp_fraction)}" + (f" {mon.status}" if mon.status else ""))
+    boosts = _boosts(mon.boosts)
+    if boosts:
+        parts.append(f"boosts {boosts}")
+    if mon.ability:
+        parts.append(f"ability {mon.ability}")
+    elif mon.possible_abilities:
+        parts.append(f"ability {'/'.join(mon.possible_abilities)}?")
+    else:
+        parts.append("ability ?")
+    parts.append("item " + ("?" if mon.item is None else mon.item or "none"))
+    if not own and not mon.terastallized:
+        parts.append(f"tera {mon.tera_type or '?'}")
+    if mon.effects:
+        parts.append(f"effects {' '.join(mon.effects)}")
+    if not own:
+        parts.append("moves seen " + (" ".join(m.id for m in mon.moves) if mon.moves else "none"))
+    return " | ".join(parts)
+
+
+def _bench_mon(mon: PokemonState, own: bool) -> str:
+    if mon.fainted:
+        return f"{mon.species} fainted"
+    text = f"{mon.species} {_pct(mon.hp_fraction)}"
+    if mon.status:
+        text += f" {mon.status}"
+    if own:
+        text += f" {_types(mon.types)}"
+    return text
+
+
+def _bench_line(side: SideState, own: bool) -> str:
+    mons = ", ".join(_bench_mon(m, own) for m in side.bench) or "none"
+    if own:
+        return f"Your bench: {mons}"
+    seen = len(side.pokemon)
+    size = f"{seen} of {side.team_size} seen" if side.team_size else f"{seen} seen"
+    return f"Opponent bench ({size}): {mons}"
+
+
+def _move_details(option: ActionOption, foe: str | None, tera_type: str | None) -> str:
+    parts = []
+    if option.tera:
+        parts.append(f"tera to {tera_type or '?'}")
+    category = option.category or "?"
+    damaging = category != "status"
+    head = f"{option.type} {category}"
+    if damaging:
+        head += f" power {option.base_power}" if option.base_power else " power varies"
+    parts.append(head)
+    parts.append("never misses" if option.accuracy is None else f"acc {_pct(option.accuracy)}")
+    parts.append(f"PP {option.pp}/{option.max_pp}")
+    if option.priority:
+        parts.append(f"priority {option.priority:+d}")
+    if damaging and option.effectiveness is not None and foe:
+        parts.append(f"{_mult(option.effectiveness)} vs {foe}")
+    if damaging and option.stab:
+        parts.append("STAB")
+    return ", ".join(parts)
+
+
+def _switch_details(option: ActionOption, foe: str | None) -> str:
+    parts = [f"HP {_pct(option.hp_fraction)}"]
+    if option.status:
+        parts.append(option.status)
+    parts.append(_types(option.types or ()))
+    if foe and option.incoming_effectiveness is not None:
+        parts.append(f"{foe} hits it {_mult(option.incoming_effectiveness)}")
+    if foe and option.outgoing_effectiveness is not None:
+        parts.append(f"it hits {foe} {_mult(option.outgoing_effectiveness)}")
+    return ", ".join(parts)
+
+
+def _action_line(option: ActionOption, foe: str | None, tera_type: str | None) -> str:
+    if option.kind == "move":
+        return f"{option.label}: {_move_details(option, foe, tera_type)}"
+    if option.kind == "switch":
+        return f"{option.label}: {_switch_details(option, foe)}"
+    return f"{option.label}: let the server choose"
+
+
+def render_state(state: BattleState) -> str:
+    """The user prompt for one decision: a compact, readable text rendering of the state.
+
+    Depends on `state` only (the same text serves live play and fine-tuning data), and is
+    deterministic: the same state always gives the same text. Every legal label starts a
+    line of its own under "Legal actions:", followed by ": " and its details.
+    """
+    me, foe_side = state.player, state.opponent
+    foe = foe_side.active.species if foe_side.active is not None else None
+    tera_type = me.active.tera_type if me.active is not None else None
+    head = f"Turn {state.turn}"
+    if state.force_switch:
+        head += ". You must switch in a Pokémon"
+    elif state.trapped:
+        head += ". You are trapped and cannot switch"
+    lines = [
+        head,
+        _field_line(state),
+        f"Your side: {_conditions(me)}",
+        f"Opponent side: {_conditions(foe_side)}",
+        _tera_line(state),
+        _active_line(me.active, "You", own=True),
+        _active_line(foe_side.active, "Opponent", own=False),
+        _bench_line(me, own=True),
+        _bench_line(foe_side, own=False),
+        "Legal actions:",
+    ]
+    lines.extend(_action_line(option, foe, tera_type) for option in state.actions)
+    if not state.actions:
+        lines.append("(none)")
+    lines.append(ANSWER_INSTRUCTION)
+    return "\n".join(lines)
+
+
+def build_prompt(battle: AbstractBattle) -> tuple[BattleState, str]:
+    """The state of `battle` (this player's view) and its rendered prompt."""
+    state = BattleState.from_battle(battle)
+    return state, render_state(state)
+
+
+# --------------------------------------------------------------------------- schema
+
+
+def action_schema(state: BattleState) -> dict[str, Any]:
+    """JSON schema of an answer: reasoning first (think, then choose), action one label."""
+    return {
+        "type": "object",
+        "properties": {
+            "reasoning": {"type": "string"},
+            "action": {"type": "string", "enum": list(state.labels)},
+        },
+        "required": ["reasoning", "action"],
+        "additionalProperties": False,
+    }
+
+
+def response_format(state: BattleState) -> dict[str, Any]:
+    """Mistral structured output (`response_format=`) for this decision's answer."""
+    return {
+        "type": "json_schema",
+        "json_schema": {
+            "name": "battle_action",
+            "schema": action_schema(state),
+            "strict": True,
+        },
+    }
+
+
+# --------------------------------------------------------------------------- parsing
+
+
+@dataclass
+class ParsedAnswer:
+    """A model's answer read against the legal labels.
+
+    `failure` is None exactly when `action` is a legal label; otherwise "empty" (no text),
+    "unparseable" (no action could be read) or "illegal_action" (an action was read but
+    names no legal label: it is kept in `raw_action`).
+    """
+
+    action: str | None
+    reasoning: str | None
+    failure: str | None
+    raw_action: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.failure is None
+
+
+_TOKEN = re.compile(r"[a-z0-9]+")
+_TERA_WORDS = frozenset(
+    {"tera", "terastal", "terastalize", "terastallize", "terastallise", "terastallizing"}
+    | {"terastalizing", "terastallising", "terastallized", "terastalized", "terastallization"}
+)
+_SWITCH_WORDS = frozenset({"switch", "switching", "swap", "send", "sendout"})
+_MOVE_WORDS = frozenset({"move", "use", "using", "attack", "attacking"})
+# Words allowed around a bare id in an "action" value ("switch to Pikachu", "use Thunderbolt
+# with tera"); anything else there makes the value illegal rather than guessed at.
+_FILLER = (
+    _TERA_WORDS
+    | _SWITCH_WORDS
+    | _MOVE_WORDS
+    | {"to", "into", "in", "out", "with", "and", "then", "go", "choose", "select", "action"}
+    | {"i", "ll", "d", "will", "would", "let", "lets", "s", "we", "the", "a", "now", "pokemon"}
+)
+_NO_TERA = re.compile(r"(?<![a-z0-9])(?:no|not|without|don ?t|do not)\s+(?:to\s+)?tera[a-z]*")
+_MAX_ID_TOKENS = 6  # "Baby-Doll Eyes", "King's Shield": a display name is a few tokens
+_ACTION_FIELD = re.compile(r'"action"\s*:\s*"((?:[^"\\]|\\.)*)"')
+_REASONING_FIELD = re.compile(r'"reasoning"\s*:\s*"((?:[^"\\]|\\.)*)"')
+_MAX_JSON_STARTS = 32
+_DECODER = json.JSONDecoder()
+
+
+@dataclass(frozen=True)
+class _Label:
+    label: str
+    kind: str  # "move" | "switch" | "default" | other first word
+    id: str
+    tera: bool
+
+
+@dataclass(frozen=True)
+class _Legal:
+    """The legal labels of one decision, indexed for matching."""
+
+    labels: tuple[str, ...]
+    by_norm: dict[str, str]  # normalised label -> label
+    by_id: dict[str, tuple[_Label, ...]]  # move / species id -> its labels
+    pattern: re.Pattern[str] | None  # any label, as whole words in normalised text
+
+
+@lru_cache(maxsize=512)
+def _index(labels: tuple[str, ...]) -> _Legal:
+    by_id: dict[str, list[_Label]] = {}
+    for label in labels:
+        parts = label.split()
+        if len(parts) < 2:
+            continue
+        entry = _Label(label, parts[0], parts[1], len(parts) == 3 and parts[2] == "tera")
+        by_id.setdefault(parts[1], []).append(entry)
+    alternatives = sorted({_norm(label) for label in labels if label.strip()}, key=len)[::-1]
+    pattern = (
+        re.compile(r"(?<![a-z0-9])(?:" + "|".join(map(re.escape, alternatives)) + r")(?![a-z0-9])")
+        if alternatives
+        else None
+    )
+    return _Legal(
+        labels=labels,
+        by_norm={_norm(label): label for label in labels},
+        by_id={k: tuple(v) for k, v in by_id.items()},
+        pattern=pattern,
+    )
+
+
+def _norm(text: str) -> str:
+    """Lower case ASCII ("Flabébé" -> "flabebe"), single spaces, no quotes around."""
+    if not text.isascii():
+        text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
+    return " ".join(text.lower().split()).strip(" \"'`.,;!()[]<>*")
+
+
+def _spans(tokens: list[str], ids: dict[str, Any]) -> list[tuple[int, int, str]]:
+    """(start, end, id) for every run of tokens that joins to a known id, longest runs only."""
+    found = []
+    for i in range(len(tokens)):
+        joined = ""
+        for j in range(i, min(len(tokens), i + _MAX_ID_TOKENS)):
+            joined += tokens[j]
+            if joined in ids:
+                found.append((i, j + 1, joined))
+    return [
+        (s, e, k)
+        for s, e, k in found
+        if not any(s2 <= s and e <= e2 and (s2, e2) != (s, e) for s2, e2, _ in found)
+    ]
+
+
+def _pick(candidates: Sequence[_Label], tera: bool, kind: str | None) -> list[_Label]:
+    return [c for c in candidates if c.tera == tera and (kind is None or c.kind == kind)]
+
+
+def _match_action(value: str, legal: _Legal) -> str | None:
+    """The one legal label an "action" value means, or None.
+
+    Accepts the label itself in any case and spacing, a label followed by ": details", or
+    a bare id / display name with a few words around it ("Thunderbolt", "switch to
+    Pikachu", "Close Combat with tera"). Tera variants only when tera is asked for.
+    """
+    norm = _norm(value)
+    if norm in legal.by_norm:
+        return legal.by_norm[norm]
+    if ":" in norm:
+        head = _norm(norm.split(":", 1)[0])
+        if head in legal.by_norm:
+            return legal.by_norm[head]
+    tokens = _TOKEN.findall(_NO_TERA.sub(" ", norm))
+    matches: set[str] = set()
+    for start, end, id_ in _spans(tokens, legal.by_id):
+        rest = tokens[:start] + tokens[end:]
+        if not all(t in _FILLER for t in rest):
+            continue
+        kind = None
+        if any(t in _SWITCH_WORDS for t in rest):
+            kind = "switch"
+        elif any(t in _MOVE_WORDS for t in rest):
+            kind = "move"
+        tera = any(t in _TERA_WORDS for t in rest)
+        matches.update(c.label for c in _pick(legal.by_id[id_], tera, kind))
+    return matches.pop() if len(matches) == 1 else None
+
+
+def _match_prose(text: str, legal: _Legal) -> list[str]:
+    """The legal labels free text names: whole labels if any, else ids / display names."""
+    norm = _norm(text)
+    if legal.pattern is not None:
+        named = {legal.by_norm[m.group(0)] for m in legal.pattern.finditer(norm)}
+        if named:
+            return sorted(named)
+    tokens = _TOKEN.findall(_NO_TERA.sub(" ", norm))
+    named = set()
+    for start, end, id_ in _spans(tokens, legal.by_id):
+        near = tokens[max(start - 2, 0) : start] + tokens[end : end + 2]
+        tera = any(t in _TERA_WORDS for t in near)
+        named.update(c.label for c in _pick(legal.by_id[id_], tera, None))
+    return sorted(named)
+
+
+def _json_objects(text: str) -> Iterator[dict[str, Any]]:
+    """JSON objects in `text`, first to last: each balanced {...} that parses."""
+    start = text.find("{")
+    tries = 0
+    while start != -1 and tries < _MAX_JSON_STARTS:
+        tries += 1
+        try:
+            obj, end = _DECODER.raw_decode(text, start)
+        except ValueError:
+            start = text.find("{", start + 1)
+            continue
+        if isinstance(obj, dict):
+            yield obj
+        start = text.find("{", end)
+
+
+def _unescape(fragment: str) -> str:
+    try:
+        return str(json.loads(f'"{fragment}"'))
+    except ValueError:
+        return fragment
+
+
+def _reasoning(value: Any) -> str | None:
+    if not isinstance(value, str):
+        return None
+    value = value.strip()
+    return value[:REASONING_LIMIT] if value else None
+
+
+def _from_action(action: Any, reasoning: str | None, legal: _Legal) -> ParsedAnswer:
+    if not isinstance(action, str) or not action.strip():
+        raw = None if action is None else str(action)
+        return ParsedAnswer(None, reasoning, "unparseable", raw_action=raw)
+    label = _match_action(action, legal)
+    if label is None:
+        return ParsedAnswer(None, reasoning, "illegal_action", raw_action=action)
+    return ParsedAnswer(label, reasoning, None)
+
+
+def parse_answer(text: str | None, legal: Sequence[str]) -> ParsedAnswer:
+    """Read a model's answer against the legal labels (see `ParsedAnswer`).
+
+    JSON first: the first {...} object in the text (code fences and prose around it are
+    fine) with an "action" key, or failing a whole object, an `"action": "..."` pair
+    (a truncated or malformed answer). Its action is matched by `_match_action`. Without
+    JSON, prose that names exactly one legal label (or one move / species of one) counts.
+    """
+    if text is None or not text.strip():
+        return ParsedAnswer(None, None, "empty")
+    index = _index(tuple(legal))
+    objects = list(_json_objects(text))
+    if objects:
+        objects = [{str(k).lower(): v for k, v in o.items()} for o in objects]
+        chosen = next((o for o in objects if "action" in o), objects[0])
+        return _from_action(chosen.get("action"), _reasoning(chosen.get("reasoning")), index)
+    field_match = _ACTION_FIELD.search(text)
+    if field_match is not None:
+        reasoning_match = _REASONING_FIELD.search(text)
+        reasoning = _reasoning(_unescape(reasoning_match.group(1))) if reasoning_match else None
+        return _from_action(_unescape(field_match.group(1)), reasoning, index)
+    named = _match_prose(text, index)
+    reasoning = _reasoning(text)
+    if len(named) == 1:
+        return ParsedAnswer(named[0], reasoning, None)
+    logger.debug("unparseable answer (%d labels named): %.200r", len(named), text)
+    return ParsedAnswer(None, reasoning, "unparseable")
+
+
+# --------------------------------------------------------------------------- memory
+
+
+@dataclass
+class Conversation:
+    """Per-battle short memory for chat models.
+
+    The last `history` (prompt, answer) exchanges of the same battle are sent before the
+    new prompt (0: none). Battles are kept apart by tag; `forget` a battle when it ends.
+    At most `max_battles` battles are remembered (the least recently used goes first), so
+    a battle that is never forgotten cannot grow memory without bound.
+    """
+
+    history: int = 1
+    system_prompt: str = SYSTEM_PROMPT
+    max_battles: int = 1024
+    _log: OrderedDict[str, deque[tuple[str, str]]] = field(
+        default_factory=OrderedDict, init=False, repr=False
+    )
+
+    def __post_init__(self) -> None:
+        if self.history < 0:
+            raise ValueError(f"history must be 0 or more, got {self.history}")
+        if self.max_battles < 1:
+            raise ValueError(f"max_battles must be 1 or more, got {self.max_battles}")
+
+    def messages(self, battle_tag: str, prompt: str) -> list[dict[str, str]]:
+        """System message, the battle's remembered exchanges, then `prompt` as the user."""
+        out = [{"role": "system", "content": self.system_prompt}]
+        for past_prompt, past_answer in self._log.get(battle_tag, ()):
+            out.append({"role": "user", "content": past_prompt})
+            out.append({"role": "assistant", "content": past_answer})
+        out.append({"role": "user", "content": prompt})
+        return out
+
+    def record(self, battle_tag: str, prompt: str, answer: str) -> None:
+        """Remember one exchange of `battle_tag` (only the last `history` are kept)."""
+        if self.history == 0:
+            return
+        log = self._log.get(battle_tag)
+        if log is None:
+            log = self._log[battle_tag] = deque(maxlen=self.history)
+            while len(self._log) > self.max_battles:
+                self._log.popitem(last=False)
+        else:
+            self._log.move_to_end(battle_tag)
+        log.append((prompt, answer))
+
+    def forget(self, battle_tag: str) -> None:
+        """Drop everything remembered about `battle_tag`."""
+        self._log.pop(battle_tag, None)
