@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -36,3 +37,17 @@ def test_move_delay_needs_the_server_engine(tmp_path):
     )  # fmt: skip
     assert result.returncode == 2
     assert "needs a server" in result.stderr and len(result.stderr.strip().splitlines()) == 1
+
+
+def test_missing_mistral_key_is_one_line_before_anything_starts(tmp_path):
+    # Set but empty: a developer's .env cannot fill it in (dotenv never overrides).
+    env = {**os.environ, "MISTRAL_API_KEY": ""}
+    result = subprocess.run(
+        [sys.executable, "main.py", "--p1", "mistral-large", "--output", str(tmp_path)],
+        cwd=REPO, env=env, capture_output=True, text=True,
+        timeout=60,
+    )  # fmt: skip
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and "MISTRAL_API_KEY" in lines[0], result.stderr
+    assert not list(tmp_path.iterdir())  # nothing was started or written
