@@ -48,7 +48,16 @@ def setup_logging(level: str) -> None:
     )
     # Third-party noise stays at WARNING unless DEBUG is asked for.
     noisy = logging.DEBUG if level == "DEBUG" else logging.WARNING
-    for name in ("poke_env", "websockets", "asyncio", "urllib3", "httpx", "httpcore"):
+    third_party = (
+        "poke_env",
+        "websockets",
+        "asyncio",
+        "urllib3",
+        "httpx2",
+        "httpcore2",
+        "mistralai",
+    )
+    for name in third_party:
         logging.getLogger(name).setLevel(noisy)
 
 
