@@ -80,12 +80,23 @@ class LLMSideStats:
     battle_tokens: list[BattleTokens]  # in the order the battles appear in the record
 
 
+# Fallback reasons only a language-model agent records (the arena's own are `timeout`,
+# `illegal_action` and `agent_error`): a side whose every call failed is still an LLM side.
+LLM_FALLBACK_REASONS = frozenset(
+    {"rate_limited", "server_error", "client_error", "unparseable", "empty"}
+)
+
+
 def is_llm_decision(decision: DecisionRecord) -> bool:
-    return decision.tokens is not None or decision.reasoning is not None
+    return (
+        decision.tokens is not None
+        or decision.reasoning is not None
+        or decision.fallback_reason in LLM_FALLBACK_REASONS
+    )
 
 
 def llm_sides(decisions: Sequence[DecisionRecord]) -> list[Side]:
-    """The sides with at least one decision carrying tokens or reasoning, in p1, p2 order."""
+    """The sides with a decision carrying tokens, reasoning or an API fallback, p1 first."""
     found = {d.side for d in decisions if is_llm_decision(d)}
     return [side for side in SIDES if side in found]
 

@@ -222,3 +222,14 @@ def test_tokens_chart_escapes_battle_tags():
     fig = charts.tokens_chart(decisions)
     assert list(fig.data[0].customdata) == ["&lt;b&gt;tag&lt;/b&gt;"]
     assert fig.data[0].name == "p2"
+
+
+def test_a_side_whose_every_call_failed_is_still_a_language_model_side():
+    from arena.record import DecisionRecord
+    from viz.llm import llm_sides
+
+    failed = [
+        DecisionRecord("b1", 1, "p1", "move tackle", 5.0, True, "rate_limited"),
+        DecisionRecord("b1", 1, "p2", "move tackle", 1.0, True, "timeout"),
+    ]
+    assert llm_sides(failed) == ["p1"]
