@@ -477,6 +477,50 @@ def _multiplier(defender: Pokemon, attacking: PokemonType) -> float:
     return float(defender.damage_multiplier(attacking))
 
 
+# Abilities that make their holder immune to a type, once the ability is known.
+_IMMUNITY_ABILITIES = {
+    "levitate": PokemonType.GROUND,
+    "eartheater": PokemonType.GROUND,
+    "flashfire": PokemonType.FIRE,
+    "wellbakedbody": PokemonType.FIRE,
+    "waterabsorb": PokemonType.WATER,
+    "stormdrain": PokemonType.WATER,
+    "dryskin": PokemonType.WATER,
+    "voltabsorb": PokemonType.ELECTRIC,
+    "lightningrod": PokemonType.ELECTRIC,
+    "motordrive": PokemonType.ELECTRIC,
+    "sapsipper": PokemonType.GRASS,
+}
+
+
+def move_effectiveness(move: Move, move_type: PokemonType, defender: Pokemon) -> float:
+    """The type multiplier of `move` on `defender`: the type chart, plus the moves that
+    break it (Freeze-Dry on Water, Thousand Arrows on Flying) and known immunity abilities
+    (Levitate, Flash Fire, Water Absorb...). Items and other abilities are not counted."""
+    if (
+        defender.ability in _IMMUNITY_ABILITIES
+        and _IMMUNITY_ABILITIES[defender.ability] is move_type
+        and move.category is not MoveCategory.STATUS
+    ):
+        return 0.0
+    multiplier = _multiplier(defender, move_type)
+    types = [t for t in defender.types if t is not None]
+    if move.id == "freezedry" and PokemonType.WATER in types:
+        multiplier *= 4  # super effective on Water instead of resisted
+    elif move.id == "thousandarrows" and PokemonType.FLYING in types:
+        others = [t for t in types if t is not PokemonType.FLYING]
+        multiplier = 1.0
+        for other in others:
+            multiplier *= float(
+                move_type.damage_multiplier(other, None, type_chart=_type_chart(defender))
+            )
+    return multiplier
+
+
+def _type_chart(mon: Pokemon) -> dict:
+    return GenData.from_gen(mon.gen).type_chart
+
+
 def _action_option(order: BattleOrder, battle: Battle) -> ActionOption:
     label = action_name(order)
     target = order.order if isinstance(order, SingleBattleOrder) else None
@@ -547,6 +591,6 @@ def _move_option(
         pp=pp[0],
         max_pp=pp[1],
         priority=state.priority,
-        effectiveness=None if opponent is None else _multiplier(opponent, move_type),
+        effectiveness=None if opponent is None else move_effectiveness(move, move_type, opponent),
         stab=damaging and move_type in stab,
     )
