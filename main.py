@@ -66,6 +66,14 @@ def make_parser() -> argparse.ArgumentParser:
     p.add_argument("--resume", metavar="RUN", help="continue runs/<run>.json up to its --n")
     p.add_argument("--seed", type=int, default=None, help="seed for the agents' randomness")
     p.add_argument(
+        "--save-trajectories",
+        type=Path,
+        default=None,
+        metavar="DIR",
+        help="write each player's view of each battle to DIR/<format>/ as a Metamon "
+        "parsed-replay file (.json.lz4), for training (default: off)",
+    )
+    p.add_argument(
         "--battle-timeout",
         type=float,
         default=600.0,

@@ -280,16 +280,16 @@ class BattleState:
             active = battle.active_pokemon if own else battle.opponent_active_pokemon
             conditions = battle.side_conditions if own else battle.opponent_side_conditions
             bench = [
-                _pokemon_state(mon, own=own)
+                pokemon_state(mon, own=own)
                 for mon in team.values()
                 if mon is not active and (own or mon.revealed)
             ]
             sides.append(
                 SideState(
                     role=role,
-                    active=None if active is None else _pokemon_state(active, own=own),
+                    active=None if active is None else pokemon_state(active, own=own),
                     bench=tuple(bench),
-                    conditions=_side_conditions(conditions, turn),
+                    conditions=side_conditions_state(conditions, turn),
                     team_size=team_sizes.get(role) if role else None,
                 )
             )
@@ -412,7 +412,7 @@ def _accuracy(move: Move) -> float | None:
     return float(accuracy) / 100
 
 
-def _move_state(move: Move) -> MoveState:
+def move_state(move: Move) -> MoveState:
     entry = move.entry
     return MoveState(
         id=move.id,
@@ -427,7 +427,7 @@ def _move_state(move: Move) -> MoveState:
     )
 
 
-def _pokemon_state(mon: Pokemon, *, own: bool) -> PokemonState:
+def pokemon_state(mon: Pokemon, *, own: bool) -> PokemonState:
     tera = tera_type_of(mon, own)
     return PokemonState(
         species=mon.species,
@@ -443,7 +443,7 @@ def _pokemon_state(mon: Pokemon, *, own: bool) -> PokemonState:
         ability=mon.ability,
         possible_abilities=tuple(getattr(mon, "possible_abilities", None) or ()),
         item=_item(mon),
-        moves=tuple(_move_state(m) for m in mon.moves.values()),
+        moves=tuple(move_state(m) for m in mon.moves.values()),
         base_stats={k: int(v) for k, v in mon.base_stats.items()},
         stats=dict(mon.stats) if own else None,
         fainted=mon.fainted,
@@ -453,7 +453,7 @@ def _pokemon_state(mon: Pokemon, *, own: bool) -> PokemonState:
     )
 
 
-def _side_conditions(conditions: dict[Any, int], turn: int) -> tuple[SideConditionState, ...]:
+def side_conditions_state(conditions: dict[Any, int], turn: int) -> tuple[SideConditionState, ...]:
     states = []
     for condition, value in conditions.items():
         if condition in STACKABLE_CONDITIONS:
@@ -575,7 +575,7 @@ def _move_option(
             and tera_type is not PokemonType.STELLAR
         ):
             move_type = tera_type
-    state = _move_state(move)
+    state = move_state(move)
     pp = _request_pp(battle, move) or (state.pp, state.max_pp)
     damaging = move.category is not MoveCategory.STATUS
     return ActionOption(

@@ -80,6 +80,7 @@ def run_cli(args: argparse.Namespace) -> int:
         output_dir=args.output,
         resume=args.resume,
         engine=args.engine,
+        save_trajectories=args.save_trajectories,
     )
     try:
         plan = plan_run(request)
@@ -211,6 +212,8 @@ def _report(record: RunRecord | None, plan: RunPlan, reports_dir: Path) -> int:
         return 1
     _print_results(record)
     console.print(f"Run record: {plan.paths.record}")
+    if record.spec.save_trajectories:
+        console.print(f"Trajectories: {record.spec.save_trajectories}", soft_wrap=True)
     try:
         from viz import write_report
 

@@ -15,6 +15,7 @@ import time
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from poke_env.concurrency import POKE_LOOP
@@ -27,6 +28,7 @@ from agents.base import Agent, Decision, action_name, is_legal, random_legal_ord
 from arena.record import SIDES, BattleRecord, DecisionRecord, Journal, RunPaths, Side
 from arena.server import AUTH_URL, ServerError, ShowdownServer
 from arena.simulator import SimulatorEngine, run_in_poke_loop
+from training.metamon_format import TrajectoryRecorder
 
 if TYPE_CHECKING:
     import random
@@ -77,6 +79,7 @@ class MatchConfig:
     battle_timeout_s: float = DEFAULT_BATTLE_TIMEOUT_S
     decision_timeout_s: float = DEFAULT_DECISION_TIMEOUT_S
     session: int = 0
+    trajectories_dir: Path | None = None  # --save-trajectories: Metamon files go here
 
 
 @dataclass
@@ -185,6 +188,9 @@ class ArenaPlayer(Player):
         self.rng = rng
         self.move_delay = config.move_delay
         self.decision_timeout_s = config.decision_timeout_s
+        self.trajectories = (
+            None if config.trajectories_dir is None else TrajectoryRecorder(config.trajectories_dir)
+        )
         super().__init__(**kwargs)
         _route_player_logger(self.logger)
 
@@ -221,6 +227,8 @@ class ArenaPlayer(Player):
                 effectiveness=_effectiveness(decision.order, battle),
             )
         )
+        if self.trajectories is not None:
+            self.trajectories.record(battle, decision.order)  # never raises
         return decision.order
 
     async def _decide(self, battle: AbstractBattle) -> Decision:
@@ -241,6 +249,14 @@ class ArenaPlayer(Player):
     def _battle_finished_callback(self, battle: AbstractBattle) -> None:
         if self.side == "p1":
             self.recorder.finish(battle)
+        if self.trajectories is not None:
+            # Each side writes its own view; a battle the run records as an error
+            # (timed out, forfeited by the arena) is no trajectory to learn from.
+            record = self.recorder.finished.get(battle.battle_tag)
+            if record is not None and record.error is not None:
+                self.trajectories.discard(battle.battle_tag)
+            else:
+                self.trajectories.finish(battle)  # never raises
 
 
 class _DisconnectFilter(logging.Filter):

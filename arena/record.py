@@ -89,6 +89,7 @@ class RunSpec:
     finished_at: float | None = None
     engine: str = "server"  # "server" (a Showdown server) or "sim" (simulator processes)
     decision_timeout_s: float = 60.0
+    save_trajectories: str | None = None  # folder of Metamon trajectory files; None: off
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> RunSpec:

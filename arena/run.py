@@ -54,6 +54,7 @@ class RunRequest:
     output_dir: Path = Path("runs")
     resume: str | None = None
     engine: str = "server"
+    save_trajectories: Path | None = None  # write Metamon trajectory files under this folder
 
 
 @dataclass
@@ -116,6 +117,12 @@ def plan_run(request: RunRequest) -> RunPlan:
             "--move-delay is for watching battles in a browser, which needs a server: "
             "use --engine server (the default)"
         )
+    trajectories = None
+    if request.save_trajectories is not None:
+        folder = Path(request.save_trajectories)
+        if folder.exists() and not folder.is_dir():
+            raise ValueError(f"--save-trajectories {folder} is a file: pass a folder")
+        trajectories = str(folder)
     if request.resume:
         paths = resolve_resume(request.resume, request.output_dir)
         contents = read_journal(paths.journal)
@@ -130,6 +137,7 @@ def plan_run(request: RunRequest) -> RunPlan:
                 "finished_at": None,
                 "versions": versions(),
                 "engine": request.engine,
+                "save_trajectories": trajectories or old.save_trajectories,
             }
         )
         return RunPlan(paths, spec, session=len(contents.specs), done=len(contents.battles))
@@ -152,6 +160,7 @@ def plan_run(request: RunRequest) -> RunPlan:
         started_at=time.time(),
         engine=request.engine,
         decision_timeout_s=request.decision_timeout_s,
+        save_trajectories=trajectories,
     )
     return RunPlan(RunPaths(request.output_dir, run_id), spec, session=0, done=0)
 
@@ -191,6 +200,9 @@ async def play_session(
             battle_timeout_s=spec.battle_timeout_s,
             decision_timeout_s=spec.decision_timeout_s,
             session=plan.session,
+            trajectories_dir=None
+            if spec.save_trajectories is None
+            else Path(spec.save_trajectories),
         )
         match = Match(built, rngs, config, engine, journal, plan.paths)
         if on_start is not None:

@@ -1,0 +1,778 @@
+"""The arena's battles as Metamon parsed-replay trajectories.
+
+One file per player per battle, from that player's own view, in the layout of Metamon's
+public parsed-replay dataset (see `../shared/reference/metamon.md`), so one loader reads
+both the public data and our games:
+
+    {dir}/{format}/{battle_id}_{rating}_{player}_vs_{opponent}_{MM-DD-YYYY-HH:MM:SS}_{WIN|LOSS}.json.lz4
+
+holding the lz4-framed JSON `{"states": [state, ...], "actions": [int, ...]}`.
+
+`metamon_state(battle)` builds one state from `agents.state.BattleState` (the project's one
+state representation) plus what it lacks (each side's previous move, from the protocol
+log). `action_index(order, battle)` / `order_for_index(index, battle)` map poke-env orders
+to Metamon's action space and back. `TrajectoryRecorder` is what the arena's players use
+(`main.py --save-trajectories DIR`): one step per decision, one file when a battle ends.
+
+Metamon's own files are not available here, so these textual conventions are ours:
+
+State
+    Names are lower-case Showdown ids: pokemon `name` is the species id ("urshifurapidstrike"),
+    moves, items, abilities, types, statuses, effects, weather, fields and side conditions
+    are ids too ("thunderbolt", "leftovers", "electric", "par", "raindance", "stealthrock").
+    Unknown and absent values are fixed words, never null:
+
+    ========================  ================================================
+    `item`                    "unknownitem" (not revealed), "noitem" (none, consumed,
+                              knocked off)
+    `ability`                 "unknownability" (not revealed)
+    `status`                  "nostatus"; fainted is "fnt"
+    `effect`                  "noeffect", else the volatile effects' ids, sorted, joined by
+                              one space ("confusion substitute")
+    `types`                   the current types joined by one space ("fire flying"); a
+                              terastallized pokemon has its tera type alone; typeless "???"
+    `weather`                 "noweather"
+    `battle_field`            "nofield", else field ids sorted, space-joined ("trickroom")
+    `*_conditions`            "noconditions", else side-condition ids sorted, space-joined,
+                              a layered hazard repeated once per layer ("spikes spikes")
+    `*_prev_move`             the blank move (below) when that side used no move
+    no active pokemon         the blank pokemon: name "nopokemon", type "notype", zeros
+    ========================  ================================================
+
+    Numbers: `hp_pct` is a fraction in [0, 1] (not a percentage); `accuracy` is a fraction
+    in [0, 1], 1.0 for moves that never miss (poke-env's convention); `lvl`, boosts (-6..6),
+    base stats, `base_power`, `priority`, `current_pp`, `max_pp` are ints. The blank move
+    is name "nomove", type "notype", category "nocategory", all numbers 0.
+
+    `player_active_pokemon.moves` are the active's moves sorted by id, so `moves[i]` is the
+    move of action `i` (and `i + 9` with tera). `available_switches` are the player's
+    non-active, non-fainted pokemon (the fainted ones while choosing a Revival Blessing
+    target), sorted by species id, so `available_switches[i]` is the target of action
+    `4 + i`; they are listed while trapped too (then no switch action is legal). Other
+    pokemon's moves (the opponent's revealed ones) are sorted by id as well. The pp of the
+    active's moves is the server's (from the request); the opponent's is poke-env's
+    estimate from the uses it saw.
+
+    `player_prev_move` / `opponent_prev_move`: the last move that side used in the turn in
+    progress or, if none yet, in the previous turn (the blank move if it switched, could
+    not move, or it is turn 1). `opponents_remaining`: the opponent's team size (6 unless
+    announced otherwise) minus its fainted pokemon. `forced_switch`, `battle_won`,
+    `battle_lost` are bools; a tie has both results false.
+
+Trajectory
+    `states[i]` is the state in which `actions[i]` was taken; a last, terminal state (taken
+    when the battle ended, with `battle_won` / `battle_lost` set) follows, so there is one
+    more state than actions. A choice the server rejected and asked again for (same request
+    id) replaces the step instead of adding one.
+
+Actions
+    0-3: the active's moves sorted by id; 4-8: switches to `available_switches` in order;
+    9-12: moves 0-3 with terastallization. Choices outside this space are -1 (Metamon's
+    value for "no action to learn from", masked out of the loss): Struggle, Recharge, the
+    default choice (`/choose default`), mega / z-move / dynamax variants, and a move or
+    switch beyond the four / five slots. `order_for_index` returns the legal order for an
+    index, or None when that index is not legal now (so -1 is never an order).
+
+File names
+    `battle_id` is the Showdown battle tag without its "battle-" prefix, and starts with
+    the format ("gen9randombattle-1234"); the first player named is the one whose view the
+    file holds, and WIN / LOSS is that player's result (a tie is LOSS for both: neither
+    won). Player names and the battle id are reduced to Showdown ids / [a-z0-9-], so they
+    hold no "_" (the field separator) or "/". Arena battles are unrated: `rating` is the
+    string "Unrated", which Metamon's loaders read as 1000. The time is UTC. An existing
+    file is never overwritten: the battle id gets a "-2", "-3"... suffix instead. Files
+    are written atomically (a temporary file in the same folder, then a rename).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import re
+import tempfile
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import lz4.frame
+import orjson  # poke-env's own JSON library: ten times json's speed, the same bytes
+from poke_env.battle.battle import Battle
+from poke_env.battle.move import Move
+from poke_env.battle.pokemon import Pokemon
+from poke_env.data import to_id_str
+from poke_env.player.battle_order import BattleOrder, SingleBattleOrder
+
+from agents.state import (  # the per-pokemon pieces BattleState.from_battle is built of
+    BattleState,
+    MoveState,
+    PokemonState,
+    SideConditionState,
+    enum_id,
+    move_state,
+    pokemon_state,
+    side_conditions_state,
+)
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from poke_env.battle.abstract_battle import AbstractBattle
+
+log = logging.getLogger(__name__)
+
+# --------------------------------------------------------------------------- constants
+
+N_MOVES = 4
+N_SWITCHES = 5
+TERA_OFFSET = N_MOVES + N_SWITCHES  # 9
+N_ACTIONS = TERA_OFFSET + N_MOVES  # 13
+NO_ACTION = -1
+
+UNRATED = "Unrated"
+UNRATED_VALUE = 1000  # what Metamon's loaders take "Unrated" to mean
+WIN, LOSS = "WIN", "LOSS"
+SUFFIX = ".json.lz4"
+DATE_FORMAT = "%m-%d-%Y-%H:%M:%S"  # Metamon's own-environment variant of MM-DD-YYYY
+
+UNKNOWN_ITEM = "unknownitem"
+NO_ITEM = "noitem"
+UNKNOWN_ABILITY = "unknownability"
+NO_STATUS = "nostatus"
+NO_EFFECT = "noeffect"
+NO_WEATHER = "noweather"
+NO_FIELD = "nofield"
+NO_CONDITIONS = "noconditions"
+NO_MOVE = "nomove"
+NO_POKEMON = "nopokemon"
+NO_TYPE = "notype"
+NO_CATEGORY = "nocategory"
+
+STATE_FIELDS = (
+    "format",
+    "player_active_pokemon",
+    "opponent_active_pokemon",
+    "available_switches",
+    "player_prev_move",
+    "opponent_prev_move",
+    "opponents_remaining",
+    "player_conditions",
+    "opponent_conditions",
+    "weather",
+    "battle_field",
+    "forced_switch",
+    "battle_won",
+    "battle_lost",
+)
+POKEMON_FIELDS = (
+    "name",
+    "hp_pct",
+    "types",
+    "item",
+    "ability",
+    "lvl",
+    "status",
+    "effect",
+    "moves",
+    "atk_boost",
+    "spa_boost",
+    "def_boost",
+    "spd_boost",
+    "spe_boost",
+    "accuracy_boost",
+    "evasion_boost",
+    "base_atk",
+    "base_spa",
+    "base_def",
+    "base_spd",
+    "base_spe",
+    "base_hp",
+)
+MOVE_FIELDS = (
+    "name",
+    "move_type",
+    "category",
+    "base_power",
+    "accuracy",
+    "priority",
+    "current_pp",
+    "max_pp",
+)
+BOOSTS = ("atk", "spa", "def", "spd", "spe", "accuracy", "evasion")
+BASE_STATS = ("atk", "spa", "def", "spd", "spe", "hp")
+NOT_IN_SPACE = frozenset({"struggle", "recharge"})
+
+# --------------------------------------------------------------------------- moves
+
+
+def blank_move() -> dict[str, Any]:
+    return {
+        "name": NO_MOVE,
+        "move_type": NO_TYPE,
+        "category": NO_CATEGORY,
+        "base_power": 0,
+        "accuracy": 0.0,
+        "priority": 0,
+        "current_pp": 0,
+        "max_pp": 0,
+    }
+
+
+def _move_dict(move: MoveState, pp: tuple[int, int] | None = None) -> dict[str, Any]:
+    current_pp, max_pp = pp if pp is not None else (move.pp, move.max_pp)
+    return {
+        "name": move.id,
+        "move_type": move.type,
+        "category": move.category,
+        "base_power": move.base_power,
+        "accuracy": 1.0 if move.accuracy is None else round(move.accuracy, 4),
+        "priority": move.priority,
+        "current_pp": current_pp,
+        "max_pp": max_pp,
+    }
+
+
+def _poke_env_move_dict(move: Move, pp: tuple[int, int] | None = None) -> dict[str, Any]:
+    """A move BattleState does not list (a previous move, a slot poke-env lacks)."""
+    try:
+        return _move_dict(move_state(move), pp)
+    except Exception:  # an id poke-env's move data does not know
+        return {**blank_move(), "name": move.id}
+
+
+# --------------------------------------------------------------------------- pokemon
+
+
+def blank_pokemon() -> dict[str, Any]:
+    data: dict[str, Any] = {
+        "name": NO_POKEMON,
+        "hp_pct": 0.0,
+        "types": NO_TYPE,
+        "item": NO_ITEM,
+        "ability": UNKNOWN_ABILITY,
+        "lvl": 0,
+        "status": NO_STATUS,
+        "effect": NO_EFFECT,
+        "moves": [],
+    }
+    data.update({f"{s}_boost": 0 for s in BOOSTS})
+    data.update({f"base_{s}": 0 for s in BASE_STATS})
+    return data
+
+
+def _pokemon_dict(mon: PokemonState, moves: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+    if moves is None:
+        moves = [_move_dict(m) for m in sorted(mon.moves, key=lambda m: m.id)]
+    item = UNKNOWN_ITEM if mon.item is None else (mon.item or NO_ITEM)
+    data: dict[str, Any] = {
+        "name": mon.species,
+        "hp_pct": round(mon.hp_fraction, 4),
+        "types": " ".join(mon.types) or NO_TYPE,
+        "item": item,
+        "ability": mon.ability or UNKNOWN_ABILITY,
+        "lvl": int(mon.level),
+        "status": mon.status or NO_STATUS,
+        "effect": " ".join(sorted(mon.effects)) or NO_EFFECT,
+        "moves": moves,
+    }
+    data.update({f"{s}_boost": int(mon.boosts.get(s, 0)) for s in BOOSTS})
+    data.update({f"base_{s}": int(mon.base_stats.get(s, 0)) for s in BASE_STATS})
+    return data
+
+
+def _request_move_ids(mon: Pokemon) -> list[str] | None:
+    """The server's moveset of one of our own pokemon, from the last request."""
+    request = getattr(mon, "_last_request", None) or {}
+    ids = request.get("moves")
+    if not ids:
+        return None
+    return [Move.retrieve_id(m) for m in ids]
+
+
+def move_slots(battle: AbstractBattle) -> list[str]:
+    """Ids of the player's active moves in action order (sorted by id, at most 4)."""
+    mon = battle.active_pokemon
+    if mon is None:
+        return []
+    ids = _request_move_ids(mon) or list(mon.moves)
+    ids = [i for i in ids if i not in NOT_IN_SPACE]
+    return sorted(dict.fromkeys(ids))[:N_MOVES]
+
+
+def switch_slots(battle: AbstractBattle) -> list[Pokemon]:
+    """The switch targets in action order: the non-active, non-fainted team members (the
+    fainted ones during Revival Blessing), sorted by species id. Trapped or not: whether
+    a switch is legal now is `order_for_index`'s question."""
+    if battle.reviving:
+        mons = list(battle.available_switches)
+    else:
+        team = battle.team
+        side = (battle.last_request or {}).get("side") or {}
+        idents = [p.get("ident") for p in side.get("pokemon", [])]
+        members = [team[i] for i in idents if i in team] or list(team.values())
+        mons = [mon for mon in members if not mon.active and not mon.fainted]
+    return sorted(mons, key=lambda mon: mon.species)[:N_SWITCHES]
+
+
+def _request_pp(battle: AbstractBattle) -> dict[str, tuple[int, int]]:
+    """(pp, maxpp) of the active's moves, from the last request."""
+    request = battle.last_request or {}
+    active = (request.get("active") or [{}])[0]
+    pp = {}
+    for entry in active.get("moves", []):
+        if "pp" in entry:
+            pp[Move.retrieve_id(entry.get("id", ""))] = (
+                int(entry["pp"]),
+                int(entry.get("maxpp", entry["pp"])),
+            )
+    return pp
+
+
+def _active_moves(battle: AbstractBattle, active: PokemonState) -> list[dict[str, Any]]:
+    """The active's moves in action order, with the server's pp."""
+    by_id = {m.id: m for m in active.moves}
+    request_pp = _request_pp(battle)
+    moves = []
+    for move_id in move_slots(battle):
+        pp = request_pp.get(move_id)
+        if move_id in by_id:
+            moves.append(_move_dict(by_id[move_id], pp))
+        else:
+            moves.append(_poke_env_move_dict(Move(move_id, gen=battle.gen), pp))
+    return moves
+
+
+# --------------------------------------------------------------------------- state
+
+
+@dataclass(frozen=True)
+class _View:
+    """The parts of a `BattleState` a Metamon state is made of."""
+
+    player_role: str | None
+    opponent_role: str | None
+    player_active: PokemonState | None
+    opponent_active: PokemonState | None
+    switches: dict[str, PokemonState]  # species -> own benched pokemon (at least the slots)
+    player_conditions: tuple[SideConditionState, ...]
+    opponent_conditions: tuple[SideConditionState, ...]
+    weather: str | None
+    fields: tuple[str, ...]
+    force_switch: bool
+    opponent_team_size: int | None
+    opponent_fainted: int
+
+    @classmethod
+    def of_state(cls, state: BattleState) -> _View:
+        return cls(
+            player_role=state.player.role,
+            opponent_role=state.opponent.role,
+            player_active=state.player.active,
+            opponent_active=state.opponent.active,
+            switches={mon.species: mon for mon in state.player.bench},
+            player_conditions=state.player.conditions,
+            opponent_conditions=state.opponent.conditions,
+            weather=state.weather,
+            fields=tuple(state.fields),
+            force_switch=state.force_switch,
+            opponent_team_size=state.opponent.team_size,
+            opponent_fainted=sum(mon.fainted for mon in state.opponent.pokemon),
+        )
+
+    @classmethod
+    def of_battle(cls, battle: AbstractBattle) -> _View:
+        """What `of_state(BattleState.from_battle(battle))` gives, built for the needed
+        pokemon only (the same per-pokemon code, a third of the cost)."""
+        if not isinstance(battle, Battle):
+            raise TypeError(f"Metamon states cover singles battles only, got {type(battle)}")
+        own, foe = battle.active_pokemon, battle.opponent_active_pokemon
+        weather = next(iter(battle.weather), None)
+        team_sizes = getattr(battle, "_team_size", {}) or {}
+        return cls(
+            player_role=battle.player_role,
+            opponent_role=battle.opponent_role,
+            player_active=None if own is None else pokemon_state(own, own=True),
+            opponent_active=None if foe is None else pokemon_state(foe, own=False),
+            switches={
+                mon.species: pokemon_state(mon, own=True)
+                for mon in switch_slots(battle)
+                if mon is not own
+            },
+            player_conditions=side_conditions_state(battle.side_conditions, battle.turn),
+            opponent_conditions=side_conditions_state(battle.opponent_side_conditions, battle.turn),
+            weather=None if weather is None else enum_id(weather),
+            fields=tuple(enum_id(f) for f in battle.fields),
+            force_switch=bool(battle.force_switch),
+            opponent_team_size=team_sizes.get(battle.opponent_role)
+            if battle.opponent_role
+            else None,
+            opponent_fainted=sum(
+                mon.fainted for mon in battle.opponent_team.values() if mon.revealed
+            ),
+        )
+
+
+def _conditions(conditions: tuple[SideConditionState, ...]) -> str:
+    words = [c.name for c in conditions for _ in range(max(c.layers, 1))]
+    return " ".join(words) or NO_CONDITIONS
+
+
+def _prev_moves(battle: AbstractBattle) -> dict[str, str]:
+    """role -> id of the last move that side used, this turn or the previous one."""
+    found: dict[str, str] = {}
+    turns_seen = 0
+    for event in reversed(battle._replay_data):
+        if len(event) < 2:
+            continue
+        if event[1] == "turn":
+            turns_seen += 1
+            if turns_seen == 2:
+                break
+        elif event[1] == "move" and len(event) > 3:
+            role = event[2][:2]
+            if role not in found:
+                found[role] = to_id_str(event[3])
+                if len(found) == 2:
+                    break
+    return found
+
+
+def _prev_move_dict(battle: AbstractBattle, move_id: str | None, own: bool) -> dict[str, Any]:
+    if not move_id:
+        return blank_move()
+    team = battle.team if own else battle.opponent_team
+    active = battle.active_pokemon if own else battle.opponent_active_pokemon
+    candidates = [active, *team.values()] if active is not None else list(team.values())
+    for mon in candidates:
+        move = mon.moves.get(move_id)
+        if move is not None:
+            return _poke_env_move_dict(move)
+    return _poke_env_move_dict(Move(move_id, gen=battle.gen))
+
+
+def metamon_state(battle: AbstractBattle, state: BattleState | None = None) -> dict[str, Any]:
+    """The Metamon state dict of `battle` from its player's view (see the module doc).
+
+    Built from `agents.state`'s pokemon and move states: from `state` when given (a
+    `BattleState.from_battle(battle)` of this very moment), else for just the pokemon a
+    Metamon state holds (the same result, for less work at every decision).
+    """
+    view = _View.of_battle(battle) if state is None else _View.of_state(state)
+    if view.player_active is None:
+        player_active = blank_pokemon()
+    else:
+        player_active = _pokemon_dict(view.player_active, _active_moves(battle, view.player_active))
+    foe = view.opponent_active
+    switches = [
+        _pokemon_dict(view.switches[mon.species])
+        for mon in switch_slots(battle)
+        if mon.species in view.switches
+    ]
+    prev = _prev_moves(battle)
+    return {
+        "format": battle.format or "",
+        "player_active_pokemon": player_active,
+        "opponent_active_pokemon": blank_pokemon() if foe is None else _pokemon_dict(foe),
+        "available_switches": switches,
+        "player_prev_move": _prev_move_dict(battle, prev.get(view.player_role or ""), own=True),
+        "opponent_prev_move": _prev_move_dict(
+            battle, prev.get(view.opponent_role or ""), own=False
+        ),
+        "opponents_remaining": max((view.opponent_team_size or 6) - view.opponent_fainted, 0),
+        "player_conditions": _conditions(view.player_conditions),
+        "opponent_conditions": _conditions(view.opponent_conditions),
+        "weather": view.weather or NO_WEATHER,
+        "battle_field": " ".join(sorted(view.fields)) or NO_FIELD,
+        "forced_switch": view.force_switch,
+        "battle_won": battle.won is True,
+        "battle_lost": battle.lost is True,
+    }
+
+
+# --------------------------------------------------------------------------- actions
+
+
+def action_index(order: BattleOrder, battle: AbstractBattle) -> int:
+    """The Metamon action index of `order` in `battle`; -1 when it is not in the space."""
+    if not isinstance(order, SingleBattleOrder):
+        return NO_ACTION
+    target = order.order
+    if isinstance(target, Move):
+        if order.mega or order.z_move or order.dynamax or target.id in NOT_IN_SPACE:
+            return NO_ACTION
+        slots = move_slots(battle)
+        if target.id not in slots:
+            return NO_ACTION
+        return slots.index(target.id) + (TERA_OFFSET if order.terastallize else 0)
+    if isinstance(target, Pokemon):
+        for i, mon in enumerate(switch_slots(battle)):
+            if mon is target or mon.species == target.species:
+                return N_MOVES + i
+    return NO_ACTION
+
+
+def order_for_index(index: int, battle: AbstractBattle) -> BattleOrder | None:
+    """The legal order behind Metamon action `index` now, or None if that index is illegal."""
+    if not 0 <= index < N_ACTIONS:
+        return None
+    orders = [o for o in battle.valid_orders if isinstance(o, SingleBattleOrder)]
+    if N_MOVES <= index < TERA_OFFSET:
+        switches = switch_slots(battle)
+        slot = index - N_MOVES
+        if slot >= len(switches):
+            return None
+        wanted = switches[slot]
+        return next((o for o in orders if o.order is wanted), None)
+    tera = index >= TERA_OFFSET
+    slot = index - TERA_OFFSET if tera else index
+    moves = move_slots(battle)
+    if slot >= len(moves):
+        return None
+    for order in orders:
+        move = order.order
+        if (
+            isinstance(move, Move)
+            and move.id == moves[slot]
+            and order.terastallize == tera
+            and not (order.mega or order.z_move or order.dynamax)
+        ):
+            return order
+    return None
+
+
+def legal_indices(battle: AbstractBattle) -> list[int]:
+    """The action indices legal in `battle` now (a mask for a policy), sorted."""
+    indices = {action_index(o, battle) for o in battle.valid_orders}
+    return sorted(i for i in indices if i != NO_ACTION)
+
+
+# --------------------------------------------------------------------------- file names
+
+
+def opponent_name(battle: AbstractBattle) -> str | None:
+    """The opponent's username (poke-env keeps the `|player|` lines but not this name)."""
+    if battle.opponent_username:
+        return battle.opponent_username
+    players = getattr(battle, "_players", None) or []
+    for entry in players:
+        if entry.get("player") == battle.opponent_role:
+            return entry.get("username")
+    for entry in players:
+        if entry.get("username") != battle.player_username:
+            return entry.get("username")
+    return None
+
+
+def safe_name(name: str | None) -> str:
+    """A player name as it goes in a file name: its Showdown id ([a-z0-9]), never empty."""
+    return to_id_str(name or "") or "anonymous"
+
+
+def battle_id_for(battle_format: str, battle_tag: str) -> str:
+    """`battle-gen9randombattle-12` -> `gen9randombattle-12` ([a-z0-9-], starts with format)."""
+    battle_id = re.sub(r"[^a-z0-9-]+", "-", battle_tag.lower().removeprefix("battle-")).strip("-")
+    fmt = to_id_str(battle_format)
+    if not battle_id.startswith(fmt):
+        battle_id = f"{fmt}-{battle_id}" if battle_id else fmt
+    return battle_id
+
+
+@dataclass(frozen=True)
+class TrajectoryName:
+    """The fields of a trajectory's file name; `p1` is the player whose view it holds."""
+
+    format: str
+    battle_id: str
+    rating: int | None  # None: "Unrated"
+    p1: str
+    p2: str
+    when: datetime
+    won: bool
+
+    @property
+    def stem(self) -> str:
+        return trajectory_name(
+            self.format, self.battle_id, self.rating, self.p1, self.p2, self.when, self.won
+        )
+
+    def path(self, folder: Path | str) -> Path:
+        return Path(folder) / to_id_str(self.format) / f"{self.stem}{SUFFIX}"
+
+
+def trajectory_name(
+    format: str,
+    battle_id: str,
+    rating: int | None,
+    p1: str,
+    p2: str,
+    when: datetime,
+    won: bool,
+) -> str:
+    """`{battle_id}_{rating}_{p1}_vs_{p2}_{MM-DD-YYYY-HH:MM:SS}_{WIN|LOSS}` (no suffix).
+
+    `p1` is the player whose view the file holds and `won` its result; `battle_id` is
+    made to start with the format; names are reduced to ids; `rating` None is "Unrated".
+    """
+    parts = [
+        battle_id_for(format, battle_id),
+        UNRATED if rating is None else str(int(rating)),
+        safe_name(p1),
+        "vs",
+        safe_name(p2),
+        when.strftime(DATE_FORMAT),
+        WIN if won else LOSS,
+    ]
+    return "_".join(parts)
+
+
+_NAME_RE = re.compile(
+    r"(?P<battle_id>[^_/]+)_(?P<rating>[^_/]+)_(?P<p1>[^_/]+)_vs_(?P<p2>[^_/]+)_"
+    r"(?P<date>\d{2}-\d{2}-\d{4}(?:-\d{2}:\d{2}:\d{2})?)_(?P<result>WIN|LOSS)"
+    r"(?:\.json(?:\.lz4)?)?"
+)
+
+
+def parse_trajectory_name(name: str, battle_format: str | None = None) -> TrajectoryName:
+    """Read the fields back from a file name (with or without folder and suffix).
+
+    The format comes from `battle_format`, else from the parent folder in `name`, else
+    from the battle id's leading part. Raises ValueError for a name out of the scheme.
+    """
+    path = Path(name)
+    match = _NAME_RE.fullmatch(path.name)
+    if match is None:
+        raise ValueError(f"{name!r} is not a Metamon trajectory name")
+    date = match["date"]
+    when = datetime.strptime(date, DATE_FORMAT if len(date) > 10 else "%m-%d-%Y")
+    rating = match["rating"]
+    fmt = battle_format or (path.parent.name if path.parent.name else "")
+    return TrajectoryName(
+        format=fmt or match["battle_id"].split("-")[0],
+        battle_id=match["battle_id"],
+        rating=None if rating == UNRATED else int(rating),
+        p1=match["p1"],
+        p2=match["p2"],
+        when=when.replace(tzinfo=UTC),
+        won=match["result"] == WIN,
+    )
+
+
+# --------------------------------------------------------------------------- files
+
+
+def write_trajectory(
+    folder: Path | str,
+    name_parts: TrajectoryName,
+    states: Sequence[dict[str, Any]],
+    actions: Sequence[int],
+) -> Path:
+    """Write `{folder}/{format}/{name}.json.lz4` atomically and return its path.
+
+    An existing file is kept: the battle id gets a "-2", "-3"... suffix instead.
+    """
+    path = name_parts.path(folder)
+    n = 1
+    while path.exists():
+        n += 1
+        base = battle_id_for(name_parts.format, name_parts.battle_id)
+        path = TrajectoryName(**{**name_parts.__dict__, "battle_id": f"{base}-{n}"}).path(folder)
+    payload = orjson.dumps({"states": list(states), "actions": [int(a) for a in actions]})
+    data = lz4.frame.compress(payload)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def read_trajectory(path: Path | str) -> dict[str, Any]:
+    """Load one `.json.lz4` (or plain `.json`) trajectory file."""
+    raw = Path(path).read_bytes()
+    if str(path).endswith(".lz4"):
+        raw = lz4.frame.decompress(raw)
+    return json.loads(raw)
+
+
+# --------------------------------------------------------------------------- recording
+
+
+@dataclass
+class _Trajectory:
+    states: list[dict[str, Any]] = field(default_factory=list)
+    actions: list[int] = field(default_factory=list)
+    last_rqid: Any = None
+    broken: bool = False
+
+
+class TrajectoryRecorder:
+    """One player's trajectories: a step per decision, a file when a battle ends.
+
+    Used by the arena's players (all on poke-env's loop thread). Never raises: a state
+    that cannot be built or a file that cannot be written is a logged warning, and that
+    battle's trajectory is dropped rather than written with a gap.
+    """
+
+    def __init__(self, folder: Path | str, rating: int | None = None):
+        self.folder = Path(folder)
+        self.rating = rating
+        self._live: dict[str, _Trajectory] = {}
+        self.written = 0  # files written so far
+
+    def record(self, battle: AbstractBattle, order: BattleOrder) -> None:
+        """Add the step (state now, index of `order`) to `battle`'s trajectory."""
+        trajectory = self._live.setdefault(battle.battle_tag, _Trajectory())
+        if trajectory.broken:
+            return
+        try:
+            state = metamon_state(battle)
+            action = action_index(order, battle)
+        except Exception:
+            log.warning(
+                "trajectory of %s dropped: its state could not be built",
+                battle.battle_tag,
+                exc_info=True,
+            )
+            trajectory.broken = True
+            return
+        rqid = (battle.last_request or {}).get("rqid")
+        if rqid is not None and rqid == trajectory.last_rqid and trajectory.actions:
+            trajectory.states[-1], trajectory.actions[-1] = state, action  # asked again
+            return
+        trajectory.last_rqid = rqid
+        trajectory.states.append(state)
+        trajectory.actions.append(action)
+
+    def discard(self, battle_tag: str) -> None:
+        self._live.pop(battle_tag, None)
+
+    def finish(self, battle: AbstractBattle) -> Path | None:
+        """Add the terminal state and write the battle's file; None if nothing was written."""
+        trajectory = self._live.pop(battle.battle_tag, None)
+        if trajectory is None or trajectory.broken or not trajectory.actions:
+            return None
+        try:
+            states = [*trajectory.states, metamon_state(battle)]
+            name = TrajectoryName(
+                format=battle.format or "",
+                battle_id=battle.battle_tag,
+                rating=self.rating,
+                p1=battle.player_username,
+                p2=opponent_name(battle) or "",
+                when=datetime.now(UTC),
+                won=battle.won is True,
+            )
+            path = write_trajectory(self.folder, name, states, trajectory.actions)
+        except Exception as exc:
+            log.warning("trajectory of %s not written: %s", battle.battle_tag, exc)
+            return None
+        self.written += 1
+        return path
