@@ -579,8 +579,9 @@ def battle_id_for(battle_format: str, battle_tag: str) -> str:
 
 
 @dataclass(frozen=True)
-class TrajectoryName:
-    """The fields of a trajectory's file name; `p1` is the player whose view it holds."""
+class TrajectoryFile:
+    """What goes in a trajectory's file name (`training.names.parse_name` reads it back);
+    `p1` is the player whose view it holds."""
 
     format: str
     battle_id: str
@@ -626,44 +627,12 @@ def trajectory_name(
     return "_".join(parts)
 
 
-_NAME_RE = re.compile(
-    r"(?P<battle_id>[^_/]+)_(?P<rating>[^_/]+)_(?P<p1>[^_/]+)_vs_(?P<p2>[^_/]+)_"
-    r"(?P<date>\d{2}-\d{2}-\d{4}(?:-\d{2}:\d{2}:\d{2})?)_(?P<result>WIN|LOSS)"
-    r"(?:\.json(?:\.lz4)?)?"
-)
-
-
-def parse_trajectory_name(name: str, battle_format: str | None = None) -> TrajectoryName:
-    """Read the fields back from a file name (with or without folder and suffix).
-
-    The format comes from `battle_format`, else from the parent folder in `name`, else
-    from the battle id's leading part. Raises ValueError for a name out of the scheme.
-    """
-    path = Path(name)
-    match = _NAME_RE.fullmatch(path.name)
-    if match is None:
-        raise ValueError(f"{name!r} is not a Metamon trajectory name")
-    date = match["date"]
-    when = datetime.strptime(date, DATE_FORMAT if len(date) > 10 else "%m-%d-%Y")
-    rating = match["rating"]
-    fmt = battle_format or (path.parent.name if path.parent.name else "")
-    return TrajectoryName(
-        format=fmt or match["battle_id"].split("-")[0],
-        battle_id=match["battle_id"],
-        rating=None if rating == UNRATED else int(rating),
-        p1=match["p1"],
-        p2=match["p2"],
-        when=when.replace(tzinfo=UTC),
-        won=match["result"] == WIN,
-    )
-
-
 # --------------------------------------------------------------------------- files
 
 
 def write_trajectory(
     folder: Path | str,
-    name_parts: TrajectoryName,
+    name_parts: TrajectoryFile,
     states: Sequence[dict[str, Any]],
     actions: Sequence[int],
 ) -> Path:
@@ -676,7 +645,7 @@ def write_trajectory(
     while path.exists():
         n += 1
         base = battle_id_for(name_parts.format, name_parts.battle_id)
-        path = TrajectoryName(**{**name_parts.__dict__, "battle_id": f"{base}-{n}"}).path(folder)
+        path = TrajectoryFile(**{**name_parts.__dict__, "battle_id": f"{base}-{n}"}).path(folder)
     payload = orjson.dumps({"states": list(states), "actions": [int(a) for a in actions]})
     data = lz4.frame.compress(payload)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -761,7 +730,7 @@ class TrajectoryRecorder:
             return None
         try:
             states = [*trajectory.states, metamon_state(battle)]
-            name = TrajectoryName(
+            name = TrajectoryFile(
                 format=battle.format or "",
                 battle_id=battle.battle_tag,
                 rating=self.rating,
