@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from poke_env.battle.move import Move
 from poke_env.concurrency import POKE_LOOP
 from poke_env.player.battle_order import BattleOrder, SingleBattleOrder
 from poke_env.player.player import Player
@@ -25,6 +26,7 @@ from poke_env.ps_client import AccountConfiguration, ServerConfiguration
 from websockets.exceptions import ConnectionClosed
 
 from agents.base import Agent, Decision, action_name, is_legal, random_legal_order
+from agents.state import move_effectiveness
 from arena.record import SIDES, BattleRecord, DecisionRecord, Journal, RunPaths, Side
 from arena.server import AUTH_URL, ServerError, ShowdownServer
 from arena.simulator import SimulatorEngine, run_in_poke_loop
@@ -288,11 +290,12 @@ def _route_player_logger(logger: logging.Logger) -> None:
 
 
 def _effectiveness(order: BattleOrder, battle: AbstractBattle) -> float | None:
+    """The chosen move's type multiplier on the opponent's active, as prompts show it."""
     opponent = battle.opponent_active_pokemon
     if isinstance(order, SingleBattleOrder) and opponent is not None:
         move = order.order
-        if hasattr(move, "base_power") and hasattr(move, "type"):
-            return float(opponent.damage_multiplier(move))
+        if isinstance(move, Move):
+            return move_effectiveness(move, move.type, opponent)
     return None
 
 
