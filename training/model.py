@@ -1,0 +1,476 @@
+"""The Metamon-style policy: a per-turn encoder feeding a causal transformer over turns.
+
+    from training.model import ModelConfig, PolicyModel, load_checkpoint, save_checkpoint
+    config = ModelConfig.preset("small", vocab_size=len(vocab))
+    model = PolicyModel(config)
+    out = model(tokens, numbers, prev_action, prev_reward, legal)   # out.logits, out.values
+
+One turn is 87 token ids and 48 numbers (training/features.py). The turn encoder reads
+[scratch tokens | 87 embedded tokens | numbers projected into a few tokens] with a small
+bidirectional transformer and pools the scratch tokens into one vector per turn. To that
+vector we add embeddings of the previous action (-1 = none) and reward and a learned turn
+position; a causal pre-LN transformer reads the turns; an actor head gives logits over the
+13 actions (illegal ones masked) and a critic head one value per discount factor.
+
+Attention (`ModelConfig.attention`):
+- "sdpa": torch's scaled_dot_product_attention (on CUDA it picks its own flash kernel).
+- "flash": flash-attn's flash_attn_func; needs flash-attn, CUDA, and bf16/fp16 inputs.
+- "auto" (default): flash_attn_func when flash-attn is installed and q/k/v are CUDA bf16/fp16
+  tensors, else SDPA. Under torch.autocast, q/k/v come out of nn.Linear already in the
+  autocast dtype, so flash-attn gets bf16 with no casts; fp32 tensors simply go to SDPA.
+- "math": the explicit softmax(QK^T / sqrt(d)) V, a reference for tests.
+
+A player can cache turn vectors: `encode_turns` works on each turn alone, so per decision
+it encodes only the new turn and runs `forward_turns` over the cached history. Checkpoints
+are one .safetensors file whose metadata holds the model config and an `extra` dict (the
+vocabulary, the step...), so `load_checkpoint` needs nothing else. Ids are never clamped:
+`check_inputs` says what is out of range, and nn.Embedding raises on it anyway.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import logging
+import math
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, NamedTuple
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+from safetensors import safe_open
+from safetensors.torch import save_file
+from torch.utils.checkpoint import checkpoint
+
+from training import accel
+
+log = logging.getLogger(__name__)
+
+ATTENTION_MODES = ("auto", "sdpa", "flash", "math")
+CHECKPOINT_VERSION = "1"
+
+# Sizes. "small" trains on a 2-core CPU in under an hour; "base" is the seed's ~200M model
+# (Metamon's "large": 9 layers, d_model 1280, 20 heads, d_ff 5120; turn encoder 160 x 5).
+PRESETS: dict[str, dict[str, Any]] = {
+    "tiny": dict(
+        turn_d_model=32, turn_layers=1, turn_heads=2, n_number_tokens=2, n_scratch=2,
+        d_model=32, n_layers=2, n_heads=2, d_ff=64, max_turns=64,
+    ),
+    "small": dict(
+        turn_d_model=64, turn_layers=2, turn_heads=4,
+        d_model=256, n_layers=4, n_heads=4, d_ff=1024,
+    ),
+    "base": dict(
+        turn_d_model=160, turn_layers=5, turn_heads=5,
+        d_model=1280, n_layers=9, n_heads=20, d_ff=5120,
+    ),
+    "large": dict(
+        turn_d_model=256, turn_layers=6, turn_heads=8,
+        d_model=1536, n_layers=14, n_heads=24, d_ff=6144,
+    ),
+}  # fmt: skip
+
+
+@dataclass(kw_only=True)
+class ModelConfig:
+    vocab_size: int
+    n_tokens: int = 87  # text tokens per turn
+    n_numbers: int = 48  # numeric features per turn
+    n_actions: int = 13  # 0-3 moves, 4-8 switches, 9-12 moves with tera
+    # turn encoder (bidirectional, over one turn)
+    turn_d_model: int
+    turn_layers: int
+    turn_heads: int
+    n_scratch: int = 4  # learned scratch tokens, pooled into the turn vector
+    n_number_tokens: int = 4  # tokens the 48 numbers are projected into
+    # history transformer (causal, over turns)
+    d_model: int
+    n_layers: int
+    n_heads: int
+    d_ff: int
+    max_turns: int = 200
+    dropout: float = 0.0
+    gammas: tuple[float, ...] = (0.9, 0.99, 0.999, 0.9999)
+    attention: str = "auto"  # "auto" | "sdpa" | "flash" | "math"
+    gradient_checkpointing: bool = False
+
+    def __post_init__(self) -> None:
+        self.gammas = tuple(float(g) for g in self.gammas)
+        if self.attention not in ATTENTION_MODES:
+            raise ValueError(f"attention={self.attention!r}: choose one of {ATTENTION_MODES}")
+        for d, h, what in [
+            (self.turn_d_model, self.turn_heads, "turn_d_model/turn_heads"),
+            (self.d_model, self.n_heads, "d_model/n_heads"),
+        ]:
+            if d % h:
+                raise ValueError(f"{what} = {d}/{h}: the width must divide into the heads")
+        if not self.gammas:
+            raise ValueError("gammas: give at least one discount factor")
+        if self.vocab_size < 1:
+            raise ValueError(f"vocab_size={self.vocab_size}")
+
+    @classmethod
+    def preset(cls, size: str, vocab_size: int, **overrides: Any) -> ModelConfig:
+        """A named size ("tiny", "small", "base", "large"), with optional field overrides."""
+        if size not in PRESETS:
+            raise ValueError(f"unknown model size {size!r}: choose one of {list(PRESETS)}")
+        return cls(vocab_size=vocab_size, **{**PRESETS[size], **overrides})
+
+    def to_dict(self) -> dict[str, Any]:
+        d = dataclasses.asdict(self)
+        d["gammas"] = list(self.gammas)
+        return d
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> ModelConfig:
+        known = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(d) - known)
+        if unknown:
+            raise ValueError(f"unknown ModelConfig fields {unknown}; known: {sorted(known)}")
+        return cls(**d)
+
+
+class ModelOutput(NamedTuple):
+    logits: torch.Tensor  # (B, T, n_actions) float32, illegal actions at finfo.min
+    values: torch.Tensor  # (B, T, len(gammas)) float32
+
+
+# --------------------------------------------------------------------------------------
+# attention and blocks
+
+
+def attend(
+    q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, *, causal: bool, dropout_p: float, mode: str
+) -> torch.Tensor:
+    """Multi-head attention. q, k, v: (B, T, H, hs) -> (B, T, H, hs)."""
+    if mode == "flash" or (
+        mode == "auto"
+        and accel.flash_attn_func is not None
+        and q.is_cuda
+        and q.dtype in accel.HALF_DTYPES
+    ):
+        if accel.flash_attn_func is None or not q.is_cuda or q.dtype not in accel.HALF_DTYPES:
+            raise RuntimeError(
+                "attention='flash' needs flash-attn and CUDA bf16/fp16 tensors (run under "
+                f"torch.autocast); got {q.device} {q.dtype}. Use attention='auto' or 'sdpa'."
+            )
+        return accel.flash_attn_func(q, k, v, dropout_p=dropout_p, causal=causal)
+
+    q, k, v = (t.transpose(1, 2) for t in (q, k, v))  # (B, H, T, hs)
+    if mode == "math":
+        T = q.size(-2)
+        att = (q @ k.transpose(-2, -1)) * (1.0 / math.sqrt(k.size(-1)))  # (B, H, T, T)
+        if causal:
+            future = torch.ones(T, T, dtype=torch.bool, device=q.device).triu(1)
+            att = att.masked_fill(future, float("-inf"))
+        att = F.softmax(att, dim=-1)
+        att = F.dropout(att, p=dropout_p)
+        y = att @ v  # (B, H, T, hs)
+    else:
+        y = F.scaled_dot_product_attention(q, k, v, dropout_p=dropout_p, is_causal=causal)
+    return y.transpose(1, 2)  # (B, T, H, hs)
+
+
+class SelfAttention(nn.Module):
+    def __init__(self, d_model: int, n_heads: int, dropout: float, causal: bool, mode: str):
+        super().__init__()
+        self.n_heads, self.causal, self.mode, self.dropout = n_heads, causal, mode, dropout
+        self.c_attn = nn.Linear(d_model, 3 * d_model)
+        self.c_proj = nn.Linear(d_model, d_model)
+        self.resid_dropout = nn.Dropout(dropout)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        B, T, C = x.shape
+        q, k, v = self.c_attn(x).view(B, T, 3, self.n_heads, C // self.n_heads).unbind(2)
+        y = attend(  # (B, T, H, hs)
+            q,
+            k,
+            v,
+            causal=self.causal,
+            dropout_p=self.dropout if self.training else 0.0,
+            mode=self.mode,
+        )
+        return self.resid_dropout(self.c_proj(y.reshape(B, T, C)))  # (B, T, C)
+
+
+class MLP(nn.Module):
+    def __init__(self, d_model: int, d_ff: int, dropout: float):
+        super().__init__()
+        self.c_fc = nn.Linear(d_model, d_ff)
+        self.c_proj = nn.Linear(d_ff, d_model)
+        self.dropout = nn.Dropout(dropout)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.dropout(self.c_proj(F.gelu(self.c_fc(x))))
+
+
+class Block(nn.Module):
+    """Pre-LN transformer block."""
+
+    def __init__(
+        self, d_model: int, n_heads: int, d_ff: int, dropout: float, causal: bool, mode: str
+    ):
+        super().__init__()
+        self.ln_1 = nn.LayerNorm(d_model)
+        self.attn = SelfAttention(d_model, n_heads, dropout, causal, mode)
+        self.ln_2 = nn.LayerNorm(d_model)
+        self.mlp = MLP(d_model, d_ff, dropout)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = x + self.attn(self.ln_1(x))
+        return x + self.mlp(self.ln_2(x))
+
+
+class Transformer(nn.Module):
+    """A stack of blocks and a final LayerNorm; optional gradient checkpointing per block."""
+
+    def __init__(
+        self,
+        d_model: int,
+        n_layers: int,
+        n_heads: int,
+        d_ff: int,
+        *,
+        dropout: float,
+        causal: bool,
+        mode: str,
+        gradient_checkpointing: bool,
+    ):
+        super().__init__()
+        self.gradient_checkpointing = gradient_checkpointing
+        self.blocks = nn.ModuleList(
+            Block(d_model, n_heads, d_ff, dropout, causal, mode) for _ in range(n_layers)
+        )
+        self.ln_f = nn.LayerNorm(d_model)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:  # (B, T, C) -> (B, T, C)
+        for block in self.blocks:
+            if self.gradient_checkpointing and self.training:
+                x = checkpoint(block, x, use_reentrant=False)
+            else:
+                x = block(x)
+        return self.ln_f(x)
+
+
+# --------------------------------------------------------------------------------------
+# the model
+
+
+class TurnEncoder(nn.Module):
+    """One turn's tokens and numbers -> one vector of width d_model."""
+
+    def __init__(self, c: ModelConfig):
+        super().__init__()
+        D = c.turn_d_model
+        self.n_scratch, self.n_number_tokens = c.n_scratch, c.n_number_tokens
+        self.token_emb = nn.Embedding(c.vocab_size, D)
+        self.slot_emb = nn.Parameter(torch.zeros(c.n_tokens, D))  # a learned position per slot
+        self.numbers_proj = nn.Linear(c.n_numbers, c.n_number_tokens * D)
+        self.scratch = nn.Parameter(torch.zeros(c.n_scratch, D))
+        self.drop = nn.Dropout(c.dropout)
+        self.transformer = Transformer(
+            D,
+            c.turn_layers,
+            c.turn_heads,
+            4 * D,
+            dropout=c.dropout,
+            causal=False,
+            mode=c.attention,
+            gradient_checkpointing=c.gradient_checkpointing,
+        )
+        self.pool = nn.Linear(c.n_scratch * D, c.d_model)
+
+    def forward(self, tokens: torch.Tensor, numbers: torch.Tensor) -> torch.Tensor:
+        N = tokens.size(0)  # B * T turns of L = n_tokens tokens
+        tok = self.token_emb(tokens) + self.slot_emb  # (N, L, D)
+        num = self.numbers_proj(numbers).view(N, self.n_number_tokens, -1)  # (N, K, D)
+        scratch = self.scratch.expand(N, -1, -1)  # (N, S, D)
+        x = torch.cat([scratch, tok, num], dim=1)  # (N, S + L + K, D)
+        x = self.transformer(self.drop(x))
+        return self.pool(x[:, : self.n_scratch].reshape(N, -1))  # (N, d_model)
+
+
+class PolicyModel(nn.Module):
+    def __init__(self, config: ModelConfig):
+        super().__init__()
+        c = self.config = config
+        if c.attention == "flash" and accel.flash_attn_func is None:
+            raise ImportError(
+                "attention='flash' needs flash-attn (pip install flash-attn, CUDA only): "
+                f"{accel.FLASH_ATTN_IMPORT_ERROR}. Use attention='auto' or 'sdpa'."
+            )
+        self.turn_encoder = TurnEncoder(c)
+        self.action_emb = nn.Embedding(c.n_actions + 1, c.d_model)  # 0 = none, a + 1 = action a
+        self.reward_proj = nn.Linear(1, c.d_model)
+        self.pos_emb = nn.Embedding(c.max_turns, c.d_model)
+        self.drop = nn.Dropout(c.dropout)
+        self.history = Transformer(
+            c.d_model,
+            c.n_layers,
+            c.n_heads,
+            c.d_ff,
+            dropout=c.dropout,
+            causal=True,
+            mode=c.attention,
+            gradient_checkpointing=c.gradient_checkpointing,
+        )
+        self.actor = nn.Linear(c.d_model, c.n_actions)
+        self.critic = nn.Linear(c.d_model, len(c.gammas))
+
+        self.apply(_init_weights)
+        nn.init.normal_(self.turn_encoder.slot_emb, std=0.02)
+        nn.init.normal_(self.turn_encoder.scratch, std=0.02)
+        for stack in (self.turn_encoder.transformer, self.history):  # GPT-2: scaled residuals
+            for name, p in stack.named_parameters():
+                if name.endswith("c_proj.weight"):
+                    nn.init.normal_(p, std=0.02 / math.sqrt(2 * len(stack.blocks)))
+
+    def forward(
+        self,
+        tokens: torch.Tensor,  # (B, T, n_tokens) int64
+        numbers: torch.Tensor,  # (B, T, n_numbers) float
+        prev_action: torch.Tensor,  # (B, T) int64, -1 = none
+        prev_reward: torch.Tensor,  # (B, T) float
+        legal: torch.Tensor | None = None,  # (B, T, n_actions) bool
+    ) -> ModelOutput:
+        turns = self.encode_turns(tokens, numbers)  # (B, T, C)
+        return self.forward_turns(turns, prev_action, prev_reward, legal)
+
+    def encode_turns(self, tokens: torch.Tensor, numbers: torch.Tensor) -> torch.Tensor:
+        """(B, T, n_tokens), (B, T, n_numbers) -> (B, T, d_model). Each turn is encoded on its
+        own, so a player can cache the vectors of past turns and encode only the new one."""
+        c = self.config
+        B, T, L = tokens.shape
+        if tokens.shape[-1] != c.n_tokens or numbers.shape != (B, T, c.n_numbers):
+            raise ValueError(
+                f"a turn is {c.n_tokens} tokens and {c.n_numbers} numbers; "
+                f"got tokens {tuple(tokens.shape)}, numbers {tuple(numbers.shape)}"
+            )
+        turns = self.turn_encoder(tokens.reshape(B * T, L), numbers.reshape(B * T, -1))
+        return turns.view(B, T, -1)  # (B, T, C)
+
+    def forward_turns(
+        self,
+        turns: torch.Tensor,  # (B, T, d_model) from encode_turns
+        prev_action: torch.Tensor,  # (B, T) int64, -1 = none
+        prev_reward: torch.Tensor,  # (B, T) float
+        legal: torch.Tensor | None = None,  # (B, T, n_actions) bool
+    ) -> ModelOutput:
+        """The history transformer and the heads, over already encoded turns."""
+        c = self.config
+        T = turns.size(1)
+        if turns.size(1) > c.max_turns:
+            raise ValueError(f"{T} turns > max_turns={c.max_turns}: cut the history to a window")
+        pos = torch.arange(T, device=turns.device)  # (T,)
+        x = (
+            turns
+            + self.action_emb(prev_action + 1)  # (B, T, C)
+            + self.reward_proj(prev_reward.unsqueeze(-1))  # (B, T, C)
+            + self.pos_emb(pos)  # (T, C)
+        )
+        x = self.history(self.drop(x))  # (B, T, C)
+
+        # heads in float32: the losses (and the masking constant) want full precision
+        logits = self.actor(x).float()  # (B, T, A)
+        values = self.critic(x).float()  # (B, T, G)
+        if legal is not None:
+            logits = logits.masked_fill(~legal, torch.finfo(logits.dtype).min)
+        return ModelOutput(logits, values)
+
+    def num_parameters(self) -> int:
+        return sum(p.numel() for p in self.parameters())
+
+
+def _init_weights(module: nn.Module) -> None:
+    if isinstance(module, nn.Linear):
+        nn.init.normal_(module.weight, std=0.02)
+        if module.bias is not None:
+            nn.init.zeros_(module.bias)
+    elif isinstance(module, nn.Embedding):
+        nn.init.normal_(module.weight, std=0.02)
+
+
+def check_inputs(
+    config: ModelConfig,
+    tokens: torch.Tensor,
+    prev_action: torch.Tensor,
+    legal: torch.Tensor | None = None,
+) -> None:
+    """Raise a ValueError that says what is wrong with a batch (ids out of range, wrong
+    dtypes). Not called by forward (it would sync the GPU); call it on CPU batches in tests,
+    data code and the agent. Out-of-range ids are a bug upstream: they are never clamped."""
+    if tokens.dtype != torch.long or prev_action.dtype != torch.long:
+        raise ValueError(
+            f"tokens and prev_action must be int64, got {tokens.dtype} and {prev_action.dtype}"
+        )
+    if tokens.numel() and (int(tokens.min()) < 0 or int(tokens.max()) >= config.vocab_size):
+        raise ValueError(
+            f"token ids in [{int(tokens.min())}, {int(tokens.max())}] but vocab_size is "
+            f"{config.vocab_size}: the tokenizer and the model disagree on the vocabulary"
+        )
+    if prev_action.numel() and (
+        int(prev_action.min()) < -1 or int(prev_action.max()) >= config.n_actions
+    ):
+        raise ValueError(f"prev_action outside [-1, {config.n_actions}): {prev_action.unique()}")
+    if legal is not None and legal.dtype != torch.bool:
+        raise ValueError(f"legal must be a bool mask, got {legal.dtype}")
+
+
+# --------------------------------------------------------------------------------------
+# checkpoints: one .safetensors file; the model config and `extra` (vocabulary, step, ...)
+# are JSON strings in its metadata, so a loader needs nothing else.
+
+
+def _unwrap(model: nn.Module) -> nn.Module:
+    """The PolicyModel inside torch.compile's and DDP's wrappers."""
+    while True:
+        if hasattr(model, "_orig_mod"):  # torch.compile
+            model = model._orig_mod
+        elif isinstance(model, nn.parallel.DistributedDataParallel):
+            model = model.module
+        else:
+            return model
+
+
+def save_checkpoint(path: Path, model: nn.Module, config: ModelConfig, extra: dict) -> None:
+    """Write the weights and `config` and `extra` (JSON-serialisable) to `path`, atomically."""
+    path = Path(path)
+    model = _unwrap(model)
+    if isinstance(model, PolicyModel) and model.config != config:
+        log.warning("save_checkpoint: config differs from model.config; saving the given one")
+    try:
+        extra_json = json.dumps(extra)
+    except TypeError as e:
+        raise TypeError(f"save_checkpoint: `extra` must be JSON-serialisable: {e}") from e
+    metadata = {
+        "format": "pt",
+        "checkpoint_version": CHECKPOINT_VERSION,
+        "model_config": json.dumps(config.to_dict()),
+        "extra": extra_json,
+    }
+    state = {k: v.detach().to("cpu").contiguous() for k, v in model.state_dict().items()}
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    save_file(state, str(tmp), metadata=metadata)
+    os.replace(tmp, path)
+
+
+def load_checkpoint(
+    path: Path, device: str | torch.device = "cpu"
+) -> tuple[PolicyModel, ModelConfig, dict]:
+    """The model (in eval mode, on `device`), its config and the `extra` dict."""
+    path = Path(path)
+    with safe_open(str(path), framework="pt", device="cpu") as f:
+        metadata = f.metadata() or {}
+        if "model_config" not in metadata:
+            raise ValueError(f"{path}: no model_config in its metadata (not a model checkpoint)")
+        state = {k: f.get_tensor(k) for k in f.keys()}  # noqa: SIM118 (safe_open is no dict)
+    config = ModelConfig.from_dict(json.loads(metadata["model_config"]))
+    extra = json.loads(metadata.get("extra", "{}"))
+    with torch.device("meta"):  # no random init of weights about to be replaced
+        model = PolicyModel(config)
+    model.load_state_dict(state, strict=True, assign=True)
+    return model.to(device).eval(), config, extra
