@@ -41,7 +41,7 @@ class Registration:
 
 _REGISTRY: dict[str, Registration] = {}
 # Modules whose import registers the built-in agents (imported on first lookup).
-_BUILTIN_MODULES = ("agents.baselines", "agents.mistral")
+_BUILTIN_MODULES = ("agents.baselines", "agents.mistral", "agents.metamon")
 _loaded = False
 
 

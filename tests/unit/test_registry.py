@@ -29,8 +29,8 @@ def test_builtins_registered() -> None:
     assert regs["heuristic"].factory is HeuristicAgent
     for reg in regs.values():
         assert reg.help, f"{reg.name} has no help text"
-        # Only `kind:arg` agents take an argument (mistral:<model-id>).
-        assert reg.takes_arg == (reg.name == "mistral"), reg.name
+        # Only `kind:arg` agents take an argument (mistral:<model-id>, metamon:PATH).
+        assert reg.takes_arg == (reg.name in {"mistral", "metamon"}), reg.name
     assert list(regs) == sorted(regs)
 
 

@@ -1,0 +1,386 @@
+"""The Metamon-style transformer policy as an agent: `metamon` and `metamon:PATH`.
+
+`metamon` plays the checkpoint shipped with the project
+(`training/checkpoints/metamon-small.safetensors`); `metamon:PATH` plays any checkpoint
+written by `training.model.save_checkpoint` (weights, model config and vocabulary in one
+.safetensors file). Both fail before any battle starts, with a one-line message, when the
+checkpoint is missing or unreadable.
+
+Per decision the agent builds the battle's Metamon state (`training.metamon_format`),
+encodes it into one turn (`training.features.StateEncoder`) and keeps, per battle, the
+vectors of every turn so far (`PolicyModel.encode_turns` runs once per new turn), the
+action it took and the shaped reward between consecutive states (`training.data.
+shaped_reward`), as the training data has them: at turn t the model reads `prev_action` =
+the action index taken at t-1 (-1 at the first turn, or when it was outside the action
+space) and `prev_reward` = the reward of the transition t-1 -> t (0 at the first turn).
+The history transformer reads the last `max_turns` turns (`PolicyModel.forward_turns`).
+A request asked again (same `rqid`) replaces the last turn, as the trajectory recorder
+does. A battle's history is dropped once the battle is finished.
+
+The chosen action is the best legal one (or, with `METAMON_TEMPERATURE` above 0, a sample
+of softmax(logits / temperature)); legal means both in the encoder's mask and among the
+battle's real legal orders (`legal_indices`). When no order of the battle has an action
+index (Struggle, Recharge, `/choose default`), a random legal order is played and the
+decision says `fallback: true` with reason `no_action_index`.
+
+The model is loaded once per process (shared by both sides when they use the same
+checkpoint), in eval mode, on the device `training.accel.detect_accelerator` picks. Torch
+runs off the event loop (`asyncio.to_thread`), one call at a time per model, on
+`METAMON_THREADS` CPU threads (default: 1, so two agents and the Showdown server do not
+fight over a small machine's cores).
+
+Environment: `METAMON_TEMPERATURE` (default 0: argmax), `METAMON_THREADS` (default 1).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import math
+import os
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from agents.base import BaseAgent, Decision
+from agents.registry import register
+
+if TYPE_CHECKING:
+    import torch
+    from poke_env.battle.abstract_battle import AbstractBattle
+
+    from training.accel import Accel
+    from training.features import StateEncoder
+    from training.model import ModelConfig, PolicyModel
+
+log = logging.getLogger(__name__)
+
+REPO = Path(__file__).resolve().parent.parent
+SHIPPED_CHECKPOINT = REPO / "training" / "checkpoints" / "metamon-small.safetensors"
+TEMPERATURE_ENV = "METAMON_TEMPERATURE"
+THREADS_ENV = "METAMON_THREADS"
+MAX_BATTLES = 256  # histories kept at most (least recently used dropped first)
+
+
+class CheckpointError(ValueError):
+    """A checkpoint that cannot be played: the message is one line and names the path."""
+
+
+# --------------------------------------------------------------------------- the model
+
+
+@dataclass
+class LoadedModel:
+    """One checkpoint, loaded once per process and shared by every agent that plays it."""
+
+    path: Path
+    model: PolicyModel
+    config: ModelConfig
+    encoder: StateEncoder
+    accel: Accel
+    size: str
+    step: int | None
+    parameters: int
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+
+_MODELS: dict[Path, LoadedModel] = {}
+_MODELS_LOCK = threading.Lock()
+_threads_set = False
+
+
+def _one_line(text: object) -> str:
+    return " ".join(str(text).split())
+
+
+def _size_of(config: ModelConfig, extra: dict[str, Any]) -> str:
+    """The preset name the config was made from ("small"...), else "custom"."""
+    from training.model import PRESETS
+
+    for key in ("size", "preset"):
+        if isinstance(extra.get(key), str):
+            return extra[key]
+    for name, fields_ in PRESETS.items():
+        if all(getattr(config, k) == v for k, v in fields_.items()):
+            return name
+    return "custom"
+
+
+def _set_threads() -> None:
+    """Torch's CPU threads for inference, once per process (`METAMON_THREADS`, default 1)."""
+    global _threads_set
+    if _threads_set:
+        return
+    import torch
+
+    raw = os.environ.get(THREADS_ENV, "").strip()
+    try:
+        threads = int(raw) if raw else 1
+    except ValueError:
+        raise ValueError(f"{THREADS_ENV}={raw!r} is not a whole number") from None
+    if threads < 1:
+        raise ValueError(f"{THREADS_ENV} must be at least 1, got {threads}")
+    torch.set_num_threads(threads)
+    _threads_set = True
+
+
+def load_model(path: Path | str) -> LoadedModel:
+    """The checkpoint at `path`, loaded once per process; CheckpointError if it cannot be."""
+    path = Path(path).expanduser().resolve()
+    with _MODELS_LOCK:
+        if path in _MODELS:
+            return _MODELS[path]
+        if not path.is_file():
+            raise CheckpointError(f"no metamon checkpoint at {path}")
+        try:
+            loaded = _load(path)
+        except Exception as exc:
+            raise CheckpointError(
+                f"{path} is not a readable metamon checkpoint: {_one_line(exc)}"
+            ) from exc
+        _MODELS[path] = loaded
+        log.info(
+            "metamon: loaded %s (%s, %d parameters, step %s) on %s",
+            path,
+            loaded.size,
+            loaded.parameters,
+            loaded.step,
+            loaded.accel.device,
+        )
+        return loaded
+
+
+def _load(path: Path) -> LoadedModel:
+    from training.accel import detect_accelerator
+    from training.features import StateEncoder
+    from training.model import load_checkpoint
+    from training.tokenizer import Vocabulary
+
+    accel = detect_accelerator()
+    if accel.device.type == "cpu":
+        _set_threads()
+    model, config, extra = load_checkpoint(path, device=accel.device)
+    if "vocabulary" not in extra:
+        raise ValueError("its metadata holds no vocabulary")
+    vocab = Vocabulary.from_dict(extra["vocabulary"])
+    if len(vocab) != config.vocab_size:
+        raise ValueError(
+            f"its vocabulary has {len(vocab)} words but the model {config.vocab_size} ids"
+        )
+    model.eval()
+    step = extra.get("step")
+    return LoadedModel(
+        path=path,
+        model=model,
+        config=config,
+        encoder=StateEncoder(vocab),
+        accel=accel,
+        size=_size_of(config, extra),
+        step=int(step) if isinstance(step, (int, float)) else None,
+        parameters=model.num_parameters(),
+    )
+
+
+def checkpoint_path(arg: str | None) -> Path:
+    """The checkpoint `metamon` (arg None: the shipped one) or `metamon:PATH` plays."""
+    if arg is None:
+        return SHIPPED_CHECKPOINT
+    if not arg.strip():
+        raise CheckpointError("metamon: needs a checkpoint path, e.g. metamon:ckpt.safetensors")
+    return Path(arg.strip()).expanduser().resolve()
+
+
+def check(arg: str | None = None) -> None:
+    """Registry check: the checkpoint exists and loads (it is then cached for the run)."""
+    path = checkpoint_path(arg)
+    if arg is None and not path.is_file():
+        raise CheckpointError(
+            f"no shipped metamon checkpoint at {path} yet: train one "
+            "(see training/README.md) or pass metamon:PATH"
+        )
+    load_model(path)
+
+
+def temperature_from_env() -> float:
+    raw = os.environ.get(TEMPERATURE_ENV, "").strip()
+    if not raw:
+        return 0.0
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ValueError(f"{TEMPERATURE_ENV}={raw!r} is not a number") from None
+    if not math.isfinite(value) or value < 0:
+        raise ValueError(f"{TEMPERATURE_ENV} must be 0 (argmax) or more, got {raw}")
+    return value
+
+
+# --------------------------------------------------------------------------- the agent
+
+
+@dataclass
+class History:
+    """One battle as the model has seen it so far (one entry per decision)."""
+
+    battle: Any  # the poke-env Battle these turns belong to
+    turns: list[torch.Tensor] = field(default_factory=list)  # (d_model,) each
+    prev_actions: list[int] = field(default_factory=list)
+    prev_rewards: list[float] = field(default_factory=list)
+    states: list[dict[str, Any]] = field(default_factory=list)
+    actions: list[int] = field(default_factory=list)  # the index taken at each turn
+    last_rqid: Any = None
+
+    def __len__(self) -> int:
+        return len(self.turns)
+
+    def pop(self) -> None:
+        for seq in (self.turns, self.prev_actions, self.prev_rewards, self.states, self.actions):
+            seq.pop()
+
+
+def _check_args(arg: str | None) -> None:
+    temperature_from_env()
+    check(arg)
+
+
+@register(
+    "metamon",
+    help="the Metamon-style transformer: the shipped checkpoint, or metamon:PATH",
+    check=_check_args,
+)
+class MetamonAgent(BaseAgent):
+    """A `training.model.PolicyModel` checkpoint choosing among the legal actions."""
+
+    def __init__(
+        self, seed: int | None = None, arg: str | None = None, temperature: float | None = None
+    ):
+        super().__init__(seed)
+        path = checkpoint_path(arg)
+        if arg is None and not path.is_file():
+            check(arg)  # the one-line "train one" message
+        self._loaded = load_model(path)
+        self.name = "metamon" if arg is None else f"metamon:{arg}"
+        self.resolved = str(self._loaded.path)
+        self.temperature = temperature_from_env() if temperature is None else float(temperature)
+        if self.temperature < 0:
+            raise ValueError(f"temperature must be 0 (argmax) or more, got {self.temperature}")
+        self.params = {
+            "size": self._loaded.size,
+            "parameters": self._loaded.parameters,
+            "step": self._loaded.step,
+            "temperature": self.temperature,
+        }
+        self._histories: OrderedDict[str, History] = OrderedDict()
+
+    # -- history -------------------------------------------------------------------------
+
+    def history(self, battle_tag: str) -> History | None:
+        return self._histories.get(battle_tag)
+
+    def _history_for(self, battle: AbstractBattle) -> History:
+        """This battle's history (a new one for a new battle object), finished ones pruned."""
+        for tag in [t for t, h in self._histories.items() if h.battle.finished]:
+            del self._histories[tag]
+        history = self._histories.get(battle.battle_tag)
+        if history is None or history.battle is not battle:
+            history = History(battle)
+            self._histories[battle.battle_tag] = history
+        self._histories.move_to_end(battle.battle_tag)
+        while len(self._histories) > MAX_BATTLES:
+            self._histories.popitem(last=False)
+        return history
+
+    # -- deciding ------------------------------------------------------------------------
+
+    async def decide(self, battle: AbstractBattle) -> Decision:
+        from training.data import shaped_reward
+        from training.metamon_format import (
+            NO_ACTION,
+            action_index,
+            legal_indices,
+            metamon_state,
+            order_for_index,
+        )
+
+        history = self._history_for(battle)
+        rqid = (battle.last_request or {}).get("rqid")
+        if rqid is not None and rqid == history.last_rqid and len(history):
+            history.pop()  # the same request asked again: this turn replaces the last one
+        history.last_rqid = rqid
+
+        state = metamon_state(battle)
+        turn = self._loaded.encoder.encode(state)
+        prev_action = history.actions[-1] if history.actions else NO_ACTION
+        prev_reward = shaped_reward(history.states[-1], state) if history.states else 0.0
+        real = legal_indices(battle)
+        allowed = [i for i in real if turn.legal[i]] or real
+
+        vector, logits = await asyncio.to_thread(
+            self._infer, history, turn.tokens, turn.numbers, prev_action, prev_reward, bool(real)
+        )
+        history.turns.append(vector)
+        history.prev_actions.append(prev_action)
+        history.prev_rewards.append(prev_reward)
+        history.states.append(state)
+
+        order = None
+        if logits is not None:
+            for index in self._ranked(logits, allowed):
+                order = order_for_index(index, battle)
+                if order is not None:
+                    break
+        if order is None:
+            order = self.random_order(battle)
+            history.actions.append(action_index(order, battle))
+            return Decision(order=order, fallback=True, fallback_reason="no_action_index")
+        history.actions.append(action_index(order, battle))
+        return Decision(order=order)
+
+    def _ranked(self, logits: list[float], allowed: list[int]) -> list[int]:
+        """`allowed` in the order to try them: best first, or the sampled one first."""
+        best = sorted(allowed, key=lambda i: logits[i], reverse=True)
+        if self.temperature <= 0 or len(best) < 2:
+            return best
+        top = logits[best[0]]
+        weights = [math.exp((logits[i] - top) / self.temperature) for i in best]
+        first = self.rng.choices(best, weights=weights)[0]
+        return [first, *(i for i in best if i != first)]
+
+    def _infer(
+        self,
+        history: History,
+        tokens: Any,
+        numbers: Any,
+        prev_action: int,
+        prev_reward: float,
+        want_logits: bool,
+    ) -> tuple[torch.Tensor, list[float] | None]:
+        """(the new turn's vector, the last turn's logits) — in a worker thread."""
+        import torch
+
+        from training.accel import autocast
+
+        loaded = self._loaded
+        model, device = loaded.model, loaded.accel.device
+        window = loaded.config.max_turns
+        with loaded.lock, torch.inference_mode(), autocast(loaded.accel):
+            tok = torch.from_numpy(tokens).to(device).view(1, 1, -1)
+            num = torch.from_numpy(numbers).to(device).view(1, 1, -1)
+            vector = model.encode_turns(tok, num)[0, 0]  # (d_model,)
+            if not want_logits:
+                return vector, None
+            start = max(0, len(history) + 1 - window)
+            turns = torch.stack([*history.turns[start:], vector]).unsqueeze(0)  # (1, T, C)
+            actions = torch.tensor(
+                [[*history.prev_actions[start:], prev_action]], dtype=torch.long, device=device
+            )
+            rewards = torch.tensor(
+                [[*history.prev_rewards[start:], prev_reward]], dtype=torch.float32, device=device
+            )
+            out = model.forward_turns(turns, actions, rewards)
+            logits = out.logits[0, -1].float().cpu().tolist()
+        return vector, logits
+
+    async def close(self) -> None:
+        self._histories.clear()
