@@ -1,0 +1,486 @@
+"""training.offline_rl and training.train: the loss terms on hand-made tensors, the config,
+a short run on synthetic trajectories (the loss falls, checkpoints and log.csv appear),
+--resume, and bad input ending in one line."""
+
+from __future__ import annotations
+
+import csv
+import logging
+import math
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from types import SimpleNamespace
+
+import pytest
+import torch
+import torch.nn.functional as F
+
+from training.model import ModelConfig, ModelOutput, PolicyModel, load_checkpoint
+from training.offline_rl import (
+    OfflineRL,
+    actor_loss,
+    actor_weights,
+    critic_loss,
+    legal_with_taken,
+    model_inputs,
+    shift_right,
+    td_targets,
+)
+from training.synthetic import write_dataset
+from training.tokenizer import Vocabulary
+from training.train import (
+    Config,
+    ConfigError,
+    OptimArgs,
+    load_yaml,
+    lr_at,
+    main,
+    make_parser,
+    resolve_config,
+    validate,
+)
+
+REPO = Path(__file__).resolve().parents[2]
+CONFIGS = REPO / "training" / "configs"
+TINY = CONFIGS / "tiny_test.yaml"
+STEPS = 40
+
+
+@pytest.fixture(autouse=True, scope="module")
+def one_thread():
+    """Tiny tensors gain nothing from threads, and a busy second core stalls them."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+@pytest.fixture(autouse=True)
+def keep_logging():
+    """train.main installs its own root handler: put pytest's back afterwards."""
+    root = logging.getLogger()
+    handlers, level = root.handlers[:], root.level
+    yield
+    root.handlers[:] = handlers
+    root.setLevel(level)
+
+
+def run(argv: list[str]) -> int:
+    return main(make_parser().parse_args(argv))
+
+
+# --------------------------------------------------------------------------------------
+# loss terms on hand-made tensors
+
+
+def test_shift_right_and_inputs():
+    actions = torch.tensor([[2, -1, 5], [7, -1, -1]])  # second row: 1 turn, then padding
+    rewards = torch.tensor([[0.5, -1.0, 100.0], [0.25, 0.0, 0.0]])
+    legal = torch.zeros(2, 4, 13, dtype=torch.bool)
+    legal[0, :, 0] = True
+    legal[1, :2, 0] = True  # row 1: two real states, then padding (all False)
+    batch = SimpleNamespace(
+        states={"tokens": torch.zeros(2, 4, 87), "numbers": torch.zeros(2, 4, 48), "legal": legal},
+        actions=actions,
+        rewards=rewards,
+    )
+    inputs = model_inputs(batch)
+    assert inputs["prev_action"].tolist() == [[-1, 2, -1, 5], [-1, 7, -1, -1]]
+    assert inputs["prev_reward"].tolist() == [[0.0, 0.5, -1.0, 100.0], [0.0, 0.25, 0.0, 0.0]]
+    assert shift_right(torch.tensor([[1.0]]), 9.0).tolist() == [[9.0, 1.0]]
+
+    fixed = inputs["legal"]
+    assert fixed[0, 0, 2] and fixed[0, 2, 5] and fixed[1, 0, 7]  # the taken actions
+    assert fixed[0, 1].tolist() == legal[0, 1].tolist()  # a hidden action changes nothing
+    assert not fixed[1, 2:].any()  # padding stays all-False
+    assert not legal[0, 0, 2]  # the input mask is not modified in place
+    assert torch.equal(legal_with_taken(legal, torch.full((2, 3), -1)), legal)
+
+
+def test_td_targets():
+    rewards = torch.tensor([[1.0, 2.0]])
+    dones = torch.tensor([[False, True]])
+    next_values = torch.tensor([[[10.0, 20.0], [30.0, 40.0]]])  # (B, T, G)
+    gammas = torch.tensor([0.5, 0.9])
+    y = td_targets(rewards, dones, next_values, gammas)
+    # y = r + gamma * (1 - done) * V(s'); the terminal transition does not bootstrap
+    assert torch.allclose(y, torch.tensor([[[1.0 + 5.0, 1.0 + 18.0], [2.0, 2.0]]]))
+
+
+def test_critic_loss_only_on_real_turns():
+    values = torch.tensor([[[1.0], [2.0], [50.0]]])
+    targets = torch.tensor([[[0.0], [0.0], [0.0]]])
+    valid = torch.tensor([[True, True, False]])
+    assert critic_loss(values, targets, valid).item() == pytest.approx((1 + 4) / 2)
+
+
+def test_binary_filter_zeros_negative_advantages():
+    adv = torch.tensor([[0.5, -0.1, 0.0, 2.0]])
+    assert actor_weights(adv, "binary").tolist() == [[1.0, 0.0, 0.0, 1.0]]
+    assert actor_weights(adv, "none").tolist() == [[1.0, 1.0, 1.0, 1.0]]
+    with pytest.raises(ValueError):
+        actor_weights(adv, "awr")
+
+
+def test_actor_loss_excludes_hidden_actions_and_padding():
+    torch.manual_seed(0)
+    logits = torch.randn(2, 4, 13, requires_grad=True)
+    actions = torch.tensor([[3, -1, 5, 0], [1, 2, -1, -1]])
+    mask = torch.tensor([[True, False, True, True], [True, True, False, False]])
+    mask[0, 3] = False  # a padded turn whose action slot happens to hold 0: still excluded
+    weights = torch.ones(2, 4)
+    loss, stats = actor_loss(logits, actions, mask, weights)
+    known = [(0, 0), (0, 2), (1, 0), (1, 1)]
+    expected = torch.stack(
+        [F.cross_entropy(logits[b, t : t + 1], actions[b, t : t + 1]) for b, t in known]
+    ).mean()
+    assert loss.item() == pytest.approx(expected.item(), rel=1e-6)
+    assert stats["bc"].item() == pytest.approx(expected.item(), rel=1e-6)
+    assert stats["filtered"].item() == 1.0
+    loss.backward()
+    for b, t in [(0, 1), (0, 3), (1, 2), (1, 3)]:
+        assert not logits.grad[b, t].any()  # no gradient from excluded turns
+    # accuracy counts argmax hits among known actions only
+    hits = sum(int(logits[b, t].argmax() == actions[b, t]) for b, t in known)
+    assert stats["accuracy"].item() == pytest.approx(hits / 4)
+
+
+def test_actor_loss_with_masked_logits_stays_finite():
+    logits = torch.full((1, 2, 13), torch.finfo(torch.float32).min)
+    logits[0, 0, 4] = 0.0  # one legal action in turn 0; turn 1 is padding (all masked)
+    loss, _ = actor_loss(
+        logits, torch.tensor([[4, -1]]), torch.tensor([[True, False]]), torch.ones(1, 2)
+    )
+    assert loss.item() == pytest.approx(0.0, abs=1e-6)
+
+
+def _tiny(seed: int = 0, **overrides) -> PolicyModel:
+    torch.manual_seed(seed)
+    return PolicyModel(ModelConfig.preset("tiny", vocab_size=20, gammas=(0.5, 0.9), **overrides))
+
+
+def test_learner_filters_by_advantage_of_the_chosen_gamma():
+    rl = OfflineRL(_tiny(), filter_gamma=0.9, reward_scale=0.1, critic_coef=2.0)
+    B, T, A = 1, 3, 13
+    logits = torch.zeros(B, T + 1, A, requires_grad=True)
+    # V(s_t) for gammas (0.5, 0.9): advantage at 0.9 is r + 0.9 V' - V
+    values = torch.tensor([[[0.0, 0.0], [0.0, 1.0], [0.0, 0.0], [0.0, 5.0]]], requires_grad=True)
+    batch = SimpleNamespace(
+        actions=torch.tensor([[1, 2, 3]]),
+        mask=torch.tensor([[True, True, True]]),
+        valid=torch.tensor([[True, True, True]]),
+        rewards=torch.tensor([[0.0, 0.0, 10.0]]),  # scaled by 0.1 -> 1.0 at the end
+        dones=torch.tensor([[False, False, True]]),
+    )
+    # A_0 = 0 + 0.9 * 1 - 0 = 0.9 > 0; A_1 = 0 + 0.9 * 0 - 1 = -1 < 0;
+    # A_2 = 1 + 0 (done: no bootstrap from V = 5) - 0 = 1 > 0
+    target_values = values.detach().clone()
+    loss, stats = rl.loss_from_outputs(ModelOutput(logits, values), target_values, batch)
+    assert stats["filtered"].item() == pytest.approx(2 / 3)
+    assert stats["advantage"].item() == pytest.approx((0.9 - 1.0 + 1.0) / 3)
+    loss.backward()
+    assert logits.grad[0, 0].any() and logits.grad[0, 2].any()
+    assert not logits.grad[0, 1].any()  # negative advantage: not imitated
+    assert not logits.grad[0, 3].any()  # the bootstrap state is no decision
+    # critic: targets y = r + g (1 - d) V_target(s'), averaged over turns and gammas
+    y = torch.tensor([[[0.0, 0.9], [0.0, 0.0], [1.0, 1.0]]])
+    v = values.detach()[:, :3]
+    assert stats["critic"].item() == pytest.approx(((v - y) ** 2).mean().item())
+    assert stats["loss"].item() == pytest.approx(
+        stats["actor"].item() + 2.0 * stats["critic"].item()
+    )
+
+
+def test_learner_plain_bc_keeps_every_known_action():
+    rl = OfflineRL(_tiny(), actor_filter="none", filter_gamma=0.9)
+    logits = torch.zeros(1, 3, 13)
+    values = torch.tensor([[[0.0, 9.0], [0.0, 0.0], [0.0, 0.0]]])  # a large negative A_0
+    batch = SimpleNamespace(
+        actions=torch.tensor([[1, -1]]),
+        mask=torch.tensor([[True, False]]),
+        valid=torch.tensor([[True, True]]),
+        rewards=torch.zeros(1, 2),
+        dones=torch.tensor([[False, True]]),
+    )
+    _, stats = rl.loss_from_outputs(ModelOutput(logits, values), values, batch)
+    assert stats["filtered"].item() == 1.0
+    assert stats["bc"].item() == pytest.approx(math.log(13))
+
+
+def test_target_network_polyak_and_periodic_copy():
+    model = _tiny()
+    rl = OfflineRL(model, filter_gamma=0.9, target_tau=0.5, target_every=2)
+    before = {k: v.clone() for k, v in rl.target.state_dict().items()}
+    with torch.no_grad():
+        for p in model.parameters():
+            p.add_(1.0)
+    rl.update_target()  # the first of every 2 calls: nothing moves
+    assert all(torch.equal(before[k], v) for k, v in rl.target.state_dict().items())
+    rl.update_target()
+    online = model.state_dict()
+    for k, v in rl.target.state_dict().items():
+        assert torch.allclose(v, (before[k] + online[k]) / 2)
+    assert all(not p.requires_grad for p in rl.target.parameters())
+    # tau 1 every step: the target is the model itself, no copy kept
+    assert OfflineRL(model, filter_gamma=0.9, target_tau=1.0).target is None
+
+
+def test_learner_on_a_real_forward_pass():
+    model = _tiny()
+    rl = OfflineRL(model, filter_gamma=0.9)
+    B, T = 2, 5
+    g = torch.Generator().manual_seed(0)
+    legal = torch.rand(B, T + 1, 13, generator=g) < 0.5
+    legal[..., 0] = True
+    legal[1, 3:] = False  # row 1 has 2 actions: its states 3.. are padding
+    actions = torch.randint(0, 13, (B, T), generator=g)  # often outside `legal`: forced legal
+    actions[1, 2:] = -1
+    actions[0, 1] = -1
+    batch = SimpleNamespace(
+        states={
+            "tokens": torch.randint(0, 20, (B, T + 1, 87), generator=g),
+            "numbers": torch.randn(B, T + 1, 48, generator=g),
+            "legal": legal,
+        },
+        actions=actions,
+        mask=actions >= 0,
+        valid=torch.tensor([[True] * 5, [True, True, False, False, False]]),
+        rewards=torch.randn(B, T, generator=g),
+        dones=torch.tensor([[False] * 4 + [True], [False] * 5]),
+    )
+    loss, stats = rl.loss(batch)
+    assert torch.isfinite(loss)
+    loss.backward()
+    assert all(torch.isfinite(p.grad).all() for p in model.parameters() if p.grad is not None)
+    assert set(stats) >= {"loss", "actor", "critic", "bc", "filtered", "accuracy", "value"}
+
+
+def test_learner_rejects_a_gamma_the_model_lacks():
+    with pytest.raises(ValueError, match="filter_gamma"):
+        OfflineRL(_tiny(), filter_gamma=0.999)
+    assert OfflineRL(_tiny(), filter_gamma=None).gamma_index is None
+
+
+# --------------------------------------------------------------------------------------
+# config
+
+
+def test_shipped_configs_load():
+    for path in sorted(CONFIGS.glob("*.yaml")):
+        cfg = Config()
+        load_yaml(cfg, path)
+        validate(cfg)
+    cfg = Config()
+    load_yaml(cfg, CONFIGS / "h100_1gpu.yaml")  # the seed's run
+    assert (cfg.model.size, cfg.data.batch_size, cfg.data.grad_accum) == ("base", 64, 2)
+    assert (cfg.optim.lr, cfg.train.epochs, cfg.train.precision) == (3e-4, 3, "bf16")
+    assert (cfg.data.num_workers, cfg.data.pin_memory, cfg.data.prefetch_factor) == (12, True, 4)
+    assert cfg.data.max_seq_len == 200 and not cfg.train.compile
+
+
+def test_flags_override_the_yaml():
+    args = make_parser().parse_args(
+        [
+            "--config",
+            str(TINY),
+            "--data.batch_size",
+            "7",
+            "--optim.lr",
+            "1e-4",
+            "--max_steps",
+            "3",
+            "--data.formats",
+            "gen9ou",
+            "--model.overrides",
+            "{d_model: 64}",
+        ]
+    )
+    cfg = resolve_config(args)
+    assert cfg.data.batch_size == 7 and cfg.optim.lr == 1e-4 and cfg.train.max_steps == 3
+    assert cfg.data.formats == ["gen9ou"] and cfg.model.overrides == {"d_model": 64}
+    assert cfg.model.size == "tiny"  # from the YAML
+
+
+def test_bad_config_values():
+    for flags, match in [
+        (["--data.batch_size", "0"], "at least 1"),
+        (["--train.precision", "fp8"], "choose one of"),
+        (["--optim.lr", "fast"], "expected float"),
+        (["--data.min_date", "yesterday"], "YYYY-MM-DD"),
+    ]:
+        with pytest.raises(ConfigError, match=match):
+            resolve_config(make_parser().parse_args(flags))
+
+
+def test_lr_schedule():
+    o = OptimArgs(lr=1.0, warmup_steps=10, min_lr_ratio=0.1)
+    assert lr_at(0, 100, o) == pytest.approx(0.1)
+    assert lr_at(9, 100, o) == pytest.approx(1.0)
+    assert lr_at(10, 100, o) == pytest.approx(1.0)
+    assert lr_at(55, 100, o) == pytest.approx(0.55)
+    assert lr_at(100, 100, o) == pytest.approx(0.1)
+
+
+# --------------------------------------------------------------------------------------
+# a real run on synthetic trajectories
+
+
+@pytest.fixture(scope="module")
+def dataset(tmp_path_factory) -> Path:
+    root = tmp_path_factory.mktemp("trajectories")
+    write_dataset(root, 48, seed=3, turns=(15, 40))
+    return root
+
+
+@pytest.fixture(autouse=True)
+def index_cache(tmp_path_factory, monkeypatch):
+    monkeypatch.setenv("TRAINING_INDEX_CACHE", str(tmp_path_factory.getbasetemp() / "index"))
+
+
+@pytest.fixture(scope="module")
+def trained(dataset, tmp_path_factory) -> Path:
+    """A 40-step run of the tiny model (plain BC, lr 3e-3, checkpoints at 20 and 40)."""
+    out = tmp_path_factory.mktemp("run") / "out"
+    mp = pytest.MonkeyPatch()
+    mp.setenv("TRAINING_INDEX_CACHE", str(tmp_path_factory.getbasetemp() / "index"))
+    root = logging.getLogger()
+    handlers, level = root.handlers[:], root.level
+    try:
+        code = run(["--config", str(TINY), "--data_path", str(dataset), "--out", str(out)])
+    finally:
+        root.handlers[:] = handlers
+        root.setLevel(level)
+        mp.undo()
+    assert code == 0
+    return out
+
+
+def read_log(out: Path) -> list[dict[str, float]]:
+    with open(out / "log.csv", newline="") as f:
+        return [{k: float(v) for k, v in row.items()} for row in csv.DictReader(f)]
+
+
+def test_training_lowers_the_loss(trained):
+    rows = read_log(trained)
+    assert [int(r["step"]) for r in rows] == list(range(1, STEPS + 1))
+    first = sum(r["actor"] for r in rows[:5]) / 5
+    last = sum(r["actor"] for r in rows[-5:]) / 5
+    assert last < first - 0.25, (first, last)
+    assert all(math.isfinite(r["loss"]) and math.isfinite(r["critic"]) for r in rows)
+
+
+def test_training_writes_checkpoints_and_logs(trained):
+    names = {p.name for p in trained.iterdir()}
+    assert {"config.yaml", "vocab.json", "log.csv", "optimizer.pt", "model.safetensors"} <= names
+    assert {"step_0000020.safetensors", "step_0000040.safetensors"} <= names
+    model, config, extra = load_checkpoint(trained / "model.safetensors")
+    assert extra["step"] == STEPS and extra["size"] == "tiny"
+    vocab = Vocabulary.from_dict(extra["vocabulary"])
+    assert len(vocab) == config.vocab_size == model.turn_encoder.token_emb.num_embeddings
+    assert extra["train_config"]["rl"]["actor_filter"] == "none"
+    assert config.max_turns == 33  # max_seq_len 32 actions -> 33 states
+
+
+def test_resume_continues_the_run(trained, dataset, tmp_path):
+    out = tmp_path / "out"
+    shutil.copytree(trained, out)
+    before = torch.load(out / "optimizer.pt", weights_only=True)
+    assert before["step"] == STEPS
+    code = run(
+        [
+            "--config",
+            str(TINY),
+            "--data_path",
+            str(dataset),
+            "--out",
+            str(out),
+            "--resume",
+            "--max_steps",
+            "45",
+            "--rl.actor_filter",
+            "binary",
+        ]
+    )
+    assert code == 0
+    steps = [int(r["step"]) for r in read_log(out)]
+    assert steps == list(range(1, 46))  # appended: 41..45 after the first run's 1..40
+    after = torch.load(out / "optimizer.pt", weights_only=True)
+    assert after["step"] == 45 and after["checkpoint"] == "step_0000045.safetensors"
+    # AdamW's per-parameter step counts went on from the restored 40, not from 0
+    counts = {float(s["step"]) for s in after["optimizer"]["state"].values()}
+    assert counts == {45.0}
+    _, _, extra = load_checkpoint(out / "model.safetensors")
+    assert extra["step"] == 45 and "vocabulary" in extra
+    assert extra["epoch"] == 3  # 12 steps an epoch (48 trajectories / 4): step 45 is in the 4th
+
+
+# --------------------------------------------------------------------------------------
+# bad input: one line on stderr, exit status 2
+
+
+def error_lines(err: str) -> list[str]:
+    return [line for line in err.splitlines() if line.startswith("error:")]
+
+
+def test_missing_data_path(tmp_path, capsys):
+    code = run(["--config", str(TINY), "--data_path", str(tmp_path / "nope")])
+    err = capsys.readouterr().err
+    assert code == 2 and error_lines(err) == [
+        f"error: --data_path {tmp_path / 'nope'}: no such file or folder"
+    ]
+    assert run(["--config", str(TINY)]) == 2
+    assert "--data_path is required" in capsys.readouterr().err
+
+
+def test_empty_index(tmp_path, capsys):
+    (tmp_path / "data").mkdir()
+    code = run(
+        [
+            "--config",
+            str(TINY),
+            "--data_path",
+            str(tmp_path / "data"),
+            "--out",
+            str(tmp_path / "out"),
+        ]
+    )
+    err = capsys.readouterr().err
+    assert code == 2
+    [line] = error_lines(err)
+    assert "no trajectories" in line and "Traceback" not in err
+
+
+def test_existing_run_needs_resume(trained, dataset, tmp_path, capsys):
+    out = tmp_path / "out"
+    shutil.copytree(trained, out)
+    code = run(["--config", str(TINY), "--data_path", str(dataset), "--out", str(out)])
+    assert code == 2 and "--resume" in error_lines(capsys.readouterr().err)[0]
+    code = run(
+        [
+            "--config",
+            str(TINY),
+            "--data_path",
+            str(dataset),
+            "--out",
+            str(tmp_path / "empty"),
+            "--resume",
+        ]
+    )
+    assert code == 2 and "no run to continue" in error_lines(capsys.readouterr().err)[0]
+
+
+def test_bad_config_key_in_a_subprocess(tmp_path, dataset):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("data:\n  batchsize: 8\n")
+    proc = subprocess.run(
+        [sys.executable, "-m", "training.train", "--config", str(bad), "--data_path", str(dataset)],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert proc.returncode == 2
+    assert proc.stderr.strip().count("\n") == 0, proc.stderr  # one line, no traceback
+    assert "unknown key 'data.batchsize'" in proc.stderr and "batch_size" in proc.stderr

@@ -1,0 +1,274 @@
+"""Offline RL for the policy model: critics by TD with a target network, actor by filtered BC.
+
+    rl = OfflineRL(model, actor_filter="binary", filter_gamma=0.999, critic_coef=10.0,
+                   reward_scale=0.01, target_tau=0.005)
+    loss, stats = rl.loss(batch)      # a training.data.Batch of encoded states, on the device
+    loss.backward(); optimizer.step(); rl.update_target()
+
+A window of T actions carries T + 1 states (training/data.py). The model runs once over all
+T + 1 states; position t < T is a decision, position t + 1 gives V(s_{t+1}) to bootstrap from.
+The model's critic gives V(s) for each discount factor gamma of `ModelConfig.gammas` (not Q).
+
+Inputs (what the `metamon` agent feeds at play time, too):
+- prev_action[t] = actions[t - 1], -1 at the window's first state (and where it is hidden);
+- prev_reward[t] = rewards[t - 1], the *raw* shaped reward, 0 at the first state. Its +-100
+  win/loss term only ever reaches the terminal state, which is never a decision and never
+  read by an earlier turn (the transformer is causal), so it needs no scaling as an input.
+- legal: the encoder's mask with the taken action forced legal (the encoder's mask is an
+  estimate: a move whose estimated pp is 0 can still have been chosen).
+
+Critic (per gamma g, on every real transition, `valid`):
+    y_t = r_t + g * (1 - done_t) * V_target(s_{t+1}),   loss = mean (V(s_t) - y_t)^2
+with r = reward_scale * shaped reward. Metamon's shaped reward is a few units per turn plus
++-100 at the end; `reward_scale` 0.01 brings the win/loss term to +-1, so values stay within a
+few units whatever the discount and a plain MSE is well conditioned. The target network is a
+copy of the whole model, moved towards the online one by Polyak averaging (`target_tau`)
+every `target_every` optimizer steps (tau 1 with target_every N: a hard copy every N steps).
+With tau 1 and target_every 1 the target would always equal the online model: no copy is
+kept and the online values, detached, are the bootstrap (one forward pass instead of two).
+
+Actor (on every known action, `mask`): cross-entropy of the taken action under the masked
+logits, weighted by
+- "binary" (Metamon's filter): 1 where the advantage A_t > 0, else 0, with the one-step
+  advantage A_t = r_t + g * (1 - done_t) * V(s_{t+1}) - V(s_t) of the online critic (detached)
+  at g = `filter_gamma` (default 0.999, a horizon of ~1000 turns: the whole battle; `None`
+  averages the advantages of all gammas). V is a state value, so this TD error is the
+  advantage of the action actually taken, estimated from one step.
+- "none": 1 everywhere, i.e. plain behaviour cloning.
+The weighted sum is divided by the number of known actions, so the filter scales the actor's
+gradient down as it discards more (as in AMAGO/Metamon).
+
+Loss = actor + critic_coef * critic. `stats` (detached tensors; no GPU sync) holds: loss,
+actor, critic, bc (the unweighted cross-entropy of the taken actions), filtered (the fraction
+of known actions the filter keeps), accuracy (argmax == taken action), value (mean V at the
+filter's gamma) and advantage (its mean A).
+"""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+from training.model import ModelOutput, _unwrap
+
+ACTOR_FILTERS = ("binary", "none")
+
+
+# --------------------------------------------------------------------------------------
+# inputs
+
+
+def shift_right(x: torch.Tensor, fill: float) -> torch.Tensor:
+    """(B, T) -> (B, T + 1): out[:, 0] = fill, out[:, t + 1] = x[:, t]."""
+    out = x.new_full((x.size(0), x.size(1) + 1), fill)
+    out[:, 1:] = x
+    return out
+
+
+def legal_with_taken(legal: torch.Tensor, actions: torch.Tensor) -> torch.Tensor:
+    """The mask (B, T + 1, A) with legal[b, t, actions[b, t]] set wherever actions[b, t] >= 0."""
+    T = actions.size(1)
+    taken = F.one_hot(actions.clamp(min=0), legal.size(-1)).bool()  # (B, T, A)
+    taken &= (actions >= 0).unsqueeze(-1)
+    legal = legal.clone()
+    legal[:, :T] |= taken
+    return legal
+
+
+def model_inputs(batch: Any) -> dict[str, torch.Tensor]:
+    """The keyword arguments of PolicyModel.forward for all T + 1 states of a Batch."""
+    s = batch.states
+    return dict(
+        tokens=s["tokens"],  # (B, T + 1, n_tokens)
+        numbers=s["numbers"],  # (B, T + 1, n_numbers)
+        prev_action=shift_right(batch.actions, -1),  # (B, T + 1)
+        prev_reward=shift_right(batch.rewards, 0.0),  # (B, T + 1), raw shaped reward
+        legal=legal_with_taken(s["legal"], batch.actions),  # (B, T + 1, A)
+    )
+
+
+# --------------------------------------------------------------------------------------
+# the loss terms, on plain tensors
+
+
+def td_targets(
+    rewards: torch.Tensor,  # (B, T), already scaled
+    dones: torch.Tensor,  # (B, T) bool
+    next_values: torch.Tensor,  # (B, T, G): V(s_{t+1}) per gamma
+    gammas: torch.Tensor,  # (G,)
+) -> torch.Tensor:
+    """y_t = r_t + gamma * (1 - done_t) * V(s_{t+1}), per gamma: (B, T, G)."""
+    not_done = (~dones).unsqueeze(-1).to(next_values.dtype)  # (B, T, 1)
+    return rewards.unsqueeze(-1) + gammas * not_done * next_values
+
+
+def critic_loss(values: torch.Tensor, targets: torch.Tensor, valid: torch.Tensor) -> torch.Tensor:
+    """Mean squared TD error over real turns (`valid`, (B, T)) and all gammas."""
+    err = (values - targets.detach()).pow(2).mean(-1)  # (B, T)
+    w = valid.to(err.dtype)
+    return (err * w).sum() / w.sum().clamp(min=1.0)
+
+
+def actor_weights(advantages: torch.Tensor, actor_filter: str) -> torch.Tensor:
+    """Per-turn weights of the cross-entropy: binary 1[A > 0], or 1 everywhere ("none")."""
+    if actor_filter == "binary":
+        return (advantages > 0).to(advantages.dtype)
+    if actor_filter == "none":
+        return torch.ones_like(advantages)
+    raise ValueError(f"actor_filter={actor_filter!r}: choose one of {ACTOR_FILTERS}")
+
+
+def actor_loss(
+    logits: torch.Tensor,  # (B, T, A), illegal actions masked
+    actions: torch.Tensor,  # (B, T) int64, -1 hidden or padding
+    mask: torch.Tensor,  # (B, T) bool, a real turn with a known action
+    weights: torch.Tensor,  # (B, T) float
+) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+    """Weighted cross-entropy of the taken actions, over known actions only.
+
+    Written without boolean indexing (no data-dependent shapes, no GPU sync): masked-out
+    turns get weight 0, and their action index is clamped to 0 only to keep `gather` legal.
+    """
+    known = (mask & (actions >= 0)).to(logits.dtype)  # (B, T)
+    n = known.sum().clamp(min=1.0)
+    logp = F.log_softmax(logits, dim=-1)  # (B, T, A)
+    nll = -logp.gather(-1, actions.clamp(min=0).unsqueeze(-1)).squeeze(-1)  # (B, T)
+    w = weights * known
+    hit = (logits.argmax(-1) == actions).to(logits.dtype) * known
+    stats = {
+        "bc": (nll * known).sum() / n,
+        "filtered": w.sum() / n,
+        "accuracy": hit.sum() / n,
+    }
+    return (nll * w).sum() / n, stats
+
+
+# --------------------------------------------------------------------------------------
+# the learner
+
+
+class OfflineRL:
+    """The loss of one batch and the target network, around a PolicyModel.
+
+    `model` is what the forward pass goes through (the PolicyModel, or it wrapped by DDP
+    and/or torch.compile); the target network is a copy of the PolicyModel inside.
+    """
+
+    def __init__(
+        self,
+        model: nn.Module,
+        *,
+        actor_filter: str = "binary",
+        filter_gamma: float | None = 0.999,
+        critic_coef: float = 10.0,
+        reward_scale: float = 0.01,
+        target_tau: float = 0.005,
+        target_every: int = 1,
+    ) -> None:
+        if actor_filter not in ACTOR_FILTERS:
+            raise ValueError(f"actor_filter={actor_filter!r}: choose one of {ACTOR_FILTERS}")
+        if not 0.0 < target_tau <= 1.0:
+            raise ValueError(f"target_tau={target_tau}: must be in (0, 1]")
+        if target_every < 1:
+            raise ValueError(f"target_every={target_every}: must be at least 1")
+        base = _unwrap(model)
+        gammas = tuple(base.config.gammas)
+        if filter_gamma is None:
+            self.gamma_index: int | None = None
+        elif filter_gamma in gammas:
+            self.gamma_index = gammas.index(filter_gamma)
+        else:
+            raise ValueError(
+                f"filter_gamma={filter_gamma} is not one of the model's gammas {list(gammas)} "
+                "(or null: the mean over them)"
+            )
+        self.model = model
+        self.actor_filter = actor_filter
+        self.critic_coef = critic_coef
+        self.reward_scale = reward_scale
+        self.target_tau = target_tau
+        self.target_every = target_every
+        self.target: nn.Module | None = None
+        if target_tau < 1.0 or target_every > 1:
+            self.target = copy.deepcopy(base).requires_grad_(False).eval()
+        self._updates = 0
+        device = next(base.parameters()).device
+        self.gammas = torch.tensor(gammas, dtype=torch.float32, device=device)  # (G,)
+
+    def loss(self, batch: Any) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+        """The training loss of one batch and its terms (run it under autocast)."""
+        inputs = model_inputs(batch)
+        out: ModelOutput = self.model(**inputs)  # (B, T + 1, A), (B, T + 1, G)
+        if self.target is None:  # the target is the online model itself
+            target_values = out.values.detach()
+        else:
+            with torch.no_grad():
+                target_values = self.target(**inputs).values.float()  # (B, T + 1, G)
+        return self.loss_from_outputs(out, target_values, batch)
+
+    def loss_from_outputs(
+        self, out: ModelOutput, target_values: torch.Tensor, batch: Any
+    ) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+        """The loss given the model's and the target's outputs over all T + 1 states."""
+        T = batch.actions.size(1)
+        logits = out.logits[:, :T]  # (B, T, A): the decisions
+        values = out.values[:, :T]  # (B, T, G): V(s_t)
+        rewards = batch.rewards * self.reward_scale  # (B, T)
+
+        y = td_targets(rewards, batch.dones, target_values[:, 1:], self.gammas)  # (B, T, G)
+        critic = critic_loss(values, y, batch.valid)
+
+        with torch.no_grad():
+            v = values.detach()
+            adv = td_targets(rewards, batch.dones, out.values[:, 1:].detach(), self.gammas) - v
+            if self.gamma_index is None:
+                adv, v = adv.mean(-1), v.mean(-1)  # (B, T)
+            else:
+                adv, v = adv[..., self.gamma_index], v[..., self.gamma_index]
+            weights = actor_weights(adv, self.actor_filter)
+        actor, stats = actor_loss(logits, batch.actions, batch.mask, weights)
+
+        loss = actor + self.critic_coef * critic
+        valid = batch.valid.to(v.dtype)
+        n_valid = valid.sum().clamp(min=1.0)
+        stats = {
+            "loss": loss.detach(),
+            "actor": actor.detach(),
+            "critic": critic.detach(),
+            **{k: t.detach() for k, t in stats.items()},
+            "value": (v * valid).sum() / n_valid,
+            "advantage": (adv * valid).sum() / n_valid,
+        }
+        return loss, stats
+
+    @torch.no_grad()
+    def update_target(self) -> None:
+        """After each optimizer step; every `target_every` calls, target moves tau to online."""
+        self._updates += 1
+        if self.target is None or self._updates % self.target_every:
+            return
+        online = _unwrap(self.model).state_dict()
+        pairs = [(t, online[k]) for k, t in self.target.state_dict().items()]
+        floats = [(t, o) for t, o in pairs if t.is_floating_point()]
+        if floats:
+            targets, sources = zip(*floats, strict=True)
+            torch._foreach_lerp_(list(targets), list(sources), self.target_tau)
+        for t, o in pairs:
+            if not t.is_floating_point():
+                t.copy_(o)
+
+    def state_dict(self) -> dict[str, Any]:
+        target = self.target.state_dict() if self.target is not None else None
+        return {"target": target, "updates": self._updates}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        if self.target is not None:
+            if state.get("target") is None:  # the run had no target: start it from the model
+                self.target.load_state_dict(_unwrap(self.model).state_dict())
+            else:
+                self.target.load_state_dict(state["target"])
+        self._updates = int(state.get("updates", 0))
