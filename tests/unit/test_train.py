@@ -65,6 +65,11 @@ def run(argv: list[str]) -> int:
     return main(make_parser().parse_args(argv))
 
 
+def train(dataset: Path, out: Path, *extra: str) -> int:
+    """The trainer on the tiny test config: `--data_path dataset --out out` plus `extra`."""
+    return run(["--config", str(TINY), "--data_path", str(dataset), "--out", str(out), *extra])
+
+
 # --------------------------------------------------------------------------------------
 # loss terms on hand-made tensors
 
@@ -342,7 +347,7 @@ def trained(dataset, tmp_path_factory) -> Path:
     root = logging.getLogger()
     handlers, level = root.handlers[:], root.level
     try:
-        code = run(["--config", str(TINY), "--data_path", str(dataset), "--out", str(out)])
+        code = train(dataset, out)
     finally:
         root.handlers[:] = handlers
         root.setLevel(level)
@@ -382,21 +387,7 @@ def test_resume_continues_the_run(trained, dataset, tmp_path):
     shutil.copytree(trained, out)
     before = torch.load(out / "optimizer.pt", weights_only=True)
     assert before["step"] == STEPS
-    code = run(
-        [
-            "--config",
-            str(TINY),
-            "--data_path",
-            str(dataset),
-            "--out",
-            str(out),
-            "--resume",
-            "--max_steps",
-            "45",
-            "--rl.actor_filter",
-            "binary",
-        ]
-    )
+    code = train(dataset, out, "--resume", "--max_steps", "45", "--rl.actor_filter", "binary")
     assert code == 0
     steps = [int(r["step"]) for r in read_log(out)]
     assert steps == list(range(1, 46))  # appended: 41..45 after the first run's 1..40
@@ -430,16 +421,7 @@ def test_missing_data_path(tmp_path, capsys):
 
 def test_empty_index(tmp_path, capsys):
     (tmp_path / "data").mkdir()
-    code = run(
-        [
-            "--config",
-            str(TINY),
-            "--data_path",
-            str(tmp_path / "data"),
-            "--out",
-            str(tmp_path / "out"),
-        ]
-    )
+    code = train(tmp_path / "data", tmp_path / "out")
     err = capsys.readouterr().err
     assert code == 2
     [line] = error_lines(err)
@@ -449,19 +431,9 @@ def test_empty_index(tmp_path, capsys):
 def test_existing_run_needs_resume(trained, dataset, tmp_path, capsys):
     out = tmp_path / "out"
     shutil.copytree(trained, out)
-    code = run(["--config", str(TINY), "--data_path", str(dataset), "--out", str(out)])
+    code = train(dataset, out)
     assert code == 2 and "--resume" in error_lines(capsys.readouterr().err)[0]
-    code = run(
-        [
-            "--config",
-            str(TINY),
-            "--data_path",
-            str(dataset),
-            "--out",
-            str(tmp_path / "empty"),
-            "--resume",
-        ]
-    )
+    code = train(dataset, tmp_path / "empty", "--resume")
     assert code == 2 and "no run to continue" in error_lines(capsys.readouterr().err)[0]
 
 
