@@ -82,8 +82,19 @@ class IndexFilter:
     result: Result = "both"  # the point-of-view player's result
     min_date: dt.date | None = None
     max_date: dt.date | None = None
+    # the point-of-view player's name starts with one of these (compared as Showdown user
+    # ids: lower case, letters and digits), e.g. ("heuristic",) keeps the arena's heuristic
+    # agent's side of every battle; None: every player
+    players: tuple[str, ...] | None = None
 
     def __post_init__(self) -> None:
+        if self.players is not None:
+            if isinstance(self.players, str):
+                raise TypeError("players is a sequence of names, e.g. ('heuristic',)")
+            ids = tuple(user_id(p) for p in self.players)
+            if not all(ids):
+                raise ValueError(f"players: {self.players!r} holds a name with no letters")
+            object.__setattr__(self, "players", ids)
         if self.result not in ("win", "loss", "both"):
             raise ValueError(f"result must be 'win', 'loss' or 'both', not {self.result!r}")
         if self.formats is not None:
@@ -161,13 +172,51 @@ class TrajectoryIndex:
             keep &= self.day >= filters.min_date.toordinal()
         if filters.max_date is not None:
             keep &= self.day <= filters.max_date.toordinal()
+        if filters.players is not None:
+            wanted = filters.players
+            rows = np.flatnonzero(keep)
+            pov = [user_id(self._parts(i)[2]) for i in rows]
+            keep[rows] = [p.startswith(wanted) for p in pov]
         return self.select(np.flatnonzero(keep))
+
+    def _parts(self, i: int) -> tuple[str, str, str, str, str, int, bool]:
+        name = self.names[self.start[i] : self.end[i]].tobytes().decode().rpartition("/")[2]
+        parts = _split_name(name)
+        assert parts is not None  # the scan kept only names that split
+        return parts
+
+    def battle_ids(self) -> list[str]:
+        """Each row's battle id (both players' files of a battle share it)."""
+        return [self._parts(i)[0] for i in range(len(self))]
 
     def split(self, fraction: float, seed: int = 0) -> tuple[TrajectoryIndex, TrajectoryIndex]:
         """(rest, held out): a random `fraction` of the rows held out, e.g. for validation."""
         order = np.random.default_rng(seed).permutation(len(self))
         cut = round(len(self) * fraction)
         return self.select(np.sort(order[cut:])), self.select(np.sort(order[:cut]))
+
+    def split_by_battle(
+        self, fraction: float, seed: int = 0
+    ) -> tuple[TrajectoryIndex, TrajectoryIndex]:
+        """(rest, held out), about `fraction` of the battles held out with all their files.
+
+        A battle's side is fixed by a hash of its id and `seed`, not by the order or count
+        of files: adding data never moves a battle from one side to the other, and the two
+        players' views of one battle never land on different sides.
+        """
+        if not 0.0 <= fraction < 1.0:
+            raise ValueError(f"the held-out fraction must be in [0, 1), not {fraction}")
+        salt = str(seed).encode()
+        held = np.fromiter(
+            (
+                int.from_bytes(hashlib.blake2b(b.encode(), digest_size=8, salt=salt).digest())
+                < fraction * 2**64
+                for b in self.battle_ids()
+            ),
+            dtype=bool,
+            count=len(self),
+        )
+        return self.select(np.flatnonzero(~held)), self.select(np.flatnonzero(held))
 
     def summary(self) -> str:
         """One line: count, per-format counts, win share, rating and date range."""
@@ -216,6 +265,11 @@ class TrajectoryIndex:
             return None
         index.from_cache = True
         return index, [tuple(s) for s in meta["stamps"]]
+
+
+def user_id(name: str) -> str:
+    """Showdown's user id of a name: lower case, letters and digits only."""
+    return "".join(c for c in name.lower() if c.isalnum())
 
 
 def default_cache_dir() -> Path:
@@ -827,6 +881,9 @@ def main() -> None:
     parser.add_argument("--result", choices=["win", "loss", "both"], default="both")
     parser.add_argument("--min-date", type=dt.date.fromisoformat, default=None)
     parser.add_argument("--max-date", type=dt.date.fromisoformat, default=None)
+    parser.add_argument(
+        "--players", nargs="+", default=None, help="point-of-view names start with one of these"
+    )
     parser.add_argument("--no-cache", action="store_true")
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(message)s")
@@ -837,6 +894,7 @@ def main() -> None:
         result=args.result,
         min_date=args.min_date,
         max_date=args.max_date,
+        players=tuple(args.players) if args.players else None,
     )
     index = build_index(args.roots, filters, use_cache=not args.no_cache)
     print(index.summary())

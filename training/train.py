@@ -105,6 +105,16 @@ class DataArgs:
     result: str = _opt("both", "keep the point-of-view player's wins, losses or both")
     min_date: str | None = _opt(None, "keep battles on or after this day (YYYY-MM-DD)")
     max_date: str | None = _opt(None, "keep battles on or before this day (YYYY-MM-DD)")
+    players: list[str] | None = field(
+        default=None,
+        metadata={
+            "help": "keep files whose point-of-view player's name starts with one of these, "
+            "e.g. [heuristic]: the arena's heuristic agent's side only"
+        },
+    )
+    val_fraction: float = _opt(
+        0.0, "battles held out for validation (by battle id, both sides together); 0: none"
+    )
     index_cache: str | None = _opt(None, "folder of the index cache (default ~/.cache/...)")
 
 
@@ -142,6 +152,8 @@ class TrainArgs:
     out: str = _opt("checkpoints/run", "folder for checkpoints and logs")
     log_every: int = _opt(10, "steps between rows of log.csv (and progress stats)")
     save_every: int = _opt(1000, "steps between checkpoints (one is always saved at the end)")
+    eval_every: int = _opt(500, "steps between validation passes (and one at the end)")
+    eval_batches: int = _opt(50, "validation batches per pass (fewer when the split is small)")
     keep_last: int = _opt(3, "step checkpoints kept (older ones are deleted)")
     progress: bool = _opt(True, "show a progress bar (rank 0)")
     wandb_project: str | None = _opt(
@@ -437,6 +449,7 @@ def lr_at(step: int, total: int, o: OptimArgs) -> float:
 CSV_FIELDS = (
     "step", "epoch", "lr", "loss", "actor", "critic", "bc", "filtered", "accuracy", "value",
     "advantage", "grad_norm", "samples_per_s", "steps_per_s", "elapsed_s",
+    "val_loss", "val_actor", "val_critic", "val_accuracy",
 )  # fmt: skip
 STAT_KEYS = ("loss", "actor", "critic", "bc", "filtered", "accuracy", "value", "advantage")
 
@@ -514,6 +527,7 @@ def train(cfg: Config, data_paths: list[Path], *, resume: bool, log_level: str =
             result=cfg.data.result,  # type: ignore[arg-type]
             min_date=dt.date.fromisoformat(cfg.data.min_date) if cfg.data.min_date else None,
             max_date=dt.date.fromisoformat(cfg.data.max_date) if cfg.data.max_date else None,
+            players=tuple(cfg.data.players) if cfg.data.players else None,
         )
         try:
             index = build_index(data_paths, filters, cache_dir=cfg.data.index_cache)
@@ -524,7 +538,18 @@ def train(cfg: Config, data_paths: list[Path], *, resume: bool, log_level: str =
                 f"no trajectories under {', '.join(map(str, data_paths))} match the filters "
                 "(files are named {battle_id}_{rating}_{p1}_vs_{p2}_{date}_{WIN|LOSS}.json[.lz4])"
             )
+        val_index = None
+        if cfg.data.val_fraction > 0:
+            index, val_index = index.split_by_battle(cfg.data.val_fraction, cfg.train.seed)
+            if len(val_index) == 0 or len(index) == 0:
+                raise ConfigError(
+                    f"data.val_fraction={cfg.data.val_fraction} leaves "
+                    f"{len(index)} training and {len(val_index)} validation trajectories: "
+                    "add data or change the fraction"
+                )
         log.info("data: %s", index.summary())
+        if val_index is not None:
+            log.info("validation: %s", val_index.summary())
 
         # -- vocabulary, model, resume state ---------------------------------------------
         state: dict[str, Any] | None = None
@@ -646,6 +671,16 @@ def train(cfg: Config, data_paths: list[Path], *, resume: bool, log_level: str =
             seed=random_seed,
             sampler=sampler,  # type: ignore[arg-type]
         )
+        val_loader = None
+        if val_index is not None:
+            val_loader = make_loader(
+                val_index,
+                batch_size=min(cfg.data.batch_size, len(val_index)),
+                max_seq_len=cfg.data.max_seq_len,
+                encode=StateEncoder(vocab),
+                num_workers=0,
+                shuffle=False,
+            )
         total = cfg.train.max_steps or cfg.train.epochs * steps_per_epoch
         log.info(
             "%d steps (%d per epoch) of %d windows x %d turns, lr %g",
@@ -799,6 +834,20 @@ def train(cfg: Config, data_paths: list[Path], *, resume: bool, log_level: str =
                         log.info("step %d/%d %s", step, total, line)
             if progress is not None:
                 progress.update(task, completed=step)
+            if val_loader is not None and (step % cfg.train.eval_every == 0 or step == total):
+                val = evaluate(rl, model, val_loader, cfg.train.eval_batches, accel, cfg.train.seed)
+                metrics.update(val)
+                if master:
+                    assert run_log is not None
+                    run_log.write({"step": step, "epoch": epoch, **val})
+                    if wandb_run is not None:
+                        wandb_run.log(val, step=step)
+                    log.info(
+                        "step %d validation: actor %.3f, action accuracy %.1f%%",
+                        step,
+                        val["val_actor"],
+                        100 * val["val_accuracy"],
+                    )
             if step % cfg.train.save_every == 0 and step < total:
                 save(step, epoch, metrics)
         save(step, epoch, metrics, final=True)
@@ -826,6 +875,37 @@ def train(cfg: Config, data_paths: list[Path], *, resume: bool, log_level: str =
         f"final model {out / 'model.safetensors'}" if code == 0 else "resume with --resume",
     )
     return code
+
+
+def evaluate(rl: Any, model: Any, loader: Any, max_batches: int, accel: Any, seed: int) -> dict:
+    """Mean loss terms over up to `max_batches` validation batches, as `val_*` metrics.
+
+    Every process evaluates the same batches with the unwrapped model (no collective
+    calls), windows drawn from a fixed seed; the model is put back in training mode.
+    """
+    import torch
+
+    from training.accel import autocast
+
+    state = random.getstate()
+    random.seed(seed)
+    wrapped, rl.model = rl.model, model
+    model.eval()
+    sums: dict[str, float] = {}
+    n = 0
+    try:
+        with torch.no_grad():
+            for batch in itertools.islice(loader, max_batches):
+                with autocast(accel):
+                    _, stats = rl.loss(batch.to(accel.device))
+                for k in STAT_KEYS:
+                    sums[k] = sums.get(k, 0.0) + float(stats[k])
+                n += 1
+    finally:
+        rl.model = wrapped
+        model.train()
+        random.setstate(state)
+    return {f"val_{k}": v / max(n, 1) for k, v in sums.items()}
 
 
 def _describe(m: dict[str, float]) -> str:

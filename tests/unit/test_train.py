@@ -358,7 +358,7 @@ def trained(dataset, tmp_path_factory) -> Path:
 
 def read_log(out: Path) -> list[dict[str, float]]:
     with open(out / "log.csv", newline="") as f:
-        return [{k: float(v) for k, v in row.items()} for row in csv.DictReader(f)]
+        return [{k: float(v) for k, v in row.items() if v} for row in csv.DictReader(f)]
 
 
 def test_training_lowers_the_loss(trained):
@@ -399,6 +399,34 @@ def test_resume_continues_the_run(trained, dataset, tmp_path):
     _, _, extra = load_checkpoint(out / "model.safetensors")
     assert extra["step"] == 45 and "vocabulary" in extra
     assert extra["epoch"] == 3  # 12 steps an epoch (48 trajectories / 4): step 45 is in the 4th
+
+
+def test_validation_split_is_evaluated_and_logged(dataset, tmp_path):
+    out = tmp_path / "out"
+    code = train(
+        dataset, out, "--max_steps", "12", "--data.val_fraction", "0.25",
+        "--train.eval_every", "6", "--train.save_every", "100",
+    )  # fmt: skip
+    assert code == 0
+    rows = read_log_raw(out)
+    val = [r for r in rows if r["val_accuracy"]]
+    assert [int(r["step"]) for r in val] == [6, 12]
+    for r in val:
+        assert 0.0 <= float(r["val_accuracy"]) <= 1.0 and math.isfinite(float(r["val_actor"]))
+        assert r["loss"] == ""  # a validation row carries validation terms only
+    _, _, extra = load_checkpoint(out / "model.safetensors")
+    assert extra["metrics"]["val_accuracy"] == pytest.approx(float(val[-1]["val_accuracy"]), rel=1e-5)
+
+
+def test_validation_fraction_too_large_for_the_data(dataset, tmp_path, capsys):
+    assert train(dataset, tmp_path / "out", "--data.val_fraction", "0.999") == 2
+    (line,) = error_lines(capsys.readouterr().err)
+    assert "val_fraction" in line and "add data" in line
+
+
+def read_log_raw(out: Path) -> list[dict[str, str]]:
+    with open(out / "log.csv", newline="") as f:
+        return list(csv.DictReader(f))
 
 
 # --------------------------------------------------------------------------------------

@@ -303,6 +303,50 @@ def test_index_filters_by_name_without_reading_a_file(
     assert no_trajectory_reads == []
 
 
+def test_index_filters_by_point_of_view_player(
+    named_root: Path, tmp_path: Path, no_trajectory_reads: list[str]
+) -> None:
+    cache = tmp_path / "cache"
+    alice = build_index(named_root, IndexFilter(players=("Alice",)), cache_dir=cache)
+    assert _names(alice) == {n for n in NAMES if "_alice_vs_" in n}
+    # a prefix, compared as a Showdown user id: "A B" matches the player "a_b"
+    several = build_index(named_root, IndexFilter(players=("p", "A B")), cache_dir=cache)
+    assert _names(several) == {n for n in NAMES if "_p_vs_" in n or "_a_b_vs_" in n}
+    # the opponent's name does not count
+    assert len(build_index(named_root, IndexFilter(players=("bob",)), cache_dir=cache)) == 0
+    with pytest.raises(ValueError, match="no letters"):
+        IndexFilter(players=("--",))
+    assert no_trajectory_reads == []
+
+
+def _pairs_root(root: Path, battles: int) -> Path:
+    """Both players' files of `battles` battles (names only matter to the index)."""
+    for b in range(battles):
+        for me, them, result in (("ann", "ben", "WIN"), ("ben", "ann", "LOSS")):
+            name = f"gen9ou-{b}_Unrated_{me}_vs_{them}_01-02-2024_{result}.json"
+            _write(root / "gen9ou" / name, _traj(b))
+    return root
+
+
+def test_split_by_battle_keeps_a_battles_files_together(tmp_path: Path) -> None:
+    root = _pairs_root(tmp_path / "data", 200)
+    index = build_index(root, cache_dir=tmp_path / "cache")
+    train, held = index.split_by_battle(0.1, seed=0)
+    assert len(train) + len(held) == 400
+    train_ids, held_ids = set(train.battle_ids()), set(held.battle_ids())
+    assert not train_ids & held_ids
+    assert len(held) == 2 * len(held_ids)  # both views of each held-out battle
+    assert 8 <= len(held_ids) <= 35  # about 10% of 200
+    # stable: the same battles are held out when more data arrives, and for the same seed
+    bigger = build_index(_pairs_root(tmp_path / "data", 300), cache_dir=tmp_path / "cache")
+    _, held_more = bigger.split_by_battle(0.1, seed=0)
+    assert held_ids <= set(held_more.battle_ids())
+    assert set(index.split_by_battle(0.1, seed=1)[1].battle_ids()) != held_ids
+    assert len(index.split_by_battle(0.0)[1]) == 0
+    with pytest.raises(ValueError, match="fraction"):
+        index.split_by_battle(1.0)
+
+
 def test_index_cache_hit_and_invalidation(
     named_root: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
