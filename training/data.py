@@ -14,6 +14,9 @@ or `.json.lz4`, or many such files as members of `.tar` shards. Everything the f
 - `TrajectoryDataset` reads one trajectory per `__getitem__`, inside DataLoader workers,
   cuts a random window of at most `max_seq_len` actions, and computes Metamon's shaped
   reward from consecutive states. `collate` pads a batch; `make_loader` wires it up.
+- A folder holding a `manifest.json` of pre-tokenized shards (`training.shards`) is
+  indexed from the names stored in its parts (one row per trajectory, `size` =
+  `SHARD_ROW`), and its windows are sliced from memory-mapped arrays, already encoded.
 
 Conventions (Metamon's): a window of T actions carries T + 1 states, the last one being
 the state after the last action (what a critic bootstraps from). `actions[t]` was taken in
@@ -65,6 +68,8 @@ except ImportError:  # pragma: no cover
 logger = logging.getLogger(__name__)
 
 INDEX_VERSION = 1
+SHARD_MANIFEST = "manifest.json"  # training.shards.MANIFEST
+SHARD_ROW = -2  # training.shards.SHARD_ROW: IndexEntry.size of a row in a shard part
 Result = Literal["win", "loss", "both"]
 
 # --------------------------------------------------------------------------------------
@@ -115,6 +120,11 @@ class IndexEntry:
     @property
     def name(self) -> TrajectoryName | None:
         return parse_name(self.member if self.member is not None else self.path)
+
+    @property
+    def in_shard(self) -> bool:
+        """A row of a pre-tokenized shard part (`path` the part, `offset` the row)."""
+        return self.size == SHARD_ROW
 
 
 _COLUMNS = ("source", "start", "end", "offset", "size", "format", "rating", "day", "won")
@@ -377,17 +387,22 @@ def _walk(root: str, scan: _Scan, seen: set[tuple[int, int]]) -> None:
         files: list[str] = []
         subfolders: list[str] = []
         tars: list[str] = []
+        manifest = False
         with os.scandir(folder) as it:
             for entry in it:
                 name = entry.name
                 if name.startswith("."):
                     continue
-                if name.endswith(SUFFIXES):
+                if name == SHARD_MANIFEST:
+                    manifest = True
+                elif name.endswith(SUFFIXES):
                     files.append(name)
                 elif entry.is_dir():
                     subfolders.append(entry.path)
                 elif name.endswith(".tar"):
                     tars.append(entry.path)
+        if manifest and _add_shards(folder, scan):
+            continue  # a shard folder holds nothing else to index
         for tar in sorted(tars):
             _add_tar(tar, scan)
         if files:
@@ -408,6 +423,23 @@ def _add_tar(path: str, scan: _Scan) -> None:
         scan.add(source, member, folder, offset, size)
 
 
+def _add_shards(folder: str, scan: _Scan) -> bool:
+    """Index the parts of a pre-tokenized shard folder; False if its manifest is not ours."""
+    from training.shards import part_names, read_manifest
+
+    manifest_path = os.path.join(folder, SHARD_MANIFEST)
+    st = os.stat(manifest_path)
+    manifest = read_manifest(folder)
+    if manifest is None:
+        return False
+    scan.stamp(manifest_path, st)
+    for part, names in part_names(folder, manifest):
+        source = scan.add_source(part)
+        for row, name in enumerate(names):
+            scan.add(source, name, name.rpartition("/")[0], row, SHARD_ROW)
+    return True
+
+
 def build_index(
     roots: Path | str | Sequence[Path | str],
     filters: IndexFilter | None = None,
@@ -418,7 +450,8 @@ def build_index(
     """Index the trajectories under `roots` from their names, then apply `filters`.
 
     Walks folders (recursively) for `.json` / `.json.lz4` files and `.tar` shards, whose
-    member names (and data offsets) are listed once. Never opens a trajectory. The full
+    member names (and data offsets) are listed once, and for folders of pre-tokenized
+    shards (`training.shards`), whose stored names are read. Never opens a trajectory. The full
     listing is cached in `cache_dir` (default: `default_cache_dir()`), keyed by the roots,
     and reused while no folder or tar it saw has changed (mtime and size); filters are
     applied afterwards, so changing them never triggers a rescan.
@@ -508,6 +541,11 @@ def close_shards() -> None:
 
 def read_bytes(entry: IndexEntry) -> bytes:
     """The raw (possibly lz4-compressed) bytes of one trajectory."""
+    if entry.in_shard:
+        raise ValueError(
+            f"{entry.member} in {entry.path} is a pre-tokenized shard row: it holds encoded "
+            "states, not the file's bytes (read the original files for those)"
+        )
     if entry.member is None:
         with open(entry.path, "rb") as f:
             return f.read()
@@ -575,6 +613,9 @@ def shaped_reward(prev: dict[str, Any], now: dict[str, Any]) -> float:
 # --------------------------------------------------------------------------------------
 # Dataset, collate, loader
 # --------------------------------------------------------------------------------------
+
+
+_shards_logged = False  # the "encode does not apply to shards" line, once per process
 
 
 class StateWindow(Sequence[dict[str, Any]]):
@@ -713,6 +754,11 @@ class TrajectoryDataset(Dataset[Sample]):
     stacked per trajectory and padded by `collate`. Without it, states stay raw dicts.
     A trajectory that cannot be read is logged and replaced by the next one (up to
     `max_retries` times), so one bad file among millions does not stop a run.
+
+    Rows of pre-tokenized shards (`training.shards`) are sliced from memory-mapped arrays,
+    already encoded by `StateEncoder` and rewarded by `shaped_reward`: `encode` and
+    `reward_fn` do not apply to them (logged once). An index that mixes shards with raw
+    files needs an `encode` that makes the same arrays (a `StateEncoder`).
     """
 
     def __init__(
@@ -730,6 +776,36 @@ class TrajectoryDataset(Dataset[Sample]):
         self.encode = encode
         self.reward_fn = reward_fn
         self.max_retries = max_retries
+        self._check_shards()
+
+    def _check_shards(self) -> None:
+        """Log what shards ignore; refuse shards mixed with raw files that nothing encodes."""
+        global _shards_logged
+        if self.index is None:
+            return
+        in_shard = self.index.size == SHARD_ROW
+        if not in_shard.any():
+            return
+        if self.encode is None and not in_shard.all():
+            raise ValueError(
+                "the index mixes pre-tokenized shards with raw trajectory files: pass "
+                "encode=StateEncoder(vocab) so the raw files are encoded as the shards were"
+            )
+        ignored = [
+            what
+            for what, used in (
+                ("encode", self.encode is not None),
+                ("reward_fn", self.reward_fn is not shaped_reward),
+            )
+            if used
+        ]
+        if ignored and not _shards_logged:
+            _shards_logged = True
+            logger.info(
+                "pre-tokenized shards: their rows are already encoded (StateEncoder) and "
+                "rewarded (shaped_reward); %s applies to raw files only",
+                " and ".join(ignored),
+            )
 
     def __len__(self) -> int:
         return len(self.index)
@@ -754,7 +830,23 @@ class TrajectoryDataset(Dataset[Sample]):
             if gc_was_enabled:
                 gc.enable()
 
+    def _read_shard(self, entry: IndexEntry, row: int) -> Sample:
+        """A random window sliced from a shard part, as `window` + `encode` would make it."""
+        from training.shards import open_part
+
+        part = open_part(entry.path)
+        n = part.transitions(entry.offset)
+        t = min(n, self.max_seq_len)
+        start = random.randint(0, n - t)  # the same draw as `window`
+        states, acts, rewards = part.window(entry.offset, start, t)
+        dones = torch.zeros(t, dtype=torch.bool)
+        if t and start + t == n:
+            dones[-1] = True
+        return Sample(states, acts, acts >= 0, rewards, dones, row, start)
+
     def _read(self, entry: IndexEntry, row: int) -> Sample:
+        if entry.in_shard:
+            return self._read_shard(entry, row)
         data = read_bytes(entry)
         compressed = (entry.member or entry.path).endswith(".lz4")
         trajectory = _loads(lz4.frame.decompress(data) if compressed else data)
@@ -848,6 +940,7 @@ def make_loader(
     if isinstance(data, TrajectoryDataset):
         dataset = copy.copy(data)  # max_seq_len is the dataset's; `encode` may override
         dataset.encode = encode or data.encode
+        dataset._check_shards()
     else:
         dataset = TrajectoryDataset(data, max_seq_len, encode=encode)
     if pin_memory and not torch.cuda.is_available():

@@ -35,6 +35,7 @@ ids it was trained on, whatever poke-env version builds the next one.
 from __future__ import annotations
 
 import collections
+import hashlib
 import json
 import logging
 import os
@@ -262,6 +263,10 @@ class Vocabulary:
     @classmethod
     def load(cls, path: str | os.PathLike[str]) -> Vocabulary:
         return cls.from_dict(json.loads(Path(path).read_text(encoding="utf-8")))
+
+    def digest(self) -> str:
+        """sha256 of the words in id order: equal digests, equal ids for every word."""
+        return hashlib.sha256("\n".join(self.words).encode()).hexdigest()
 
     # -- lookups -----------------------------------------------------------------------
 

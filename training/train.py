@@ -365,7 +365,8 @@ def make_parser() -> argparse.ArgumentParser:
         nargs="+",
         default=None,
         metavar="DIR",
-        help="folders (or .tar shards) of .json / .json.lz4 trajectories",
+        help="folders (or .tar shards) of .json / .json.lz4 trajectories, or folders of "
+        "pre-tokenized shards (python -m training.shards)",
     )
     p.add_argument("--max_steps", type=int, default=None, help="train.max_steps")
     p.add_argument("--out", type=Path, default=None, help="train.out")
@@ -487,6 +488,7 @@ def train(cfg: Config, data_paths: list[Path], *, resume: bool, log_level: str =
         save_checkpoint,
     )
     from training.offline_rl import OfflineRL
+    from training.shards import ShardError, check_vocabulary
     from training.tokenizer import Vocabulary
 
     # -- processes and devices -------------------------------------------------------
@@ -595,6 +597,12 @@ def train(cfg: Config, data_paths: list[Path], *, resume: bool, log_level: str =
             except ImportError as e:
                 raise ConfigError(str(e)) from None
             model.to(accel.device)
+        try:  # pre-tokenized shards hold token ids of the vocabulary they were built with
+            for part in (index, val_index):
+                if part is not None:
+                    check_vocabulary(part, vocab)
+        except ShardError as e:
+            raise ConfigError(str(e)) from None
         model.train()
         if model_config.max_turns < cfg.data.max_seq_len + 1:
             raise ConfigError(

@@ -1,0 +1,631 @@
+"""Pre-tokenized shards: every trajectory encoded once, windows sliced from mapped arrays.
+
+    uv run python -m training.shards /tmp/arena-data --out /tmp/arena-shards
+    uv run python -m training.shards DIR [DIR ...] --out OUT --formats gen9ou --min-rating 1300 \\
+        --players heuristic --per-part 20000 --workers 2 [--overwrite]
+    uv run python -m training.train --config training/configs/cpu_small.yaml \\
+        --data_path /tmp/arena-shards --out checkpoints/run
+
+Reading a `.json.lz4` trajectory costs ~1.1 ms of CPU for the JSON alone, and encoding its
+~44 states with `training.features.StateEncoder` another ~1.2 ms: a loader that does both
+for every window cannot feed 1,500 trajectories/s on two cores. A shard folder holds the
+encoder's output instead, and a DataLoader worker only slices memory-mapped arrays.
+
+Layout of a shard folder (format version `VERSION`):
+
+    OUT/
+      manifest.json        {"format": "showdown-arena-shards", "version": 1,
+                            "vocab_digest": Vocabulary.digest(), "vocab_size": ...,
+                            "n_tokens": 87, "n_numbers": 48, "n_actions": 13,
+                            "token_dtype": "int16", "number_dtype": "float32",
+                            "reward": "shaped_reward", "trajectories": N, "states": S,
+                            "transitions": A, "skipped": ..., "parts": [{"name":
+                            "part-00000", "trajectories": n, "states": s,
+                            "transitions": a}, ...], "sources": [...], "build_seconds": ...}
+      part-00000/
+        tokens.npy         (s, 87) int16 token ids (int32 if the vocabulary had > 32,767 words)
+        numbers.npy        (s, 48) float32, exactly the encoder's numbers (no rounding)
+        legal.npy          (s, 13) bool legal-action masks
+        actions.npy        (a,) int8, -1 for a hidden action
+        rewards.npy        (a,) float32, `training.data.shaped_reward` of states t -> t+1
+        state_offsets.npy  (n + 1,) int64: trajectory i's states are rows [o[i], o[i+1])
+        action_offsets.npy (n + 1,) int64: its actions and rewards, the same way
+        names.txt          n lines: `{folder}/{original file name}`, for the index
+      part-00001/ ...
+
+Metamon's count conventions are normalised when writing: a trajectory of T transitions
+keeps its T + 1 states and T actions (a last action with no successor state is dropped,
+as `TrajectoryDataset.window` drops it), so a window of t actions is the states
+`[start, start + t + 1)` and the actions and rewards `[start, start + t)`. Every `.npy`
+file opens with `np.load(path, mmap_mode="r")`; the manifest is written last, so a folder
+without one is an interrupted build, never read as shards.
+
+Reading: `training.data.build_index(OUT)` sees the manifest and lists each part's
+`names.txt` as index rows (format, rating, day and result parsed from the names as for
+files), with `sources` = the part folders, `offset` = the row in the part and
+`size = SHARD_ROW` (-2). Filters, `split_by_battle`, samplers and `make_loader` work
+unchanged; `TrajectoryDataset` slices a random window from the mapped arrays (the same
+`random.randint` call as for a raw file, so the same seed gives the same window) and
+returns the states as `{"tokens", "numbers", "legal"}` tensors of the dtypes and shapes
+`StateEncoder` + `collate` give for raw files. An index may mix shard folders with raw
+folders as long as the dataset is given an `encode` for the raw rows.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import gc
+import itertools
+import json
+import logging
+import multiprocessing
+import os
+import shutil
+import sys
+import time
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from training.data import (
+    IndexEntry,
+    IndexFilter,
+    TrajectoryIndex,
+    build_index,
+    read_trajectory,
+    shaped_reward,
+)
+from training.features import N_ACTIONS, N_NUMBERS, N_TOKENS, StateEncoder
+from training.tokenizer import Vocabulary
+
+logger = logging.getLogger(__name__)
+
+FORMAT = "showdown-arena-shards"
+VERSION = 1
+MANIFEST = "manifest.json"
+NAMES = "names.txt"
+SHARD_ROW = -2  # IndexEntry.size of an index row that lives in a shard part
+ARRAYS = ("tokens", "numbers", "legal", "actions", "rewards", "state_offsets", "action_offsets")
+NUMBER_DTYPE = np.float32
+ACTION_DTYPE = np.int8
+DEFAULT_PER_PART = 10_000
+CHUNK = 32  # trajectories per task of the build pool
+
+
+class ShardError(ValueError):
+    """A shard folder that cannot be used as it is (another version, vocabulary, layout)."""
+
+
+# --------------------------------------------------------------------------------------
+# Reading
+# --------------------------------------------------------------------------------------
+
+
+def read_manifest(folder: str | os.PathLike[str]) -> dict[str, Any] | None:
+    """The manifest of a shard folder; None if `folder` holds no shards manifest.
+
+    Raises ShardError for a manifest of another version or encoder layout.
+    """
+    path = os.path.join(folder, MANIFEST)
+    try:
+        with open(path, encoding="utf-8") as f:
+            manifest = json.load(f)
+    except FileNotFoundError:
+        return None
+    except (OSError, ValueError) as err:
+        raise ShardError(f"{path}: unreadable shards manifest ({err})") from None
+    if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
+        return None  # someone else's manifest.json
+    if manifest.get("version") != VERSION:
+        raise ShardError(
+            f"{folder}: shards of version {manifest.get('version')!r}, this code reads "
+            f"version {VERSION}: rebuild them with python -m training.shards --overwrite"
+        )
+    layout = (manifest.get("n_tokens"), manifest.get("n_numbers"), manifest.get("n_actions"))
+    if layout != (N_TOKENS, N_NUMBERS, N_ACTIONS):
+        raise ShardError(
+            f"{folder}: shards of {layout[0]} tokens, {layout[1]} numbers and {layout[2]} "
+            f"actions per state, the encoder makes {N_TOKENS}, {N_NUMBERS} and {N_ACTIONS}: "
+            "rebuild them with python -m training.shards --overwrite"
+        )
+    return manifest
+
+
+def part_names(folder: str, manifest: dict[str, Any]) -> Iterator[tuple[str, list[str]]]:
+    """(part folder, stored names in row order) of each part: what the index lists."""
+    for part in manifest["parts"]:
+        path = os.path.join(folder, part["name"])
+        with open(os.path.join(path, NAMES), encoding="utf-8") as f:
+            names = f.read().split("\n")
+        if names and names[-1] == "":
+            names.pop()
+        if len(names) != part["trajectories"]:
+            raise ShardError(
+                f"{path}: {len(names)} names for {part['trajectories']} trajectories: "
+                "rebuild the shards with --overwrite"
+            )
+        yield path, names
+
+
+class ShardPart:
+    """One part's arrays, memory-mapped (offsets read whole: they are small)."""
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        for name in ("tokens", "numbers", "legal", "actions", "rewards"):
+            setattr(self, name, np.load(os.path.join(path, f"{name}.npy"), mmap_mode="r"))
+        self.state_offsets = np.load(os.path.join(path, "state_offsets.npy"))
+        self.action_offsets = np.load(os.path.join(path, "action_offsets.npy"))
+
+    def __len__(self) -> int:
+        return len(self.state_offsets) - 1
+
+    def transitions(self, row: int) -> int:
+        """T, the number of actions of trajectory `row` (it has T + 1 states)."""
+        return int(self.action_offsets[row + 1] - self.action_offsets[row])
+
+    def window(self, row: int, start: int, t: int) -> tuple[dict[str, torch.Tensor], ...]:
+        """States [start, start + t + 1) and actions, rewards [start, start + t) of `row`.
+
+        Returns (states, actions, rewards): states as StateEncoder's arrays stacked by
+        `training.data._stack` (tokens int64, numbers float32, legal bool), actions int64.
+        """
+        s0 = int(self.state_offsets[row]) + start
+        a0 = int(self.action_offsets[row]) + start
+        states = {
+            "tokens": torch.from_numpy(self.tokens[s0 : s0 + t + 1].astype(np.int64)),
+            "numbers": torch.from_numpy(self.numbers[s0 : s0 + t + 1].astype(np.float32)),
+            "legal": torch.from_numpy(np.array(self.legal[s0 : s0 + t + 1], dtype=np.bool_)),
+        }
+        actions = torch.from_numpy(self.actions[a0 : a0 + t].astype(np.int64))
+        rewards = torch.from_numpy(np.array(self.rewards[a0 : a0 + t], dtype=np.float32))
+        return states, actions, rewards
+
+
+_parts: dict[str, ShardPart] = {}  # part folder -> its mapped arrays, for this process only
+_parts_pid = os.getpid()
+
+
+def open_part(path: str) -> ShardPart:
+    """A part's arrays, mapped once per process (a DataLoader worker maps its own)."""
+    global _parts_pid
+    if _parts_pid != os.getpid():
+        _parts.clear()
+        _parts_pid = os.getpid()
+    part = _parts.get(path)
+    if part is None:
+        part = _parts[path] = ShardPart(path)
+    return part
+
+
+def shard_folders(index: TrajectoryIndex) -> list[str]:
+    """The shard folders whose parts hold rows of `index`."""
+    sources = np.unique(index.source[index.size == SHARD_ROW])
+    return sorted({os.path.dirname(index.sources[int(s)]) for s in sources})
+
+
+def check_vocabulary(index: TrajectoryIndex, vocab: Vocabulary) -> None:
+    """Raise ShardError if a shard folder of `index` was encoded with another vocabulary."""
+    digest = vocab.digest()
+    for folder in shard_folders(index):
+        manifest = read_manifest(folder)
+        theirs = manifest.get("vocab_digest") if manifest else None
+        if theirs != digest:
+            raise ShardError(
+                f"the shards in {folder} were encoded with another vocabulary (digest "
+                f"{str(theirs)[:12]}, {manifest.get('vocab_size') if manifest else '?'} words; "
+                f"this run's is {digest[:12]}, {len(vocab)} words): rebuild them with "
+                f"python -m training.shards SRC --out {folder} --overwrite"
+            )
+
+
+# --------------------------------------------------------------------------------------
+# Writing
+# --------------------------------------------------------------------------------------
+
+
+@dataclass
+class EncodedTrajectory:
+    """One trajectory as stored: T + 1 states, T actions and rewards."""
+
+    tokens: np.ndarray  # (T + 1, 87) token dtype
+    numbers: np.ndarray  # (T + 1, 48) float32
+    legal: np.ndarray  # (T + 1, 13) bool
+    actions: np.ndarray  # (T,) int8
+    rewards: np.ndarray  # (T,) float32
+
+
+@dataclass
+class BuildStats:
+    """What a build wrote."""
+
+    out: Path
+    trajectories: int = 0
+    states: int = 0
+    transitions: int = 0
+    skipped: int = 0
+    parts: int = 0
+    seconds: float = 0.0
+    unknown_words: int = 0
+    manifest: dict[str, Any] = field(default_factory=dict)
+
+
+def token_dtype(vocab_size: int) -> np.dtype:
+    return np.dtype(np.int16 if vocab_size <= np.iinfo(np.int16).max + 1 else np.int32)
+
+
+def encode_trajectory(
+    trajectory: dict[str, Any], encoder: StateEncoder, tokens_as: np.dtype
+) -> EncodedTrajectory:
+    """Encode every state and compute every transition's shaped reward, once."""
+    states, actions = trajectory["states"], trajectory["actions"]
+    n = len(states) - 1
+    if n < 0:
+        raise ValueError("a trajectory with no states")
+    if len(actions) == n + 1:  # one action per state: the last one has no successor
+        actions = actions[:n]
+    elif len(actions) != n:
+        raise ValueError(f"{len(states)} states but {len(actions)} actions")
+    acts = np.array(actions, dtype=np.int64).reshape(n)
+    if n and (acts.min() < -1 or acts.max() >= N_ACTIONS):
+        raise ValueError(f"actions outside -1..{N_ACTIONS - 1}")
+    turns = [encoder.encode(s) for s in states]
+    return EncodedTrajectory(
+        tokens=np.stack([t.tokens for t in turns]).astype(tokens_as),
+        numbers=np.stack([t.numbers for t in turns]).astype(NUMBER_DTYPE),
+        legal=np.stack([t.legal for t in turns]),
+        actions=acts.astype(ACTION_DTYPE),
+        rewards=np.array(
+            [shaped_reward(a, b) for a, b in itertools.pairwise(states)], dtype=np.float32
+        ).reshape(n),
+    )
+
+
+def stored_name(entry: IndexEntry) -> str:
+    """`{folder}/{file name}`: the name plus the folder the format falls back to."""
+    if entry.member is None:
+        folder, _, base = entry.path.rpartition(os.sep)
+        return f"{os.path.basename(folder)}/{base}"
+    head, _, base = entry.member.rpartition("/")
+    folder = head.rpartition("/")[2] or os.path.basename(entry.path).removesuffix(".tar")
+    return f"{folder}/{base}"
+
+
+_encoder: StateEncoder | None = None
+_tokens_as: np.dtype = np.dtype(np.int16)
+
+Encoded = tuple[str, EncodedTrajectory | str]  # (stored name, trajectory or why it failed)
+
+
+def _init_worker(words: list[str]) -> None:
+    global _encoder, _tokens_as
+    vocab = Vocabulary(words)
+    _encoder, _tokens_as = StateEncoder(vocab), token_dtype(len(vocab))
+
+
+def _encode_chunk(entries: list[IndexEntry]) -> tuple[list[Encoded], int]:
+    """Encode a few trajectories (in a pool worker); returns them and new unknown words."""
+    assert _encoder is not None
+    unknown_before = sum(_encoder.vocab.unknown_counts.values())
+    gc_was_enabled = gc.isenabled()
+    gc.disable()  # a parsed trajectory is ~20k acyclic objects: see TrajectoryDataset
+    out: list[Encoded] = []
+    try:
+        for entry in entries:
+            name = stored_name(entry)
+            try:
+                out.append((name, encode_trajectory(read_trajectory(entry), _encoder, _tokens_as)))
+            except (OSError, ValueError, KeyError, TypeError, RuntimeError) as err:
+                out.append((name, f"{type(err).__name__}: {err}"))
+    finally:
+        if gc_was_enabled:
+            gc.enable()
+    return out, sum(_encoder.vocab.unknown_counts.values()) - unknown_before
+
+
+class _PartWriter:
+    """Collects encoded trajectories and writes a part every `per_part` of them."""
+
+    def __init__(self, out: Path, per_part: int) -> None:
+        self.out, self.per_part = out, per_part
+        self.pending: list[tuple[str, EncodedTrajectory]] = []
+        self.parts: list[dict[str, Any]] = []
+
+    def add(self, name: str, traj: EncodedTrajectory) -> None:
+        self.pending.append((name, traj))
+        if len(self.pending) >= self.per_part:
+            self.flush()
+
+    def flush(self) -> None:
+        if not self.pending:
+            return
+        name = f"part-{len(self.parts):05d}"
+        path = self.out / name
+        path.mkdir()
+        trajs = [t for _, t in self.pending]
+        states = np.fromiter((len(t.tokens) for t in trajs), dtype=np.int64, count=len(trajs))
+        state_offsets = np.concatenate([[0], np.cumsum(states)]).astype(np.int64)
+        action_offsets = (state_offsets - np.arange(len(trajs) + 1)).astype(np.int64)
+        arrays = {key: np.concatenate([getattr(t, key) for t in trajs]) for key in ARRAYS[:5]}
+        arrays.update(state_offsets=state_offsets, action_offsets=action_offsets)
+        for key, array in arrays.items():
+            np.save(path / f"{key}.npy", array)
+        (path / NAMES).write_text("".join(f"{n}\n" for n, _ in self.pending), encoding="utf-8")
+        self.parts.append(
+            {
+                "name": name,
+                "trajectories": len(trajs),
+                "states": int(state_offsets[-1]),
+                "transitions": int(action_offsets[-1]),
+            }
+        )
+        logger.debug("wrote %s (%d trajectories)", path, len(trajs))
+        self.pending = []
+
+
+def check_out(out: Path, overwrite: bool) -> list[Path]:
+    """What a build in `out` would replace; ShardError if it may not write there.
+
+    `out` must be new, empty, or (with `overwrite`) hold only shards or a build's leftovers.
+    """
+    if not out.exists():
+        return []
+    if not out.is_dir():
+        raise ShardError(f"--out {out} is a file, not a folder")
+    entries = sorted(p for p in out.iterdir() if not p.name.startswith("."))
+    ours = [p for p in entries if p.name == MANIFEST or p.name.startswith("part-")]
+    if len(ours) != len(entries):
+        other = next(p for p in entries if p not in ours)
+        raise ShardError(f"--out {out} holds other files ({other.name}): choose another folder")
+    if ours and not overwrite:
+        what = "shards" if (out / MANIFEST).exists() else "an interrupted build"
+        raise ShardError(f"--out {out} already holds {what}: pass --overwrite to replace them")
+    return ours
+
+
+def prepare_out(out: Path, overwrite: bool) -> None:
+    """Make `out` ready for a build (see `check_out`), removing old shards."""
+    old = check_out(out, overwrite)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / MANIFEST).unlink(missing_ok=True)  # first: a half-removed folder is not shards
+    for p in old:
+        if p.is_dir():
+            shutil.rmtree(p)
+
+
+def build_shards(
+    roots: Sequence[str | os.PathLike[str]],
+    out: str | os.PathLike[str],
+    filters: IndexFilter | None = None,
+    *,
+    vocab: Vocabulary | None = None,
+    per_part: int = DEFAULT_PER_PART,
+    workers: int | None = None,
+    overwrite: bool = False,
+    use_cache: bool = True,
+    cache_dir: str | os.PathLike[str] | None = None,
+    on_index: Callable[[int], None] | None = None,
+    on_progress: Callable[[int], None] | None = None,
+) -> BuildStats:
+    """Encode every trajectory of `roots` (as `filters` keep them) into shards in `out`.
+
+    `workers` processes encode (default: every core; 0 or 1: this process). Unreadable
+    trajectories are skipped, counted and logged. `on_index(total)` is called once the
+    index is built, `on_progress(done)` after each batch of trajectories.
+    """
+    t0 = time.perf_counter()
+    out = Path(out)
+    if per_part < 1:
+        raise ValueError("per_part must be at least 1")
+    check_out(out, overwrite)  # before the index: bad input fails fast
+    index = build_index(list(roots), filters, cache_dir=cache_dir, use_cache=use_cache)
+    if len(index) == 0:
+        raise ShardError(f"no trajectories under {', '.join(map(str, roots))} match the filters")
+    if (index.size == SHARD_ROW).any():
+        raise ShardError("the sources hold shards already: pass folders of trajectory files")
+    prepare_out(out, overwrite)
+    if on_index is not None:
+        on_index(len(index))
+    vocab = vocab or Vocabulary.build()
+    workers = (os.cpu_count() or 1) if workers is None else workers
+    stats = BuildStats(out)
+    writer = _PartWriter(out, per_part)
+    chunks = (
+        [index[i] for i in range(lo, min(lo + CHUNK, len(index)))]
+        for lo in range(0, len(index), CHUNK)
+    )
+    done = 0
+    pool = None
+    if workers > 1:
+        method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
+        pool = multiprocessing.get_context(method).Pool(
+            workers, initializer=_init_worker, initargs=(vocab.words,)
+        )
+        results: Iterable[tuple[list[Encoded], int]] = pool.imap(_encode_chunk, chunks)
+    else:
+        _init_worker(vocab.words)
+        results = map(_encode_chunk, chunks)
+    try:
+        for encoded, unknown in results:
+            stats.unknown_words += unknown
+            for name, traj in encoded:
+                if isinstance(traj, str):
+                    stats.skipped += 1
+                    logger.warning("skipping unreadable trajectory %s: %s", name, traj)
+                    continue
+                writer.add(name, traj)
+                stats.trajectories += 1
+                stats.states += len(traj.tokens)
+                stats.transitions += len(traj.actions)
+            done += len(encoded)
+            if on_progress is not None:
+                on_progress(done)
+        writer.flush()
+    finally:
+        if pool is not None:
+            pool.terminate()
+            pool.join()
+    if stats.trajectories == 0:
+        raise ShardError(f"none of the {len(index)} trajectories could be read (see the log)")
+    stats.parts = len(writer.parts)
+    stats.seconds = time.perf_counter() - t0
+    stats.manifest = {
+        "format": FORMAT,
+        "version": VERSION,
+        "vocab_digest": vocab.digest(),
+        "vocab_size": len(vocab),
+        "n_tokens": N_TOKENS,
+        "n_numbers": N_NUMBERS,
+        "n_actions": N_ACTIONS,
+        "token_dtype": token_dtype(len(vocab)).name,
+        "number_dtype": np.dtype(NUMBER_DTYPE).name,
+        "action_dtype": np.dtype(ACTION_DTYPE).name,
+        "reward": "shaped_reward",
+        "trajectories": stats.trajectories,
+        "states": stats.states,
+        "transitions": stats.transitions,
+        "skipped": stats.skipped,
+        "unknown_words": stats.unknown_words,
+        "parts": writer.parts,
+        "sources": [os.path.abspath(os.fspath(r)) for r in roots],
+        "filters": _describe_filters(filters),
+        "created": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        "build_seconds": round(stats.seconds, 2),
+        "build_workers": workers,
+    }
+    tmp = out / f".{MANIFEST}.{os.getpid()}.tmp"
+    tmp.write_text(json.dumps(stats.manifest, indent=1), encoding="utf-8")
+    os.replace(tmp, out / MANIFEST)  # last: only a finished build has a manifest
+    logger.info(
+        "wrote %d trajectories (%d states) in %d parts to %s in %.1fs; %d skipped",
+        stats.trajectories,
+        stats.states,
+        stats.parts,
+        out,
+        stats.seconds,
+        stats.skipped,
+    )
+    return stats
+
+
+def _describe_filters(filters: IndexFilter | None) -> dict[str, Any] | None:
+    if filters is None:
+        return None
+    return {
+        k: (v.isoformat() if isinstance(v, dt.date) else list(v) if isinstance(v, tuple) else v)
+        for k, v in filters.__dict__.items()
+    }
+
+
+# --------------------------------------------------------------------------------------
+# Command line
+# --------------------------------------------------------------------------------------
+
+
+def make_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="python -m training.shards",
+        description="Encode Metamon-format trajectories once into memory-mappable shards.",
+    )
+    p.add_argument("sources", nargs="+", type=Path, metavar="SRC", help="folders or .tar shards")
+    p.add_argument("--out", type=Path, required=True, help="the shard folder to write")
+    p.add_argument("--formats", nargs="+", default=None)
+    p.add_argument("--min-rating", type=int, default=None)
+    p.add_argument("--max-rating", type=int, default=None)
+    p.add_argument("--result", choices=["win", "loss", "both"], default="both")
+    p.add_argument("--min-date", type=dt.date.fromisoformat, default=None)
+    p.add_argument("--max-date", type=dt.date.fromisoformat, default=None)
+    p.add_argument(
+        "--players", nargs="+", default=None, help="point-of-view names start with one of these"
+    )
+    p.add_argument("--per-part", type=int, default=DEFAULT_PER_PART, help="trajectories a part")
+    p.add_argument(
+        "--workers", type=int, default=None, help="encoding processes (default: every core)"
+    )
+    p.add_argument("--overwrite", action="store_true", help="replace shards already in --out")
+    p.add_argument("--no-cache", action="store_true", help="do not use the index cache")
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = make_parser().parse_args(argv)
+    from rich.console import Console
+    from rich.logging import RichHandler
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+        TimeRemainingColumn,
+    )
+
+    console = Console(stderr=True)
+    logging.basicConfig(
+        level=logging.INFO,
+        format="%(message)s",
+        handlers=[RichHandler(console=console, show_path=False)],
+    )
+    logging.getLogger("training.data").setLevel(logging.WARNING)  # the bar shows the count
+    try:
+        if args.per_part < 1:
+            raise ShardError(f"--per-part {args.per_part}: must be at least 1")
+        for src in args.sources:
+            if not src.exists():
+                raise ShardError(f"{src}: no such file or folder")
+        filters = IndexFilter(
+            formats=tuple(args.formats) if args.formats else None,
+            min_rating=args.min_rating,
+            max_rating=args.max_rating,
+            result=args.result,
+            min_date=args.min_date,
+            max_date=args.max_date,
+            players=tuple(args.players) if args.players else None,
+        )
+        progress = Progress(
+            TextColumn("[bold]encode"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            TimeRemainingColumn(),
+            console=console,
+        )
+        task = progress.add_task("encode", total=None)
+
+        def on_index(total: int) -> None:  # the bar appears once the input is good
+            progress.update(task, total=total)
+            progress.start()
+
+        try:
+            stats = build_shards(
+                args.sources,
+                args.out,
+                filters,
+                per_part=args.per_part,
+                workers=args.workers,
+                overwrite=args.overwrite,
+                use_cache=not args.no_cache,
+                on_index=on_index,
+                on_progress=lambda done: progress.update(task, completed=done),
+            )
+        finally:
+            if progress.live.is_started:
+                progress.stop()
+    except (ShardError, FileNotFoundError, ValueError) as err:
+        print(f"error: {' '.join(str(err).split())}", file=sys.stderr)
+        return 2
+    rate = (stats.trajectories + stats.skipped) / max(stats.seconds, 1e-9)
+    print(
+        f"{stats.trajectories} trajectories ({stats.states} states) in {stats.parts} parts "
+        f"in {args.out}; {stats.skipped} skipped; {stats.seconds:.1f}s ({rate:.0f} files/s)"
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
