@@ -222,7 +222,8 @@ def main(argv: list[str] | None = None) -> int:
     if "shards" in args.modes:
         shards = args.shards or args.root.with_name(args.root.name + "-shards")
         ensure_shards(args.root, shards, args.n, encoder.vocab, args.build_workers)
-        shard_index = measure_index(shards)[2]
+        shard_s, _, shard_index = measure_index(shards)
+        print(f"index of the shards: {shard_s:.2f}s for {len(shard_index)} trajectories")
     first_s, cached_s, index = measure_index(args.root)
     target = f"(target < {INDEX_TARGET_S:.0f} s)"
     print(f"index, first build: {first_s:.2f}s for {len(index)} files {target}")
