@@ -43,6 +43,12 @@ DEFAULT_BATTLE_TIMEOUT_S = 600.0
 DEFAULT_DECISION_TIMEOUT_S = 60.0
 
 
+def inputlog_path(paths: RunPaths, battle_tag: str) -> Path:
+    """`runs/<run>/replays/<tag>.inputlog`: the simulator's input log of a battle, next to
+    its replay (`>start` with the seed, `>player`s, every choice): it re-runs the battle."""
+    return paths.replay_dir / f"{battle_tag}.inputlog"
+
+
 class FormatError(ValueError):
     """A battle format the arena cannot play (yet)."""
 
@@ -315,6 +321,9 @@ class ServerEngine:
     def attach(self, side: Side, player: ArenaPlayer) -> None:
         pass
 
+    def keep_inputlogs(self, paths: RunPaths) -> None:
+        pass  # the server keeps the input log to itself
+
     async def start(self) -> None:
         pass
 
@@ -351,6 +360,16 @@ class DirectEngine:
 
     def attach(self, side: Side, player: ArenaPlayer) -> None:
         self.pool.attach(side, player)
+
+    def keep_inputlogs(self, paths: RunPaths) -> None:
+        """Write each battle's input log next to its replay: `<tag>.inputlog`."""
+
+        def write(tag: str, text: str) -> None:
+            path = inputlog_path(paths, tag)
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(text + "\n", encoding="utf-8")
+
+        self.pool.on_inputlog = write
 
     async def start(self) -> None:
         await run_in_poke_loop(self.pool.start())
@@ -408,6 +427,7 @@ class Match:
         }
         for side, player in self.players.items():
             engine.attach(side, player)
+        engine.keep_inputlogs(paths)
 
     @property
     def usernames(self) -> dict[Side, str]:

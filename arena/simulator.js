@@ -8,7 +8,8 @@
 //   {"id": TAG, "tie": true}                            end a battle now, as a tie
 // Out (stdout):
 //   {"id": TAG, "side": "p1", "data": CHUNK}            what that player would receive
-//   {"id": TAG, "end": true}                            the battle is over
+//   {"id": TAG, "end": true, "inputlog": TEXT}          the battle is over; its input log
+//                                                       (seeds and choices: it re-runs it)
 //   {"id": TAG, "error": MESSAGE}                       the simulator failed on it
 // Each player's chunks are exactly the player streams of Showdown's simulator
 // (privacy of `|split|` lines applied, `|request|` after the turn's log).
@@ -29,14 +30,16 @@ async function pump(id, side, stream) {
 
 function start(message) {
   const { id } = message;
-  const streams = getPlayerStreams(new BattleStream());
+  const stream = new BattleStream();
+  const streams = getPlayerStreams(stream);
   battles.set(id, streams);
   const done = Promise.all([pump(id, "p1", streams.p1), pump(id, "p2", streams.p2)]);
   done
     .catch((err) => send({ id, error: String((err && err.stack) || err) }))
     .finally(() => {
       battles.delete(id);
-      send({ id, end: true });
+      const inputlog = stream.battle ? stream.battle.inputLog.join("\n") : null;
+      send({ id, end: true, inputlog });
     });
   void streams.omniscient.write(
     `>start ${JSON.stringify(message.start)}\n` +

@@ -19,6 +19,7 @@ import logging
 import os
 import signal
 from collections import Counter
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -47,6 +48,9 @@ class SimulatorEngine:
         self._load: Counter[int] = Counter()
         self._home: dict[str, int] = {}
         self._tasks: set[asyncio.Task[None]] = set()
+        # Called with (battle tag, input log text) when a battle ends: the input log
+        # (`>start` with the seed, `>player`s, every choice) re-runs it exactly.
+        self.on_inputlog: Callable[[str, str], None] | None = None
 
     @property
     def description(self) -> str:
@@ -135,6 +139,7 @@ class SimulatorEngine:
             if "data" in message:
                 self._deliver(tag, message["side"], message["data"])
             elif message.get("end"):
+                self._keep_inputlog(tag, message.get("inputlog"))
                 future = self._ended.get(tag)
                 if future is not None and not future.done():
                     future.set_result(None)
@@ -144,6 +149,14 @@ class SimulatorEngine:
         for future in self._ended.values():  # nothing more will arrive for these battles
             if not future.done():
                 future.set_exception(ServerError("a simulator process exited during the run"))
+
+    def _keep_inputlog(self, tag: str, inputlog: str | None) -> None:
+        if self.on_inputlog is None or not inputlog:
+            return
+        try:
+            self.on_inputlog(tag, inputlog)
+        except Exception:  # a lost input log never ends a run
+            log.exception("could not keep the input log of %s", tag)
 
     def _deliver(self, tag: str, side: str, data: str) -> None:
         player = self._players[side]
