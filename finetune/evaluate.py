@@ -195,6 +195,7 @@ def _progress(records: list[PairRecord], show: bool) -> Iterable[PairRecord]:
 def make_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="python -m finetune.evaluate",
+        allow_abbrev=False,
         description="Top-1 move accuracy: rank each decision's legal options by likelihood.",
     )
     p.add_argument("--model", required=True, help="merged model folder, adapter folder or hub id")

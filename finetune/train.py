@@ -343,9 +343,23 @@ class _Override(argparse.Action):
         namespace.overrides = [*(getattr(namespace, "overrides", None) or []), (self.key, values)]
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse with one-line errors that name the closest flag (no usage dump)."""
+
+    def error(self, message: str) -> typing.NoReturn:
+        hint = ""
+        if message.startswith("unrecognized arguments:"):
+            flags = [a for a in message.split(":", 1)[1].split() if a.startswith("--")]
+            if flags:
+                known = [o for a in self._actions for o in a.option_strings]
+                hint = _closest(flags[0], known)
+        self.exit(2, f"error: {' '.join(message.split())}{hint}\n")
+
+
 def make_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(
+    p = _Parser(
         prog="python -m finetune.train",
+        allow_abbrev=False,
         usage="%(prog)s --config FILE --data DIR --out DIR [--model ID_OR_DIR] [--max_steps N] "
         "[--push-to-hub ID] [--adapter-only] [--SECTION.KEY VALUE ...]",
         description="LoRA fine-tuning on (prompt, completion) pairs from finetune.dataset.",
