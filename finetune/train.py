@@ -708,8 +708,13 @@ def train(cfg: Config, train_path: Path, val_path: Path | None, out: Path) -> in
     report["train_seconds"] = time.perf_counter() - start
     report["train_loss"] = result.training_loss
     report["steps"] = result.global_step
-    if has_val:
-        report["eval_loss"] = trainer.evaluate()["eval_loss"]
+    if has_val:  # the Trainer's own pass at the last step, else one more
+        last = [
+            h["eval_loss"]
+            for h in trainer.state.log_history
+            if "eval_loss" in h and h.get("step") == result.global_step
+        ]
+        report["eval_loss"] = last[-1] if last else trainer.evaluate()["eval_loss"]
         log.info("validation loss after training: %.4f", report["eval_loss"])
 
     # -- save ----------------------------------------------------------------------------
