@@ -55,7 +55,7 @@ import signal
 import subprocess
 import sys
 import time
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -259,16 +259,25 @@ class Rerunner:
             start_new_session=True,  # its own group: closed by close(), never by name
         )
 
-    def rerun(self, battle_id: str, inputlog: str) -> dict[str, Any]:
-        assert self.proc.stdin is not None and self.proc.stdout is not None
+    def submit(self, battle_id: str, inputlog: str) -> None:
+        """Queue a battle; answers come back in order through `receive()`."""
+        assert self.proc.stdin is not None
         if self.proc.poll() is not None:
             raise RuntimeError("the re-run process exited")
         self.proc.stdin.write(json.dumps({"id": battle_id, "inputlog": inputlog}) + "\n")
         self.proc.stdin.flush()
+
+    def receive(self) -> dict[str, Any]:
+        assert self.proc.stdout is not None
         line = self.proc.stdout.readline()
         if not line:
             raise RuntimeError("the re-run process exited")
         return json.loads(line)
+
+    def rerun(self, battle_id: str, inputlog: str) -> dict[str, Any]:
+        """Re-run one battle and wait for it."""
+        self.submit(battle_id, inputlog)
+        return self.receive()
 
     def close(self) -> None:
         if self.proc.stdin is not None:
@@ -490,8 +499,13 @@ def process_replay(
     sides: str = "winner",
     switches: bool = False,
     rerunner: Rerunner | None = None,
+    rerun: Callable[[], dict[str, Any]] | None = None,
 ) -> ReplayResult:
-    """Read one replay's decisions (re-run when it can, else as a spectator)."""
+    """Read one replay's decisions (re-run when it can, else as a spectator).
+
+    The re-run's output comes from `rerun()` when given (a re-run already submitted),
+    else from `rerunner`; with neither, the replay is read as a spectator.
+    """
     fmt = _format_of(replay)
     battle_id = str(replay.get("id") or "unknown")
     result = ReplayResult(battle_id=battle_id, format=fmt)
@@ -523,9 +537,11 @@ def process_replay(
         "rating": _rating(replay),
     }
     inputlog = replay.get("inputlog")
-    if inputlog and rerunner is not None:
+    if rerun is None and inputlog and rerunner is not None:
+        rerun = lambda: rerunner.rerun(battle_id, inputlog)  # noqa: E731
+    if rerun is not None:
         try:
-            out = rerunner.rerun(battle_id, inputlog)
+            out = rerun()
             result.fallback = _rerun_check(out, lines)
             if result.fallback is None:
                 for side in wanted:
@@ -560,36 +576,64 @@ def _worker_init(sides: str, switches: bool) -> None:
     _WORKER.update(sides=sides, switches=switches, rerunner=Rerunner())
 
 
-def _read_and_process(path: Path) -> ReplayResult:
-    return _process_path(path, _WORKER["sides"], _WORKER["switches"], _WORKER["rerunner"])
+def _read_and_process(paths: list[Path]) -> list[ReplayResult]:
+    return list(_process_paths(paths, _WORKER["sides"], _WORKER["switches"], _WORKER["rerunner"]))
 
 
-def _process_path(
-    path: Path, sides: str, switches: bool, rerunner: Rerunner | None
-) -> ReplayResult:
-    try:
-        replay = load_replay(path)
-    except (OSError, ValueError) as err:
-        log.debug("cannot read %s: %s", path, err)
-        return ReplayResult(battle_id=path.name, format="unknown", skipped="unreadable file")
-    return process_replay(replay, sides=sides, switches=switches, rerunner=rerunner)
+def _process_paths(
+    paths: Iterable[Path], sides: str, switches: bool, rerunner: Rerunner
+) -> Iterator[ReplayResult]:
+    """Each replay's result in order. The next replay's re-run is submitted before this
+    one is parsed, so the simulator and poke-env work at the same time."""
+    pending: deque[tuple[Path, dict[str, Any] | None, bool]] = deque()
+
+    def submit(path: Path) -> None:
+        try:
+            replay = load_replay(path)
+        except (OSError, ValueError) as err:
+            log.debug("cannot read %s: %s", path, err)
+            pending.append((path, None, False))
+            return
+        inputlog = replay.get("inputlog")
+        if inputlog:
+            rerunner.submit(str(replay.get("id") or path.name), str(inputlog))
+        pending.append((path, replay, bool(inputlog)))
+
+    def finish() -> ReplayResult:
+        path, replay, submitted = pending.popleft()
+        # Always take the answer of a submitted re-run, even if it goes unused: the
+        # answers come in order.
+        out = rerunner.receive() if submitted else None
+        if replay is None:
+            return ReplayResult(battle_id=path.name, format="unknown", skipped="unreadable file")
+        return process_replay(
+            replay, sides=sides, switches=switches, rerun=None if out is None else lambda: out
+        )
+
+    for path in paths:
+        submit(path)
+        if len(pending) > 1:
+            yield finish()
+    while pending:
+        yield finish()
 
 
 def iter_results(
     paths: list[Path], *, sides: str, switches: bool, workers: int = 1
 ) -> Iterator[ReplayResult]:
     """Each replay's result, in input order; several processes when `workers` > 1."""
-    if workers <= 1 or len(paths) < 2 * workers:
+    if workers <= 1 or len(paths) < 4 * workers:
         with Rerunner() as rerunner:
-            for path in paths:
-                yield _process_path(path, sides, switches, rerunner)
+            yield from _process_paths(paths, sides, switches, rerunner)
         return
     from concurrent.futures import ProcessPoolExecutor
 
+    chunks = [paths[i : i + 16] for i in range(0, len(paths), 16)]
     with ProcessPoolExecutor(
         max_workers=workers, initializer=_worker_init, initargs=(sides, switches)
     ) as pool:
-        yield from pool.map(_read_and_process, paths, chunksize=8)
+        for results in pool.map(_read_and_process, chunks):
+            yield from results
 
 
 # --------------------------------------------------------------------------- building
