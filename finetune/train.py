@@ -32,11 +32,15 @@ What lands in `--out`:
     checkpoints/                      the Trainer's checkpoints (every `train.save_every` steps)
     base-tiny/                        the locally built base, with `model.name: tiny`
 
-A 4-bit (QLoRA) base cannot take merged LoRA weights cleanly (they would be rounded into NF4
-blocks), so QLoRA runs save the adapter; merge it later over the bf16 base if needed. Bad
-input (a missing data folder, no train.jsonl, an unknown config key, QLoRA without a CUDA
-GPU) ends the run with one line on stderr and exit status 2; a failed push to the hub, after
-everything is saved, with one line and exit status 1.
+Several GPUs: `torchrun --nproc_per_node N -m finetune.train ...` (the Trainer runs DDP;
+rank 0 saves, scores accuracy and pushes). A 4-bit (QLoRA) base cannot take merged LoRA
+weights cleanly (they would be rounded into NF4 blocks), so QLoRA runs save the adapter;
+merge it later over the bf16 base if needed.
+
+Bad input (a missing data folder, no train.jsonl, an unknown config key, QLoRA without a
+CUDA GPU, a base that cannot be loaded) ends the run with one line on stderr and exit
+status 2; a failed push to the hub, after everything is saved, with one line and exit
+status 1.
 """
 
 from __future__ import annotations
@@ -562,7 +566,7 @@ def load_base(cfg: Config, rt: Runtime, out: Path) -> tuple[Any, Any, str]:
     """(model, tokenizer, base name as the adapter records it) for training."""
     from transformers import AutoConfig, AutoTokenizer
 
-    from finetune.scoring import _hub_hint, auto_model_class
+    from finetune.scoring import auto_model_class
 
     name = cfg.model.name
     if name == "tiny":
@@ -590,7 +594,11 @@ def load_base(cfg: Config, rt: Runtime, out: Path) -> tuple[Any, Any, str]:
         text = " ".join(str(e).split())
         local = Path(name).exists()
         if not local and any(w in text.lower() for w in ("offline", "connect", "resolve")):
-            raise ConfigError(_hub_hint(name)) from None
+            raise ConfigError(
+                f"cannot load base model {name!r}: not a local folder, and the Hugging Face hub "
+                "is unreachable (offline?): pass --model DIR (a downloaded copy), use "
+                "finetune/configs/tiny_cpu.yaml, or set HF_HUB_OFFLINE=0 with network"
+            ) from None
         raise ConfigError(f"cannot load base model {name!r}: {text[:300]}") from None
     except (ValueError, ImportError) as e:
         raise ConfigError(f"cannot load base model {name!r}: {' '.join(str(e).split())}") from None
@@ -716,6 +724,9 @@ def train(cfg: Config, train_path: Path, val_path: Path | None, out: Path) -> in
         ]
         report["eval_loss"] = last[-1] if last else trainer.evaluate()["eval_loss"]
         log.info("validation loss after training: %.4f", report["eval_loss"])
+
+    if not trainer.is_world_process_zero():  # under torchrun, rank 0 alone saves
+        return 0
 
     # -- save ----------------------------------------------------------------------------
     model.eval()
