@@ -637,6 +637,15 @@ def add_lora(model: Any, cfg: Config) -> Any:
     return model
 
 
+def _dataset_config(folder: Path) -> dict[str, Any] | None:
+    """The `config` of the dataset's stats.json (`finetune.dataset`), None if unreadable."""
+    try:
+        config = json.loads((folder / "stats.json").read_text(encoding="utf-8"))["config"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    return config if isinstance(config, dict) else None
+
+
 def train(cfg: Config, train_path: Path, val_path: Path | None, out: Path) -> int:
     import torch
     from transformers import Trainer, TrainingArguments
@@ -665,9 +674,17 @@ def train(cfg: Config, train_path: Path, val_path: Path | None, out: Path) -> in
     if len(train_set) == 0:
         raise ConfigError(f"no pair of {train_path} fits in data.max_length {cfg.data.max_length}")
     has_val = len(val_set) > 0
+    # `dataset` (not `data`: the config's own `data` section would overwrite it) and the
+    # dataset's settings (`--switches`...), so a player knows how the prompts were built.
     (out / "finetune_config.yaml").write_text(
         yaml.safe_dump(
-            {"data": str(train_path.parent), "base": base_name, **cfg.to_dict()}, sort_keys=False
+            {
+                "dataset": str(train_path.parent),
+                "dataset_config": _dataset_config(train_path.parent),
+                "base": base_name,
+                **cfg.to_dict(),
+            },
+            sort_keys=False,
         ),
         encoding="utf-8",
     )
