@@ -32,6 +32,9 @@ class Decision:
     fallback_reason: str | None = None
     reasoning: str | None = None
     tokens: int | None = None
+    # The options the agent weighed, best first: (action name as `action_name` renders it,
+    # probability). Scoring agents (alphastral) fill it; None for the others.
+    candidates: list[tuple[str, float]] | None = None
 
 
 @runtime_checkable

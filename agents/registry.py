@@ -41,7 +41,12 @@ class Registration:
 
 _REGISTRY: dict[str, Registration] = {}
 # Modules whose import registers the built-in agents (imported on first lookup).
-_BUILTIN_MODULES = ("agents.baselines", "agents.mistral", "agents.metamon")
+_BUILTIN_MODULES = (
+    "agents.baselines",
+    "agents.mistral",
+    "agents.metamon",
+    "agents.alphastral",
+)
 _loaded = False
 
 

@@ -220,6 +220,7 @@ class ArenaPlayer(Player):
                 fallback_reason="illegal_action",
                 reasoning=decision.reasoning,
                 tokens=decision.tokens,
+                candidates=decision.candidates,
             )
         self.recorder.add_decision(
             DecisionRecord(
@@ -233,6 +234,7 @@ class ArenaPlayer(Player):
                 reasoning=decision.reasoning,
                 tokens=decision.tokens,
                 effectiveness=_effectiveness(decision.order, battle),
+                candidates=decision.candidates,
             )
         )
         if self.trajectories is not None:

@@ -47,6 +47,21 @@ class DecisionRecord:
     reasoning: str | None = None
     tokens: int | None = None
     effectiveness: float | None = None  # type multiplier against the opponent's active
+    # [(action, probability)], best first, from agents that score their options; written
+    # only when set, so records of other agents are unchanged (see README, run record).
+    candidates: list[tuple[str, float]] | None = None
+
+    def __post_init__(self) -> None:
+        if self.candidates is not None:  # JSON gives [action, p] lists back
+            self.candidates = [(str(a), float(p)) for a, p in self.candidates]
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        if data["candidates"] is None:
+            del data["candidates"]
+        else:
+            data["candidates"] = [list(c) for c in data["candidates"]]
+        return data
 
 
 @dataclass
@@ -135,7 +150,7 @@ class RunRecord:
             "schema_version": self.schema_version,
             "spec": asdict(self.spec),
             "battles": [asdict(b) for b in self.battles],
-            "decisions": [asdict(d) for d in self.decisions],
+            "decisions": [d.to_dict() for d in self.decisions],
             "summary": asdict(self.summary),
         }
 
@@ -292,7 +307,7 @@ class Journal:
             {
                 "type": "battle",
                 "battle": asdict(battle),
-                "decisions": [asdict(d) for d in decisions],
+                "decisions": [d.to_dict() for d in decisions],
             }
         )
 
