@@ -29,8 +29,9 @@ def test_builtins_registered() -> None:
     assert regs["heuristic"].factory is HeuristicAgent
     for reg in regs.values():
         assert reg.help, f"{reg.name} has no help text"
-        # Only `kind:arg` agents take an argument (mistral:<model-id>, metamon:PATH).
-        assert reg.takes_arg == (reg.name in {"mistral", "metamon"}), reg.name
+        # Only `kind:arg` agents take an argument (mistral:<model-id>, metamon:PATH,
+        # alphastral:DIR_OR_HUB_ID).
+        assert reg.takes_arg == (reg.name in {"mistral", "metamon", "alphastral"}), reg.name
     assert list(regs) == sorted(regs)
 
 
