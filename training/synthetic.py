@@ -66,10 +66,13 @@ def _game_data() -> tuple[list[_Species], list[_Move]]:
     from poke_env.data import GenData
 
     data = GenData.from_gen(9)
+    battle_types = {t.lower() for t in data.type_chart}
     species = []
     for key, entry in data.pokedex.items():
         if entry.get("isNonstandard") or entry.get("forme") or "baseStats" not in entry:
             continue
+        if not {t.lower() for t in entry.get("types", ())} <= battle_types:
+            continue  # a glitch species typed "Bird": no battle state ever holds it
         types = [t.lower() for t in entry["types"]] + ["notype"]
         species.append(
             _Species(
