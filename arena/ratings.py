@@ -117,7 +117,9 @@ class Comparison:
     head-to-head score p (or, if they never met, the p the ratings imply), a 95% Wilson
     interval around p would exclude 1/2: the smallest n with n > z²/(4(p − 1/2)²), minus the
     battles already played, at least 1. When p is exactly 1/2 no number of battles separates
-    them at that rate: `battles_needed` is None and `conclusive` is False.
+    them at that rate and `battles_needed` is None too: None with `conclusive` False means
+    "not separable at the observed rate" (for a p implied by ratings, equal means within
+    1e-6 Elo).
     """
 
     higher: str
@@ -433,8 +435,10 @@ def rate(
         if not conclusive:
             met = by_pair.get(frozenset((names[hi], names[lo])))
             if met is None:
-                p_hi = 1.0 / (1.0 + 10.0 ** ((point[lo] - point[hi]) / 400.0))
-                needed = battles_needed(float(p_hi), 0)
+                gap = float(point[hi] - point[lo])
+                # Ratings equal to rounding error imply exactly 1/2 (else n would be absurd).
+                p_hi = 0.5 if gap < 1e-6 else 1.0 / (1.0 + 10.0 ** (-gap / 400.0))
+                needed = battles_needed(p_hi, 0)
             else:
                 p_hi = met.score_a if met.a == names[hi] else 1.0 - met.score_a
                 needed = battles_needed(p_hi, met.battles)
