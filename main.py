@@ -3,6 +3,7 @@
 uv run python main.py --p1 heuristic --p2 random --n 10
 uv run python main.py --p1 random --p2 random --move-delay 2      # watch it live
 uv run python main.py --resume runs/<run>.json                    # finish an interrupted run
+uv run python main.py --agents random,max-damage,heuristic --n 20  # round robin + leaderboard
 """
 
 from __future__ import annotations
@@ -25,9 +26,26 @@ def make_parser() -> argparse.ArgumentParser:
         description="Pit two agents against each other on a local Pokemon Showdown server.",
         epilog="Agents: " + ", ".join(_agent_names()) + ". A run can be resumed with --resume.",
     )
-    p.add_argument("--p1", default="random", help="agent for player 1 (default: random)")
-    p.add_argument("--p2", default="random", help="agent for player 2 (default: random)")
-    p.add_argument("--n", type=int, default=None, help="number of battles (default: 1)")
+    p.add_argument("--p1", default=None, help="agent for player 1 (default: random)")
+    p.add_argument("--p2", default=None, help="agent for player 2 (default: random)")
+    p.add_argument(
+        "--agents",
+        default=None,
+        metavar="A,B,...",
+        help="a round robin instead of one match: two or more agents, comma-separated; "
+        "every pair plays --n battles (sides swapped in half), then a leaderboard",
+    )
+    p.add_argument(
+        "--include",
+        nargs="+",
+        default=None,
+        metavar="RUN",
+        help="with --agents: earlier runs (runs/<run>.json, matches or tournaments) whose "
+        "battles also count in the ratings (not replayed)",
+    )
+    p.add_argument(
+        "--n", type=int, default=None, help="number of battles, per pair with --agents (default: 1)"
+    )
     p.add_argument(
         "--format", default="gen9randombattle", help="Showdown format (default: gen9randombattle)"
     )

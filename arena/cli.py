@@ -67,9 +67,14 @@ def fail(message: str, code: int = 2) -> int:
 
 
 def run_cli(args: argparse.Namespace) -> int:
+    agent_list = getattr(args, "agents", None)
+    if agent_list is not None and (args.p1 is not None or args.p2 is not None):
+        return fail("--agents and --p1/--p2 are mutually exclusive: pass one or the other")
     request = RunRequest(
-        p1=args.p1,
-        p2=args.p2,
+        p1=args.p1 or "random",
+        p2=args.p2 or "random",
+        agents=None if agent_list is None else agent_list.split(","),
+        include=getattr(args, "include", None),
         n=args.n,
         battle_format=args.format,
         concurrency=args.concurrency,
@@ -88,7 +93,7 @@ def run_cli(args: argparse.Namespace) -> int:
         return fail(str(exc))
 
     if plan.remaining == 0:
-        console.print(f"{plan.paths.record}: all {plan.spec.n} battles are already played.")
+        console.print(f"{plan.paths.record}: all {plan.total} battles are already played.")
         record = finalize(plan.paths, finished=True)
         return _report(record, plan, args.reports)
 
@@ -129,7 +134,7 @@ def run_cli(args: argparse.Namespace) -> int:
     if code != 0:
         if record is not None:
             console.print(
-                f"{done}/{plan.spec.n} battles kept in {plan.paths.record}; continue with "
+                f"{done}/{plan.total} battles kept in {plan.paths.record}; continue with "
                 f"[bold]uv run python main.py --resume {plan.paths.record}[/]"
             )
         _report(record, plan, args.reports)
@@ -158,6 +163,8 @@ def _find_server(url: str) -> showdown.ShowdownServer:
 
 
 async def _play(plan: RunPlan, engine: Engine) -> None:
+    if plan.spec.agents is not None:
+        return await _play_tournament(plan, engine)
     spec = plan.spec
     title = f"{spec.p1.given} vs {spec.p2.given}"
     progress = Progress(
@@ -207,10 +214,69 @@ async def _play(plan: RunPlan, engine: Engine) -> None:
         await play_session(plan, engine, on_progress=on_progress, on_start=on_start)
 
 
+def pair_score(pair: tuple[str, str], tally: list[int]) -> str:
+    """`heuristic 12 – 3 random · 1 draw`: one pair's score line during a tournament."""
+    wins_a, wins_b, draws, errors = tally
+    return (
+        f"{pair[0]} {wins_a} – {wins_b} {pair[1]}"
+        + (f" · {draws} draws" if draws else "")
+        + (f" · {errors} errors" if errors else "")
+    )
+
+
+async def _play_tournament(plan: RunPlan, engine: Engine) -> None:
+    spec = plan.spec
+    assert spec.agents is not None and plan.order is not None
+    names = [a.given for a in spec.agents]
+    pairs = [(a, b) for i, a in enumerate(names) for b in names[i + 1 :]]
+    left = {pair: 0 for pair in pairs}
+    for p1, p2 in plan.order:
+        left[(p1, p2) if (p1, p2) in left else (p2, p1)] += 1
+    progress = Progress(
+        TextColumn("[bold]{task.description}"),
+        BarColumn(bar_width=24),
+        MofNCompleteColumn(),
+        TextColumn("{task.fields[score]}"),
+        TimeElapsedColumn(),
+        console=console,
+    )
+    overall = progress.add_task(
+        f"{len(names)} agents, {len(pairs)} pairs", total=plan.total, completed=plan.done, score=""
+    )
+    rows = {
+        pair: progress.add_task(
+            f"  {pair[0]} vs {pair[1]}", total=spec.n, completed=spec.n - left[pair], score=""
+        )
+        for pair in pairs
+    }
+    console.print(
+        f"Round robin [bold]{spec.run_id}[/] on {engine.description}: {len(names)} agents, "
+        f"{spec.n} battles per pair, {plan.remaining} to play, {spec.concurrency} at a time"
+    )
+
+    def on_progress(p: MatchProgress) -> None:
+        live = f"{len(p.live)} live" + (f" · {p.errors} errors" if p.errors else "")
+        progress.update(overall, completed=plan.done + p.done, score=live)
+        for pair, tally in p.pairs.items():
+            if pair in rows:
+                played = sum(tally)
+                progress.update(
+                    rows[pair],
+                    completed=spec.n - left[pair] + played,
+                    score=pair_score(pair, tally),
+                )
+
+    with progress:
+        await play_session(plan, engine, on_progress=on_progress)
+
+
 def _report(record: RunRecord | None, plan: RunPlan, reports_dir: Path) -> int:
     if record is None:
         return 1
-    _print_results(record)
+    if record.leaderboard is not None:
+        print_leaderboard(record, console)
+    else:
+        _print_results(record)
     console.print(f"Run record: {plan.paths.record}")
     if record.spec.save_trajectories:
         console.print(f"Trajectories: {record.spec.save_trajectories}", soft_wrap=True)
@@ -262,4 +328,59 @@ def _print_results(record: RunRecord) -> None:
     console.print(
         f"{s.battles} battles, {s.draws} draws, {s.errors} errors · mean "
         f"{_fmt(s.mean_turns)} turns · {_fmt(s.battles_per_s, '.2f')} battles/s"
+    )
+
+
+def print_leaderboard(record: RunRecord, out: Console) -> None:
+    """The tournament's ranking with intervals, then whether each adjacent order is real."""
+    from arena.ratings import Leaderboard
+
+    assert record.leaderboard is not None
+    board = Leaderboard.from_dict(record.leaderboard)
+    spec = record.spec
+    table = Table(
+        title=f"Leaderboard · {spec.format} · {spec.n} battles per pair",
+        caption=f"Bradley–Terry ratings, {board.anchor} = 1000; 95% intervals from "
+        f"{board.resamples} bootstrap resamples (seed {board.seed})",
+    )
+    table.add_column("rank", justify="right")
+    table.add_column("agent")
+    table.add_column("rating [95% CI]", justify="right")
+    table.add_column("W-L-D", justify="right")
+    table.add_column("battles", justify="right")
+    for rank, r in enumerate(board.ratings, 1):
+        low, high = r.ci95
+        table.add_row(
+            str(rank),
+            r.agent,
+            f"{r.rating:.0f} [{low:.0f}, {high:.0f}]",
+            f"{r.wins}-{r.losses}-{r.draws}",
+            str(r.battles),
+        )
+    out.print(table)
+    for c in board.comparisons:
+        if c.conclusive:
+            out.print(
+                f"  [green]conclusive[/]: {c.higher} > {c.lower} "
+                f"(ahead in {c.p_higher_better:.0%} of resamples)",
+                highlight=False,
+            )
+        elif c.battles_needed is None:
+            out.print(
+                f"  [yellow]inconclusive[/]: {c.higher} vs {c.lower}: they score even; no "
+                "number of battles at this rate would separate them",
+                highlight=False,
+            )
+        else:
+            out.print(
+                f"  [yellow]inconclusive[/]: {c.higher} vs {c.lower} "
+                f"(ahead in {c.p_higher_better:.0%} of resamples): about {c.battles_needed} "
+                f"more battles between {c.higher} and {c.lower} would likely separate them",
+                highlight=False,
+            )
+    s = record.summary
+    out.print(
+        f"{s.battles} battles, {s.draws} draws, {s.errors} errors · mean "
+        f"{_fmt(s.mean_turns)} turns · {_fmt(s.battles_per_s, '.2f')} battles/s",
+        highlight=False,
     )

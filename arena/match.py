@@ -100,6 +100,9 @@ class MatchProgress:
     draws: int
     errors: int
     live: list[str]  # battle tags being played
+    # Tournaments: per pair (a, b) in the order of the agent list, [a wins, b wins, draws,
+    # errors]; empty for a match.
+    pairs: dict[tuple[str, str], list[int]] = field(default_factory=dict)
 
 
 @dataclass
@@ -123,6 +126,7 @@ class Recorder:
         self.wins: dict[str, int] = defaultdict(int)
         self.draws = 0
         self.errors = 0
+        self.pairs: dict[tuple[str, str], list[int]] = {}
 
     def seen(self, battle_tag: str) -> _LiveBattle:
         """The live entry of a battle, created when the battle is first seen."""
@@ -135,8 +139,14 @@ class Recorder:
     def add_decision(self, record: DecisionRecord) -> None:
         self.seen(record.battle_tag).decisions.append(record)
 
-    def finish(self, battle: AbstractBattle, error: str | None = None) -> None:
-        """Journal a battle from p1's view: its result, decisions and protocol log."""
+    def finish(
+        self,
+        battle: AbstractBattle,
+        error: str | None = None,
+        names: dict[Side, str] | None = None,
+    ) -> None:
+        """Journal a battle from p1's view: its result, decisions and protocol log;
+        `names` (tournaments) are the agents on each side, recorded with the battle."""
         tag = battle.battle_tag
         if tag in self.finished:
             return
@@ -156,6 +166,8 @@ class Recorder:
             error=error,
             finished_at=time.time(),
             session=self.session,
+            p1_agent=None if names is None else names["p1"],
+            p2_agent=None if names is None else names["p2"],
         )
         self.journal.write_battle(record, sorted(live.decisions, key=lambda d: (d.turn, d.side)))
         self.finished[tag] = record
@@ -165,7 +177,21 @@ class Recorder:
             self.errors += 1
         else:
             self.wins[winner] += 1
+        if names is not None:
+            self._count_pair(names, winner)
         log.debug("battle %s finished: winner %s in %d turns", tag, winner, battle.turn)
+
+    def _count_pair(self, names: dict[Side, str], winner: str | None) -> None:
+        key = next((k for k in self.pairs if set(k) == {names["p1"], names["p2"]}), None)
+        if key is None:
+            key = (names["p1"], names["p2"])
+            self.pairs[key] = [0, 0, 0, 0]
+        if winner is None:
+            self.pairs[key][3] += 1
+        elif winner == "draw":
+            self.pairs[key][2] += 1
+        else:
+            self.pairs[key][0 if names[winner] == key[0] else 1] += 1  # type: ignore[index]
 
     def progress(self, total: int) -> MatchProgress:
         return MatchProgress(
@@ -175,6 +201,7 @@ class Recorder:
             draws=self.draws,
             errors=self.errors,
             live=list(self.live),
+            pairs={k: list(v) for k, v in self.pairs.items()},
         )
 
 
@@ -188,10 +215,12 @@ class ArenaPlayer(Player):
         recorder: Recorder,
         rng: random.Random,
         config: MatchConfig,
+        names: dict[Side, str] | None = None,
         **kwargs,
     ):
         self.agent = agent
         self.side = side
+        self.names = names  # tournaments: the agents (as given) on both sides
         self.recorder = recorder
         self.rng = rng
         self.move_delay = config.move_delay
@@ -258,7 +287,7 @@ class ArenaPlayer(Player):
 
     def _battle_finished_callback(self, battle: AbstractBattle) -> None:
         if self.side == "p1":
-            self.recorder.finish(battle)
+            self.recorder.finish(battle, names=self.names)
         if self.trajectories is not None:
             # Each side writes its own view; a battle the run records as an error
             # (timed out, forfeited by the arena) is no trajectory to learn from.
@@ -332,6 +361,33 @@ class ServerEngine:
     async def run(self, players: dict[Side, ArenaPlayer], config: MatchConfig) -> None:
         await players["p1"].battle_against(players["p2"], n_battles=config.n)
 
+    async def run_schedule(
+        self, order: list[Pairing], lane_for: Callable[[Pairing], Lane], config: MatchConfig
+    ) -> None:
+        """Play one battle per entry of `order`, started in that order, at most
+        `config.concurrency` at once over all pairs. A lane (two logged-in players) plays
+        one battle at a time; lanes are opened as the pairs' battles need them."""
+        slots = asyncio.Semaphore(config.concurrency)
+        idle: dict[Pairing, list[Lane]] = defaultdict(list)
+        tasks: list[asyncio.Future[None]] = []
+
+        async def one(pairing: Pairing) -> None:
+            lane = idle[pairing].pop() if idle[pairing] else lane_for(pairing)
+            try:
+                await lane.players["p1"].battle_against(lane.players["p2"], n_battles=1)
+            finally:
+                idle[pairing].append(lane)
+                slots.release()
+
+        try:
+            for pairing in order:
+                await slots.acquire()
+                tasks.append(asyncio.ensure_future(one(pairing)))
+            await asyncio.gather(*tasks)
+        finally:
+            for task in tasks:
+                task.cancel()
+
     def check(self, players: dict[Side, ArenaPlayer]) -> None:
         """A server we started has exited, or a player's websocket has closed."""
         owned_died = self.server.owned and not self.server.alive()
@@ -381,6 +437,19 @@ class DirectEngine:
         tags = [f"{base}{i}" for i in range(config.n)]
         await run_in_poke_loop(self.pool.play(tags, config.battle_format, config.concurrency))
 
+    async def run_schedule(
+        self, order: list[Pairing], lane_for: Callable[[Pairing], Lane], config: MatchConfig
+    ) -> None:
+        """Play one battle per entry of `order`, started in that order, at most
+        `config.concurrency` at once over all pairs (one lane per pairing: the simulator
+        plays many battles of the same two players at once)."""
+        lanes = {pairing: lane_for(pairing) for pairing in dict.fromkeys(order)}
+        base = f"battle-{config.battle_format}-{secrets.token_hex(3)}"
+        players = {f"{base}{i}": lanes[pairing].players for i, pairing in enumerate(order)}
+        await run_in_poke_loop(
+            self.pool.play(list(players), config.battle_format, config.concurrency, players)
+        )
+
     def check(self, players: dict[Side, ArenaPlayer]) -> None:
         if not self.pool.alive():
             raise ServerError("a Showdown simulator process exited during the run")
@@ -390,6 +459,157 @@ class DirectEngine:
 
 
 Engine = ServerEngine | DirectEngine
+
+# --- tournaments ---------------------------------------------------------------------------
+
+Pairing = tuple[str, str]  # (agent on p1, agent on p2), agents as given
+
+
+@dataclass
+class Lane:
+    """Two players, one per side, for one pairing; the server engine opens several."""
+
+    pairing: Pairing
+    players: dict[Side, ArenaPlayer]
+
+
+def schedule(
+    agent_names: list[str], n: int, done: dict[Pairing, int] | None = None
+) -> list[Pairing]:
+    """The battles a round robin still has to play, in the order they should start.
+
+    Every pair (a, b), a listed before b, gets `n` battles: a is p1 in ceil(n/2) of them
+    and b in the rest. `done` counts the battles already played per pairing (a resume).
+    Each pair's battles alternate sides, and the pairs take turns, so every pair makes
+    progress from the start instead of one pair after another.
+    """
+    done = done or {}
+    queues: list[list[Pairing]] = []
+    for i, a in enumerate(agent_names):
+        for b in agent_names[i + 1 :]:
+            left = {
+                (a, b): max(0, (n + 1) // 2 - done.get((a, b), 0)),
+                (b, a): max(0, n // 2 - done.get((b, a), 0)),
+            }
+            queue: list[Pairing] = []
+            while any(left.values()):
+                for pairing in ((a, b), (b, a)):
+                    if left[pairing]:
+                        queue.append(pairing)
+                        left[pairing] -= 1
+            queues.append(queue)
+    order: list[Pairing] = []
+    for k in range(max((len(q) for q in queues), default=0)):
+        order.extend(q[k] for q in queues if k < len(q))
+    return order
+
+
+class Tournament:
+    """Plays a round robin's battles (`order`, from `schedule`) on one engine, all pairs
+    sharing `config.concurrency` battle slots, journaling each battle with its agents.
+
+    Each agent is built once and plays in every lane it is part of; agents keep their
+    per-battle state by battle tag.
+    """
+
+    def __init__(
+        self,
+        agents: dict[str, Agent],
+        rngs: dict[str, random.Random],
+        order: list[Pairing],
+        pairs: list[Pairing],
+        config: MatchConfig,
+        engine: Engine,
+        journal: Journal,
+        paths: RunPaths,
+    ):
+        self.agents = agents
+        self.rngs = rngs
+        self.order = order
+        self.config = config
+        self.engine = engine
+        self.recorder = Recorder(journal, paths, config.session)
+        self.recorder.pairs = {pair: [0, 0, 0, 0] for pair in pairs}
+        self.lanes: list[Lane] = []
+        self._tag = secrets.token_hex(1)
+        engine.keep_inputlogs(paths)
+
+    def _open_lane(self, pairing: Pairing) -> Lane:
+        names: dict[Side, str] = {"p1": pairing[0], "p2": pairing[1]}
+        tag = f"{self._tag}{len(self.lanes):02x}"
+        quiet = logging.getLogger().getEffectiveLevel() > logging.DEBUG
+        players = {
+            side: ArenaPlayer(
+                self.agents[names[side]],
+                side,
+                self.recorder,
+                self.rngs[names[side]],
+                self.config,
+                names=names,
+                account_configuration=AccountConfiguration(
+                    showdown_username(names[side], side, tag), None
+                ),
+                battle_format=self.config.battle_format,
+                log_level=logging.WARNING if quiet else logging.DEBUG,
+                **self.engine.player_kwargs(1),
+            )
+            for side in SIDES
+        }
+        for side, player in players.items():
+            self.engine.attach(side, player)
+        lane = Lane(pairing, players)
+        self.lanes.append(lane)
+        log.debug("opened lane %s: %s vs %s", tag, *pairing)
+        return lane
+
+    def _all_players(self) -> dict[str, ArenaPlayer]:
+        return {p.username: p for lane in self.lanes for p in lane.players.values()}
+
+    async def play(
+        self,
+        on_progress: Callable[[MatchProgress], None] | None = None,
+        poll_s: float = 0.25,
+    ) -> MatchProgress:
+        """Play every scheduled battle; raise ServerError if the engine dies."""
+        total = len(self.order)
+        battles: asyncio.Future[None] | None = None
+        try:
+            await self.engine.start()
+            battles = asyncio.ensure_future(
+                self.engine.run_schedule(self.order, self._open_lane, self.config)
+            )
+            while not battles.done():
+                await asyncio.wait({battles}, timeout=poll_s)
+                if on_progress is not None:
+                    on_progress(self.recorder.progress(total))
+                if not battles.done():
+                    self.engine.check(self._all_players())  # type: ignore[arg-type]
+                    for lane in list(self.lanes):
+                        _end_overdue_battles(lane.players["p1"], self.recorder, self.config)
+            battles.result()
+        finally:
+            if battles is not None and not battles.done():
+                battles.cancel()
+            await self.engine.close(self._all_players())  # type: ignore[arg-type]
+        progress = self.recorder.progress(total)
+        if on_progress is not None:
+            on_progress(progress)
+        return progress
+
+
+def _end_overdue_battles(p1: ArenaPlayer, recorder: Recorder, config: MatchConfig) -> None:
+    """Record `p1`'s battles past their timeout as errors and end them (a forfeit)."""
+    now = time.monotonic()
+    for tag, battle in list(p1.battles.items()):
+        live = recorder.live.get(tag)
+        if battle.finished or live is None or tag in recorder.finished:
+            continue
+        playing = now - live.started - config.move_delay * battle.turn
+        if playing > config.battle_timeout_s:
+            log.warning("battle %s passed its %.0fs timeout", tag, config.battle_timeout_s)
+            message = f"timed out after {config.battle_timeout_s:.0f}s"
+            POKE_LOOP.call_soon_threadsafe(recorder.finish, battle, message, p1.names)
+            asyncio.run_coroutine_threadsafe(p1.ps_client.send_message("/forfeit", tag), POKE_LOOP)
 
 
 class Match:
@@ -464,17 +684,4 @@ class Match:
         return progress
 
     def _end_overdue_battles(self) -> None:
-        """Record battles past their timeout as errors and end them (a forfeit)."""
-        now = time.monotonic()
-        for tag, battle in list(self.players["p1"].battles.items()):
-            live = self.recorder.live.get(tag)
-            if battle.finished or live is None or tag in self.recorder.finished:
-                continue
-            playing = now - live.started - self.config.move_delay * battle.turn
-            if playing > self.config.battle_timeout_s:
-                log.warning("battle %s passed its %.0fs timeout", tag, self.config.battle_timeout_s)
-                message = f"timed out after {self.config.battle_timeout_s:.0f}s"
-                POKE_LOOP.call_soon_threadsafe(self.recorder.finish, battle, message)
-                asyncio.run_coroutine_threadsafe(
-                    self.players["p1"].ps_client.send_message("/forfeit", tag), POKE_LOOP
-                )
+        _end_overdue_battles(self.players["p1"], self.recorder, self.config)

@@ -76,6 +76,26 @@ class BattleRecord:
     error: str | None = None
     finished_at: float = 0.0  # unix time; used to measure the battle phase's wall time
     session: int = 0  # which session (0 = first, 1 = first resume, ...) played it
+    # Tournaments only: the agents (as given) on each side of this battle. A match names
+    # them once in its spec, so these are written only when set (see README, run record).
+    p1_agent: str | None = None
+    p2_agent: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return _without_none(asdict(self), ("p1_agent", "p2_agent"))
+
+    def agent(self, side: Side, spec: RunSpec) -> str:
+        """The agent that played `side`: the battle's own field, else the match's spec."""
+        named = self.p1_agent if side == "p1" else self.p2_agent
+        return named if named is not None else getattr(spec, side).given
+
+
+def _without_none(data: dict[str, Any], keys: tuple[str, ...]) -> dict[str, Any]:
+    """Drop optional fields that are unset, so records that never use them are unchanged."""
+    for key in keys:
+        if data.get(key) is None:
+            data.pop(key, None)
+    return data
 
 
 @dataclass
@@ -105,12 +125,26 @@ class RunSpec:
     engine: str = "server"  # "server" (a Showdown server) or "sim" (simulator processes)
     decision_timeout_s: float = 60.0
     save_trajectories: str | None = None  # folder of Metamon trajectory files; None: off
+    # Tournaments only (written only when set): every agent of the round robin, in the
+    # order given; `n` is then the number of battles per pair. `p1`/`p2` both name the
+    # whole list, as given: in a tournament every battle names its own two agents.
+    agents: list[AgentSpec] | None = None
+    include: list[str] | None = None  # earlier runs whose battles count in the ratings
+
+    @property
+    def is_tournament(self) -> bool:
+        return self.agents is not None
+
+    def to_dict(self) -> dict[str, Any]:
+        return _without_none(asdict(self), ("agents", "include"))
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> RunSpec:
         data = dict(data)
         for side in SIDES:
             data[side] = AgentSpec(**data[side])
+        if data.get("agents") is not None:
+            data["agents"] = [AgentSpec(**a) for a in data["agents"]]
         return cls(**data)
 
 
@@ -137,6 +171,10 @@ class Summary:
     sides: dict[str, SideSummary]
 
 
+# Top-level fields of a tournament's record: `arena.ratings.Leaderboard.to_dict()`.
+LEADERBOARD_FIELDS = ("ratings", "pairs", "comparisons", "anchor", "resamples", "seed")
+
+
 @dataclass
 class RunRecord:
     spec: RunSpec
@@ -144,15 +182,21 @@ class RunRecord:
     decisions: list[DecisionRecord]
     summary: Summary
     schema_version: int = SCHEMA_VERSION
+    # Tournaments only: the leaderboard as `Leaderboard.to_dict()` gives it, written at
+    # the record's top level (`ratings`, `pairs`, ...); None for a match.
+    leaderboard: dict[str, Any] | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        data = {
             "schema_version": self.schema_version,
-            "spec": asdict(self.spec),
-            "battles": [asdict(b) for b in self.battles],
+            "spec": self.spec.to_dict(),
+            "battles": [b.to_dict() for b in self.battles],
             "decisions": [d.to_dict() for d in self.decisions],
             "summary": asdict(self.summary),
         }
+        if self.leaderboard is not None:
+            data.update(self.leaderboard)
+        return data
 
     @classmethod
     def from_dict(cls, data: Any, source: str = "run record") -> RunRecord:
@@ -173,9 +217,17 @@ class RunRecord:
                 decisions=[DecisionRecord(**d) for d in data["decisions"]],
                 summary=Summary(**summary),
                 schema_version=version,
+                leaderboard=_leaderboard(data),
             )
         except (KeyError, TypeError, AttributeError) as exc:
             raise RunRecordError(f"{source} is not a valid run record: {exc}") from None
+
+
+def _leaderboard(data: dict[str, Any]) -> dict[str, Any] | None:
+    """The leaderboard fields of a tournament's record; None for a match."""
+    if not isinstance(data.get("ratings"), list):
+        return None
+    return {key: data[key] for key in LEADERBOARD_FIELDS if key in data}
 
 
 # --- statistics --------------------------------------------------------------------------
@@ -300,13 +352,13 @@ class Journal:
         os.fsync(self._fh.fileno())
 
     def write_spec(self, spec: RunSpec) -> None:
-        self.append({"type": "spec", "spec": asdict(spec)})
+        self.append({"type": "spec", "spec": spec.to_dict()})
 
     def write_battle(self, battle: BattleRecord, decisions: list[DecisionRecord]) -> None:
         self.append(
             {
                 "type": "battle",
-                "battle": asdict(battle),
+                "battle": battle.to_dict(),
                 "decisions": [d.to_dict() for d in decisions],
             }
         )

@@ -19,10 +19,21 @@ from pathlib import Path
 
 import agents
 from arena import __version__
-from arena.match import Engine, Match, MatchConfig, MatchProgress, check_format
+from arena.match import (
+    Engine,
+    Match,
+    MatchConfig,
+    MatchProgress,
+    Pairing,
+    Tournament,
+    check_format,
+    schedule,
+)
+from arena.ratings import Game, Leaderboard, rate
 from arena.record import (
     SIDES,
     AgentSpec,
+    BattleRecord,
     Journal,
     JournalContents,
     RunPaths,
@@ -30,6 +41,7 @@ from arena.record import (
     RunRecordError,
     RunSpec,
     build_record,
+    load_record,
     read_journal,
     write_record,
 )
@@ -55,6 +67,8 @@ class RunRequest:
     resume: str | None = None
     engine: str = "server"
     save_trajectories: Path | None = None  # write Metamon trajectory files under this folder
+    agents: list[str] | None = None  # a round robin of these (--agents) instead of p1/p2
+    include: list[str] | None = None  # earlier runs whose battles count in the ratings
 
 
 @dataclass
@@ -63,9 +77,21 @@ class RunPlan:
     spec: RunSpec
     session: int
     done: int  # battles already journaled (resume)
+    # Tournaments: the battles still to play, in starting order (see match.schedule).
+    order: list[Pairing] | None = None
+
+    @property
+    def total(self) -> int:
+        """Battles the whole run plays: n, or n per pair in a tournament."""
+        if self.spec.agents is None:
+            return self.spec.n
+        k = len(self.spec.agents)
+        return self.spec.n * k * (k - 1) // 2
 
     @property
     def remaining(self) -> int:
+        if self.order is not None:
+            return len(self.order)
         return max(0, self.spec.n - self.done)
 
 
@@ -79,6 +105,53 @@ def make_run_id(p1: str, p2: str, output_dir: Path) -> str:
         i += 1
         run_id = f"{base}-{i}"
     return run_id
+
+
+def make_tournament_id(names: list[str], output_dir: Path) -> str:
+    slugs = [re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")[:16] or "agent" for name in names]
+    base = f"{time.strftime('%Y%m%d-%H%M%S')}-round-robin-{'-'.join(slugs)}"[:80].rstrip("-")
+    run_id, i = base, 1
+    while (output_dir / f"{run_id}.jsonl").exists() or (output_dir / f"{run_id}.json").exists():
+        i += 1
+        run_id = f"{base}-{i}"
+    return run_id
+
+
+def check_agent_list(names: list[str]) -> list[str]:
+    """`--agents`: two or more distinct registry names (checked like `--p1`)."""
+    names = [name.strip() for name in names]
+    if any(not name for name in names):
+        raise ValueError("--agents has an empty name: pass names separated by commas")
+    if len(names) < 2:
+        raise ValueError(
+            f"--agents needs two or more agents, got {len(names)}: e.g. --agents "
+            "random,max-damage,heuristic"
+        )
+    seen: set[str] = set()
+    for name in names:
+        if name in seen:
+            raise ValueError(f"--agents lists {name!r} twice: name each agent once")
+        seen.add(name)
+    for name in names:
+        agents.preflight(name)
+    return names
+
+
+def check_includes(paths: list[str]) -> list[str]:
+    """`--include`: each one a readable run record (a match or a tournament)."""
+    for path in paths:
+        load_record(Path(path))
+    return [str(path) for path in paths]
+
+
+def tournament_done(battles: list[BattleRecord]) -> dict[Pairing, int]:
+    """Battles journaled so far per pairing (p1 agent, p2 agent)."""
+    done: dict[Pairing, int] = {}
+    for b in battles:
+        if b.p1_agent is not None and b.p2_agent is not None:
+            key = (b.p1_agent, b.p2_agent)
+            done[key] = done.get(key, 0) + 1
+    return done
 
 
 def resolve_resume(target: str, output_dir: Path) -> RunPaths:
@@ -123,12 +196,23 @@ def plan_run(request: RunRequest) -> RunPlan:
         if folder.exists() and not folder.is_dir():
             raise ValueError(f"--save-trajectories {folder} is a file: pass a folder")
         trajectories = str(folder)
+    if request.agents is not None and request.resume:
+        raise ValueError("--resume continues the run's own agents: leave out --agents")
+    if request.include and request.agents is None and not request.resume:
+        raise ValueError("--include adds battles to a tournament's ratings: use it with --agents")
+    include = check_includes(request.include or [])
     if request.resume:
         paths = resolve_resume(request.resume, request.output_dir)
         contents = read_journal(paths.journal)
         old = contents.spec
-        for side in SIDES:
-            agents.preflight(getattr(old, side).given)
+        if include and old.agents is None:
+            raise ValueError("--include adds battles to a tournament's ratings, not to a match")
+        if old.agents is not None:
+            for agent in old.agents:
+                agents.preflight(agent.given)
+        else:
+            for side in SIDES:
+                agents.preflight(getattr(old, side).given)
         spec = RunSpec(
             **{
                 **old.__dict__,
@@ -138,10 +222,19 @@ def plan_run(request: RunRequest) -> RunPlan:
                 "versions": versions(),
                 "engine": request.engine,
                 "save_trajectories": trajectories or old.save_trajectories,
+                "include": list(dict.fromkeys([*(old.include or []), *include])) or None,
             }
         )
-        return RunPlan(paths, spec, session=len(contents.specs), done=len(contents.battles))
+        order = None
+        if spec.agents is not None:
+            names = [a.given for a in spec.agents]
+            order = schedule(names, spec.n, tournament_done(contents.battles))
+        return RunPlan(
+            paths, spec, session=len(contents.specs), done=len(contents.battles), order=order
+        )
     check_format(request.battle_format)
+    if request.agents is not None:
+        return _plan_tournament(request, trajectories, include)
     parsed = {side: agents.preflight(getattr(request, side)) for side in SIDES}
     seed = request.seed if request.seed is not None else random.SystemRandom().randrange(2**31)
     run_id = make_run_id(request.p1, request.p2, request.output_dir)
@@ -165,6 +258,43 @@ def plan_run(request: RunRequest) -> RunPlan:
     return RunPlan(RunPaths(request.output_dir, run_id), spec, session=0, done=0)
 
 
+def _plan_tournament(request: RunRequest, trajectories: str | None, include: list[str]) -> RunPlan:
+    names = check_agent_list(request.agents or [])
+    if request.move_delay > 0:
+        raise ValueError("--move-delay is for watching one match: use --p1/--p2, not --agents")
+    seed = request.seed if request.seed is not None else random.SystemRandom().randrange(2**31)
+    run_id = make_tournament_id(names, request.output_dir)
+    everyone = AgentSpec(given=",".join(names), resolved=",".join(names))
+    spec = RunSpec(
+        run_id=run_id,
+        p1=everyone,
+        p2=AgentSpec(given=everyone.given, resolved=everyone.resolved),
+        format=request.battle_format,
+        n=request.n or 1,
+        seed=seed,
+        concurrency=request.concurrency,
+        move_delay=0.0,
+        battle_timeout_s=request.battle_timeout_s,
+        server="",
+        versions=versions(),
+        started_at=time.time(),
+        engine=request.engine,
+        decision_timeout_s=request.decision_timeout_s,
+        save_trajectories=trajectories,
+        agents=[AgentSpec(given=name, resolved=name) for name in names],
+        include=include or None,
+    )
+    order = schedule(names, spec.n)
+    return RunPlan(RunPaths(request.output_dir, run_id), spec, session=0, done=0, order=order)
+
+
+def agent_seed(seed: int | None, index: int, session: int) -> int | None:
+    """Each agent of each session of a tournament gets its own stream."""
+    if seed is None:
+        return None
+    return seed * 100_000 + index * 100 + session
+
+
 def side_seed(seed: int | None, side: str, session: int) -> int | None:
     """Each side of each session gets its own stream, reproducible from the run's seed."""
     if seed is None:
@@ -179,6 +309,8 @@ async def play_session(
     on_start: Callable[[Match], None] | None = None,
 ) -> MatchProgress:
     """Play the battles the run still misses; every finished one is journaled at once."""
+    if plan.spec.agents is not None:
+        return await _play_tournament(plan, engine, on_progress)
     spec = plan.spec
     spec.server = engine.description
     built = {}
@@ -217,12 +349,89 @@ async def play_session(
                 log.exception("closing agent %s failed", agent.name)
 
 
+async def _play_tournament(
+    plan: RunPlan,
+    engine: Engine,
+    on_progress: Callable[[MatchProgress], None] | None = None,
+) -> MatchProgress:
+    spec = plan.spec
+    assert spec.agents is not None and plan.order is not None
+    spec.server = engine.description
+    names = [a.given for a in spec.agents]
+    built = {}
+    rngs = {}
+    journal = Journal(plan.paths.journal)
+    try:
+        for i, agent_spec in enumerate(spec.agents):  # each agent built once
+            seed = agent_seed(spec.seed, i, plan.session)
+            agent = built[agent_spec.given] = agents.create(agent_spec.given, seed=seed)
+            rngs[agent_spec.given] = random.Random(seed)
+            agent_spec.resolved = getattr(agent, "resolved", agent.name)
+            agent_spec.params = dict(getattr(agent, "params", {}) or {})
+        journal.write_spec(spec)
+        config = MatchConfig(
+            n=len(plan.order),
+            battle_format=spec.format,
+            concurrency=spec.concurrency,
+            battle_timeout_s=spec.battle_timeout_s,
+            decision_timeout_s=spec.decision_timeout_s,
+            session=plan.session,
+            trajectories_dir=None
+            if spec.save_trajectories is None
+            else Path(spec.save_trajectories),
+        )
+        pairs = [(a, b) for i, a in enumerate(names) for b in names[i + 1 :]]
+        tournament = Tournament(built, rngs, plan.order, pairs, config, engine, journal, plan.paths)
+        return await tournament.play(on_progress)
+    finally:
+        journal.close()
+        for agent in built.values():
+            try:
+                await agent.close()
+            except Exception:
+                log.exception("closing agent %s failed", agent.name)
+
+
+def games_of(battles: list[BattleRecord], spec: RunSpec) -> list[Game]:
+    """The rated games of a run's battles: battles with a result (errors left out)."""
+    games = []
+    for b in battles:
+        if b.winner is None:
+            continue
+        score = {"p1": 1.0, "p2": 0.0, "draw": 0.5}[b.winner]
+        games.append(Game(b.agent("p1", spec), b.agent("p2", spec), score))
+    return games
+
+
+def leaderboard(contents: JournalContents, resamples: int = 1000) -> Leaderboard:
+    """Ratings from a tournament's battles plus those of its `--include`d runs."""
+    spec = contents.spec
+    assert spec.agents is not None
+    games = games_of(contents.battles, spec)
+    for path in spec.include or []:
+        try:
+            included = load_record(Path(path))
+        except RunRecordError as exc:  # checked when the run started; gone since
+            log.warning("leaving out --include %s: %s", path, exc)
+            continue
+        games.extend(games_of(included.battles, included.spec))
+        log.info("included %d battles of %s", len(included.battles), path)
+    names = [a.given for a in spec.agents]
+    names.extend(n for n in dict.fromkeys(x for g in games for x in (g.a, g.b)) if n not in names)
+    return rate(games, names, resamples=resamples, seed=spec.seed or 0)
+
+
 def finalize(paths: RunPaths, finished: bool) -> RunRecord | None:
-    """Rebuild `runs/<run>.json` from the journal (atomically); None if nothing to write."""
+    """Rebuild `runs/<run>.json` from the journal (atomically); None if nothing to write.
+
+    A tournament's record also gets its leaderboard, from all its battles and those of
+    the runs it `--include`s."""
     try:
         contents: JournalContents = read_journal(paths.journal)
     except RunRecordError:
         return None
     record = build_record(contents, finished_at=time.time() if finished else None)
+    if contents.spec.agents is not None:
+        record.leaderboard = leaderboard(contents).to_dict()
     write_record(record, paths.record)
     return record

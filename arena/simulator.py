@@ -19,7 +19,7 @@ import logging
 import os
 import signal
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -43,6 +43,7 @@ class SimulatorEngine:
         self._procs: list[asyncio.subprocess.Process] = []
         self._readers: list[asyncio.Task[None]] = []
         self._players: dict[str, Player] = {}
+        self._battle_players: dict[str, Mapping[str, Player]] = {}  # per tag (tournaments)
         self._started: set[tuple[str, str]] = set()
         self._ended: dict[str, asyncio.Future[None]] = {}
         self._load: Counter[int] = Counter()
@@ -62,6 +63,11 @@ class SimulatorEngine:
     def attach(self, side: str, player: Player) -> None:
         """Route `player`'s outgoing messages to the simulator instead of a websocket."""
         self._players[side] = player
+        self.route(side, player)
+
+    def route(self, side: str, player: Player) -> None:
+        """Send what `player` says (as `side`) to the simulator; `play(players=...)` says
+        which battles it plays."""
 
         async def send_message(message: str, room: str = "", message_2: str | None = None):
             await self._send_from(side, message, room)
@@ -84,9 +90,17 @@ class SimulatorEngine:
             self._readers.append(asyncio.create_task(self._read(i, proc)))
         log.info("started %d simulator processes", self.processes)
 
-    async def play(self, tags: list[str], battle_format: str, concurrency: int) -> None:
-        """Play one battle per tag, `concurrency` at a time."""
+    async def play(
+        self,
+        tags: list[str],
+        battle_format: str,
+        concurrency: int,
+        players: Mapping[str, Mapping[str, Player]] | None = None,
+    ) -> None:
+        """Play one battle per tag, `concurrency` at a time, started in the order given;
+        `players` maps a tag to its two (routed) players, by default the attached ones."""
         slots = asyncio.Semaphore(concurrency)
+        self._battle_players.update(players or {})
 
         async def one(tag: str) -> None:
             async with slots:
@@ -101,7 +115,7 @@ class SimulatorEngine:
         self._load[proc_index] += 1
         self._home[tag] = proc_index
         ended = self._ended[tag] = asyncio.get_running_loop().create_future()
-        names = {side: {"name": p.username} for side, p in self._players.items()}
+        names = {side: {"name": p.username} for side, p in self._players_of(tag).items()}
         await self._write(proc_index, {"id": tag, "start": {"formatid": battle_format}, **names})
         try:
             await ended
@@ -109,6 +123,9 @@ class SimulatorEngine:
             self._load[proc_index] -= 1
             self._ended.pop(tag, None)
             self._home.pop(tag, None)
+
+    def _players_of(self, tag: str) -> Mapping[str, Player]:
+        return self._battle_players.get(tag, self._players)
 
     async def _send_from(self, side: str, message: str, room: str) -> None:
         """What a poke-env player would send to the server, translated for the simulator."""
@@ -159,7 +176,7 @@ class SimulatorEngine:
             log.exception("could not keep the input log of %s", tag)
 
     def _deliver(self, tag: str, side: str, data: str) -> None:
-        player = self._players[side]
+        player = self._players_of(tag)[side]
         if (tag, side) not in self._started:
             # poke-env creates its battle object on the server's room-init line.
             self._started.add((tag, side))
