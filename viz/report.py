@@ -9,9 +9,11 @@ from functools import cache
 from pathlib import Path
 
 import jinja2
+import plotly.graph_objects as go
 import plotly.offline
 from markupsafe import Markup
 
+from arena.ratings import Leaderboard
 from arena.record import (
     RunPaths,
     RunRecord,
@@ -20,7 +22,7 @@ from arena.record import (
     atomic_write_text,
     load_record,
 )
-from viz.charts import action_kind, charts_for
+from viz.charts import action_kind, charts_for, pair_heatmap_chart, rating_chart
 from viz.llm import LLMSideStats, llm_side_stats
 from viz.replay import Replay, load_replay
 
@@ -54,6 +56,24 @@ class BattleView:
     error: str | None
     replay: Replay | None
     missing: str | None  # why there is no replay to show
+    agents: dict[str, str] | None = None  # tournaments: the agent on each side
+
+
+@dataclass
+class PairView:
+    """One pair of a tournament: its head to head and the battles the viewer has of it."""
+
+    index: int
+    a: str
+    b: str
+    wins_a: int
+    wins_b: int
+    draws: int
+    battles: int
+    score_a: float
+    ci95: tuple[float, float]
+    views: list[BattleView]  # in the viewer, in the order played
+    battles_total: int  # including those beyond the viewer's limit
 
 
 def verdict(record: RunRecord) -> Verdict:
@@ -93,9 +113,60 @@ def battle_views(record: RunRecord, run_dir: Path) -> list[BattleView]:
                 error=b.error,
                 replay=replay if isinstance(replay, Replay) else None,
                 missing=replay if isinstance(replay, str) else None,
+                agents=None if b.p1_agent is None else {"p1": b.p1_agent, "p2": b.p2_agent or ""},
             )
         )
     return views
+
+
+def pair_views(record: RunRecord, board: Leaderboard, views: list[BattleView]) -> list[PairView]:
+    """The tournament's pairs (this run's and `--include`d battles), each with links to its
+    battles in this run's viewer."""
+    out = []
+    for i, p in enumerate(board.pairs):
+        key = {p.a, p.b}
+        mine = [b for b in views if b.agents is not None and set(b.agents.values()) == key]
+        total = sum(1 for b in record.battles if {b.p1_agent, b.p2_agent} == key)
+        out.append(
+            PairView(
+                i, p.a, p.b, p.wins_a, p.wins_b, p.draws, p.battles, p.score_a, p.ci95, mine, total
+            )
+        )
+    return out
+
+
+def _figure_html(fig: go.Figure, key: str) -> Markup:
+    return Markup(
+        fig.to_html(
+            full_html=False, include_plotlyjs=False, div_id=f"chart-{key}", config=PLOTLY_CONFIG
+        )
+    )
+
+
+def render_tournament(record: RunRecord, run_dir: Path) -> str:
+    """The leaderboard page of a tournament's record."""
+    assert record.leaderboard is not None
+    board = Leaderboard.from_dict(record.leaderboard)
+    views = battle_views(record, run_dir)
+    decisions = record.decisions[:MAX_DECISION_ROWS]
+    template = _environment().get_template("tournament.html.j2")
+    return template.render(
+        record=record,
+        spec=record.spec,
+        summary=record.summary,
+        board=board,
+        pairs=pair_views(record, board, views),
+        charts=[
+            _figure_html(rating_chart(board), "ratings"),
+            _figure_html(pair_heatmap_chart(board), "head-to-head"),
+        ],
+        decisions=decisions,
+        decisions_total=len(record.decisions),
+        battles=views,
+        battles_total=len(record.battles),
+        generated_at=datetime.now(tz=UTC).timestamp(),
+        plotly_js=_plotly_js(),
+    )
 
 
 def format_time(ts: float | None) -> str:
@@ -172,7 +243,9 @@ def chart_sections(record: RunRecord) -> dict[str, list[Markup]]:
 
 def render_report(record: RunRecord, run_dir: Path) -> str:
     """The report page for `record`; `run_dir` is the folder holding the run json
-    (replay paths in the record are relative to it)."""
+    (replay paths in the record are relative to it). A tournament gets its leaderboard."""
+    if record.leaderboard is not None:
+        return render_tournament(record, run_dir)
     charts = chart_sections(record)
     llm: list[LLMSideStats] = llm_side_stats(record)
     decisions = record.decisions[:MAX_DECISION_ROWS]

@@ -10,6 +10,17 @@
       battles[i].hidden = battles[i].getAttribute("data-index") !== select.value;
     }
   }
+  // A link to #battle-N (a tournament's pair table) opens battle N in the viewer.
+  function fromHash() {
+    var match = /^#battle-(\d+)$/.exec(window.location.hash);
+    if (match && select.querySelector('option[value="' + match[1] + '"]')) {
+      select.value = match[1];
+      show();
+      document.getElementById("battle-" + match[1]).scrollIntoView();
+    }
+  }
   select.addEventListener("change", show);
+  window.addEventListener("hashchange", fromHash);
   show();
+  fromHash();
 })();
