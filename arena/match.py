@@ -8,12 +8,13 @@ it reports progress, notices a dead server and ends battles that ran past their 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import re
 import secrets
 import time
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -359,7 +360,19 @@ class ServerEngine:
         pass
 
     async def run(self, players: dict[Side, ArenaPlayer], config: MatchConfig) -> None:
-        await players["p1"].battle_against(players["p2"], n_battles=config.n)
+        with self._server_gone():
+            await players["p1"].battle_against(players["p2"], n_battles=config.n)
+
+    @contextlib.contextmanager
+    def _server_gone(self) -> Iterator[None]:
+        """A websocket that closes under poke-env (e.g. while it sends a challenge) means
+        the server went away: the run's one-line ServerError, not a traceback."""
+        try:
+            yield
+        except (ConnectionClosed, OSError) as exc:
+            raise ServerError(
+                f"the Showdown server at {self.server.url} stopped answering during the run"
+            ) from exc
 
     async def run_schedule(
         self, order: list[Pairing], lane_for: Callable[[Pairing], Lane], config: MatchConfig
@@ -374,7 +387,8 @@ class ServerEngine:
         async def one(pairing: Pairing) -> None:
             lane = idle[pairing].pop() if idle[pairing] else lane_for(pairing)
             try:
-                await lane.players["p1"].battle_against(lane.players["p2"], n_battles=1)
+                with self._server_gone():
+                    await lane.players["p1"].battle_against(lane.players["p2"], n_battles=1)
             finally:
                 idle[pairing].append(lane)
                 slots.release()

@@ -36,3 +36,23 @@ def test_random_singles_formats_are_playable(fmt):
 def test_unplayable_formats_say_why(fmt, message):
     with pytest.raises(FormatError, match=message):
         check_format(fmt)
+
+
+async def test_a_websocket_closing_under_poke_env_is_the_servers_one_line_error():
+    """The server dying while poke-env sends a challenge surfaces as ServerError, which the
+    CLI prints as one line (it used to escape as a ConnectionClosedError traceback)."""
+    import types
+
+    from websockets.exceptions import ConnectionClosedError
+
+    from arena.match import ServerEngine
+    from arena.server import ServerError
+
+    class Closing:
+        async def battle_against(self, opponent, n_battles):
+            raise ConnectionClosedError(None, None)
+
+    engine = ServerEngine(types.SimpleNamespace(url="ws://127.0.0.1:1"))  # type: ignore[arg-type]
+    players = {"p1": Closing(), "p2": Closing()}
+    with pytest.raises(ServerError, match="stopped answering"):
+        await engine.run(players, types.SimpleNamespace(n=1))  # type: ignore[arg-type]
