@@ -613,7 +613,11 @@ def _import_record(path: Path, record: RunRecord, out: Path, stats: ImportStats)
             stats.renamed += 1
         text = _strip_room_line(log_path.read_text(encoding="utf-8"))
         names = _players_from_log(text)
-        agents = {"p1": spec.p1.resolved, "p2": spec.p2.resolved}
+        # a tournament names each battle's agents; a match names them once in its spec
+        agents = {
+            "p1": battle.p1_agent or spec.p1.resolved,
+            "p2": battle.p2_agent or spec.p2.resolved,
+        }
         replay: dict[str, Any] = {
             "id": replay_id,
             "format": spec.format,

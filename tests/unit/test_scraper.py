@@ -30,6 +30,7 @@ from arena.record import (
     RunRecord,
     RunRecordError,
     RunSpec,
+    load_record,
     summarize,
     write_record,
 )
@@ -426,6 +427,19 @@ def test_from_runs_writes_site_shaped_files(tmp_path):
     other = json.loads((out / FORMAT / "gen9randombattle-53.json").read_text())
     assert "inputlog" not in other
     assert other["uploadtime"] == 1_732_240_001
+
+
+def test_from_runs_names_each_tournament_battles_own_agents(tmp_path):
+    runs = tmp_path / "runs"
+    record = _make_run(
+        runs, "run-t", {"battle-gen9randombattle-52": "battle-gen9randombattle-52.log"}
+    )
+    loaded = load_record(record)
+    loaded.battles[0].p1_agent, loaded.battles[0].p2_agent = "max-damage", "heuristic"
+    write_record(loaded, record)
+    import_runs([runs], tmp_path / "replays")
+    saved = json.loads((tmp_path / "replays" / FORMAT / "gen9randombattle-52.json").read_text())
+    assert saved["agents"] == {"p1": "max-damage", "p2": "heuristic"}  # not the spec's
 
 
 def test_from_runs_resumes_and_keeps_colliding_tags_apart(tmp_path):
