@@ -25,3 +25,15 @@ def torch_one_thread():
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(threads)
+
+
+@pytest.fixture(scope="session")
+def bundled_showdown() -> None:
+    """The bundled Showdown package (`npm ci` on first use): server, simulator, validator.
+
+    Tests that run node against it ask for this fixture, so on a fresh clone they install
+    the package instead of skipping, whichever of them runs first."""
+    from arena import server as showdown
+
+    if not showdown.is_installed():
+        showdown.install()

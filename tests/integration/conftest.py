@@ -13,10 +13,13 @@ import pytest
 from arena import server as showdown
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _installed(bundled_showdown: None) -> None:
+    """Every integration test (server or simulator engine) needs the bundled package."""
+
+
 @pytest.fixture(scope="session")
 def showdown_server() -> Iterator[showdown.ShowdownServer]:
-    if not showdown.is_installed():
-        showdown.install()
     server = showdown.start_bundled()
     try:
         yield server

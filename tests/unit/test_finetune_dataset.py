@@ -41,10 +41,8 @@ GEN9 = next(
     and p.with_name(p.name.replace(".json", "s.json")).exists()
 )
 
-pytestmark = pytest.mark.skipif(
-    shutil.which("node") is None or not (dataset.PACKAGE_DIR / "dist").is_dir(),
-    reason="needs node and the bundled simulator",
-)
+# node re-runs input logs in the bundled simulator: installed on first use, never skipped
+pytestmark = pytest.mark.usefixtures("bundled_showdown")
 
 
 def _load(path: Path) -> dict:

@@ -60,10 +60,7 @@ Jolly Nature
 """
 
 
-@pytest.fixture(scope="module", autouse=True)
-def bundled_package() -> None:
-    if not showdown.is_installed():
-        showdown.install()
+pytestmark = pytest.mark.usefixtures("bundled_showdown")  # node runs its validator
 
 
 def write(folder: Path, name: str, text: str) -> Path:
