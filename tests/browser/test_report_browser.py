@@ -88,6 +88,16 @@ def test_every_chart_is_drawn(opened: dict):
         assert box is not None and box["width"] > 100 and box["height"] > 100
 
 
+def test_every_chart_fits_its_grid_cell(opened: dict):
+    """A chart is drawn as the page is parsed, when the first one of a row still fills the
+    row alone; once loaded, each must be as wide as its cell (not clipped, not overlapping)."""
+    widths = opened["page"].evaluate(
+        "() => [...document.querySelectorAll('.js-plotly-plot')]"
+        ".map(d => [d._fullLayout.width, d.parentElement.clientWidth])"
+    )
+    assert widths and all(abs(drawn - cell) <= 2 for drawn, cell in widths), widths
+
+
 def test_no_console_errors(opened: dict):
     errors = [text for kind, text in opened["console"] if kind == "error"]
     assert errors == []
