@@ -40,7 +40,6 @@ import contextlib
 import csv
 import dataclasses
 import datetime as dt
-import difflib
 import itertools
 import json
 import logging
@@ -49,24 +48,24 @@ import os
 import random
 import sys
 import time
-import types
-import typing
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import yaml
 
+from training import config as _config
+from training.config import (
+    ConfigError,
+    OneLineParser,
+    add_section_flags,
+    apply_overrides,
+    check_at_least,
+    check_choices,
+)
+from training.config import opt as _opt
+
 log = logging.getLogger("training.train")
-
-
-class ConfigError(ValueError):
-    """Bad input: reported as one line, exit status 2."""
-
-
-def _opt(default: Any, help: str) -> Any:
-    """A dataclass field with help text (immutable defaults only)."""
-    return field(default=default, metadata={"help": help})
 
 
 # --------------------------------------------------------------------------------------
@@ -185,90 +184,14 @@ class Config:
         return dataclasses.asdict(self)
 
 
-def _closest(word: str, choices: typing.Iterable[str]) -> str:
-    match = difflib.get_close_matches(word, list(choices), n=1)
-    return f" (did you mean {match[0]!r}?)" if match else ""
-
-
-def _coerce(value: Any, hint: Any, key: str) -> Any:
-    """`value` (from YAML or a flag) as the field's type, or a ConfigError."""
-    origin, args = typing.get_origin(hint), typing.get_args(hint)
-    if origin in (types.UnionType, typing.Union):
-        if value is None and type(None) in args:
-            return None
-        return _coerce(value, next(a for a in args if a is not type(None)), key)
-    bad = ConfigError(f"{key}: expected {getattr(hint, '__name__', hint)}, got {value!r}")
-    if hint is bool:
-        if isinstance(value, bool):
-            return value
-        raise bad
-    if hint is int:
-        if isinstance(value, int) and not isinstance(value, bool):
-            return value
-        if isinstance(value, float) and value.is_integer():
-            return int(value)
-        raise bad
-    if hint is float:
-        if isinstance(value, bool):
-            raise bad
-        try:  # YAML reads 3e-4 (no dot) as a string
-            return float(value)
-        except (TypeError, ValueError):
-            raise bad from None
-    if hint is str:
-        if isinstance(value, dt.date):  # YAML reads 2024-01-31 as a date
-            return value.isoformat()
-        if isinstance(value, (str, int, float)) and not isinstance(value, bool):
-            return str(value)
-        raise bad
-    if origin is list:
-        items = [value] if isinstance(value, str) else value
-        if not isinstance(items, list):
-            raise bad
-        return [_coerce(v, args[0], key) for v in items]
-    if hint is dict or origin is dict:
-        if isinstance(value, dict):
-            return dict(value)
-        raise bad
-    raise AssertionError(f"no coercion for {hint}")  # a field type this module lacks
-
-
 def set_field(cfg: Config, dotted: str, value: Any, source: str = "config") -> None:
     """cfg.<section>.<key> = value, checked and coerced to the field's type."""
-    section, _, key = dotted.partition(".")
-    if section not in SECTIONS:
-        raise ConfigError(
-            f"{source}: unknown section {section!r}{_closest(section, SECTIONS)}; "
-            f"sections: {', '.join(SECTIONS)}"
-        )
-    hints = typing.get_type_hints(SECTIONS[section])
-    if key not in hints:
-        raise ConfigError(
-            f"{source}: unknown key {dotted!r}{_closest(key, hints)}; "
-            f"{section} has {', '.join(hints)}"
-        )
-    setattr(getattr(cfg, section), key, _coerce(value, hints[key], dotted))
+    _config.set_field(cfg, SECTIONS, dotted, value, source)
 
 
 def load_yaml(cfg: Config, path: Path) -> None:
     """Apply a YAML file of `section: {key: value}` to `cfg`."""
-    try:
-        tree = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except OSError as e:
-        raise ConfigError(f"cannot read config {path}: {e.strerror or e}") from None
-    except yaml.YAMLError as e:
-        raise ConfigError(f"{path} is not valid YAML: {' '.join(str(e).split())}") from None
-    if tree is None:
-        return
-    if not isinstance(tree, dict):
-        raise ConfigError(f"{path}: expected sections ({', '.join(SECTIONS)}) at the top")
-    for section, values in tree.items():
-        if values is None:
-            continue
-        if not isinstance(values, dict):
-            raise ConfigError(f"{path}: {section} must be a mapping of keys to values")
-        for key, value in values.items():
-            set_field(cfg, f"{section}.{key}", value, str(path))
+    _config.load_yaml(cfg, SECTIONS, path)
 
 
 def validate(cfg: Config) -> None:
@@ -278,11 +201,7 @@ def validate(cfg: Config) -> None:
         "data.result": ("win", "loss", "both"),
         "optim.schedule": ("cosine", "constant"),
     }
-    for key, allowed in choices.items():
-        section, name = key.split(".")
-        value = getattr(getattr(cfg, section), name)
-        if value not in allowed:
-            raise ConfigError(f"{key}={value!r}: choose one of {', '.join(allowed)}")
+    check_choices(cfg, choices)
     at_least = {
         "data.max_seq_len": 1,
         "data.batch_size": 1,
@@ -297,11 +216,7 @@ def validate(cfg: Config) -> None:
         "train.save_every": 1,
         "train.keep_last": 1,
     }
-    for key, low in at_least.items():
-        section, name = key.split(".")
-        value = getattr(getattr(cfg, section), name)
-        if value is not None and value < low:
-            raise ConfigError(f"{key}={value}: must be at least {low}")
+    check_at_least(cfg, at_least)
     if not cfg.optim.lr > 0:
         raise ConfigError(f"optim.lr={cfg.optim.lr}: must be positive")
     if not 0 < cfg.rl.target_tau <= 1:
@@ -320,12 +235,7 @@ def resolve_config(args: argparse.Namespace) -> Config:
     cfg = Config()
     if args.config is not None:
         load_yaml(cfg, args.config)
-    for dotted, raw in getattr(args, "overrides", None) or []:
-        try:
-            value = yaml.safe_load(raw)
-        except yaml.YAMLError:
-            value = raw
-        set_field(cfg, dotted, value, f"--{dotted}")
+    apply_overrides(cfg, SECTIONS, getattr(args, "overrides", None) or [])
     if args.max_steps is not None:
         set_field(cfg, "train.max_steps", args.max_steps, "--max_steps")
     if args.out is not None:
@@ -338,19 +248,8 @@ def resolve_config(args: argparse.Namespace) -> Config:
 # command line
 
 
-class _Override(argparse.Action):
-    """`--section.key VALUE`: collected, in order, into args.overrides."""
-
-    def __init__(self, option_strings: list[str], dest: str, key: str = "", **kwargs: Any):
-        super().__init__(option_strings, dest, **kwargs)
-        self.key = key
-
-    def __call__(self, parser, namespace, values, option_string=None):
-        namespace.overrides = [*(getattr(namespace, "overrides", None) or []), (self.key, values)]
-
-
 def make_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(
+    p = OneLineParser(
         prog="python -m training.train",
         usage="%(prog)s --config FILE --data_path DIR [DIR ...] [--max_steps N] [--out DIR] "
         "[--resume] [--SECTION.KEY VALUE ...]",
@@ -377,20 +276,7 @@ def make_parser() -> argparse.ArgumentParser:
         type=str.upper,
         choices=["DEBUG", "INFO", "WARNING", "ERROR"],
     )
-    p.set_defaults(overrides=[])
-    for section, cls in SECTIONS.items():
-        group = p.add_argument_group(f"{section} (config section)")
-        for f in dataclasses.fields(cls):
-            default = f.default_factory() if callable(f.default_factory) else f.default
-            group.add_argument(
-                f"--{section}.{f.name}",
-                action=_Override,
-                key=f"{section}.{f.name}",
-                dest=f"_{section}_{f.name}",
-                metavar="VALUE",
-                default=argparse.SUPPRESS,
-                help=f"{f.metadata.get('help', '')} (default: {default!r})",
-            )
+    add_section_flags(p, SECTIONS)
     return p
 
 
