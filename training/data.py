@@ -965,9 +965,8 @@ def make_loader(
     )
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description="Index Metamon-format trajectories.")
-    parser.add_argument("roots", nargs="+", type=Path)
+def add_filter_arguments(parser: argparse.ArgumentParser) -> None:
+    """The `IndexFilter` options of the command lines that index trajectories."""
     parser.add_argument("--formats", nargs="+", default=None)
     parser.add_argument("--min-rating", type=int, default=None)
     parser.add_argument("--max-rating", type=int, default=None)
@@ -977,10 +976,11 @@ def main() -> None:
     parser.add_argument(
         "--players", nargs="+", default=None, help="point-of-view names start with one of these"
     )
-    parser.add_argument("--no-cache", action="store_true")
-    args = parser.parse_args()
-    logging.basicConfig(level=logging.INFO, format="%(message)s")
-    filters = IndexFilter(
+
+
+def filters_from_args(args: argparse.Namespace) -> IndexFilter:
+    """The `IndexFilter` that `add_filter_arguments`' options describe."""
+    return IndexFilter(
         formats=tuple(args.formats) if args.formats else None,
         min_rating=args.min_rating,
         max_rating=args.max_rating,
@@ -989,7 +989,16 @@ def main() -> None:
         max_date=args.max_date,
         players=tuple(args.players) if args.players else None,
     )
-    index = build_index(args.roots, filters, use_cache=not args.no_cache)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description="Index Metamon-format trajectories.")
+    parser.add_argument("roots", nargs="+", type=Path)
+    add_filter_arguments(parser)
+    parser.add_argument("--no-cache", action="store_true")
+    args = parser.parse_args()
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    index = build_index(args.roots, filters_from_args(args), use_cache=not args.no_cache)
     print(index.summary())
 
 

@@ -76,7 +76,9 @@ from training.data import (
     IndexEntry,
     IndexFilter,
     TrajectoryIndex,
+    add_filter_arguments,
     build_index,
+    filters_from_args,
     read_trajectory,
     shaped_reward,
 )
@@ -534,15 +536,7 @@ def make_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("sources", nargs="+", type=Path, metavar="SRC", help="folders or .tar shards")
     p.add_argument("--out", type=Path, required=True, help="the shard folder to write")
-    p.add_argument("--formats", nargs="+", default=None)
-    p.add_argument("--min-rating", type=int, default=None)
-    p.add_argument("--max-rating", type=int, default=None)
-    p.add_argument("--result", choices=["win", "loss", "both"], default="both")
-    p.add_argument("--min-date", type=dt.date.fromisoformat, default=None)
-    p.add_argument("--max-date", type=dt.date.fromisoformat, default=None)
-    p.add_argument(
-        "--players", nargs="+", default=None, help="point-of-view names start with one of these"
-    )
+    add_filter_arguments(p)
     p.add_argument("--per-part", type=int, default=DEFAULT_PER_PART, help="trajectories a part")
     p.add_argument(
         "--workers", type=int, default=None, help="encoding processes (default: every core)"
@@ -578,15 +572,7 @@ def main(argv: list[str] | None = None) -> int:
         for src in args.sources:
             if not src.exists():
                 raise ShardError(f"{src}: no such file or folder")
-        filters = IndexFilter(
-            formats=tuple(args.formats) if args.formats else None,
-            min_rating=args.min_rating,
-            max_rating=args.max_rating,
-            result=args.result,
-            min_date=args.min_date,
-            max_date=args.max_date,
-            players=tuple(args.players) if args.players else None,
-        )
+        filters = filters_from_args(args)
         progress = Progress(
             TextColumn("[bold]encode"),
             BarColumn(),
