@@ -4,6 +4,7 @@ uv run python main.py --p1 heuristic --p2 random --n 10
 uv run python main.py --p1 random --p2 random --move-delay 2      # watch it live
 uv run python main.py --resume runs/<run>.json                    # finish an interrupted run
 uv run python main.py --agents random,max-damage,heuristic --n 20  # round robin + leaderboard
+uv run python main.py --format gen9ou --p1 heuristic --team1 teams/gen9ou/  # a format with teams
 """
 
 from __future__ import annotations
@@ -48,6 +49,16 @@ def make_parser() -> argparse.ArgumentParser:
     )
     p.add_argument(
         "--format", default="gen9randombattle", help="Showdown format (default: gen9randombattle)"
+    )
+    p.add_argument(
+        "--team1",
+        default=None,
+        metavar="FILE_OR_DIR",
+        help="formats with teams (e.g. gen9ou): player 1's team, Showdown's export text; a "
+        "folder means a random team from it each battle (default: the bundled teams/<format>/)",
+    )
+    p.add_argument(
+        "--team2", default=None, metavar="FILE_OR_DIR", help="player 2's team, like --team1"
     )
     p.add_argument(
         "--move-delay",

@@ -86,6 +86,8 @@ def run_cli(args: argparse.Namespace) -> int:
         resume=args.resume,
         engine=args.engine,
         save_trajectories=args.save_trajectories,
+        team1=getattr(args, "team1", None),
+        team2=getattr(args, "team2", None),
     )
     try:
         plan = plan_run(request)

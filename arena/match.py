@@ -14,16 +14,18 @@ import re
 import secrets
 import time
 from collections import defaultdict
-from collections.abc import Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from poke_env.battle.move import Move
 from poke_env.concurrency import POKE_LOOP
+from poke_env.data.normalize import to_id_str
 from poke_env.player.battle_order import BattleOrder, SingleBattleOrder
 from poke_env.player.player import Player
 from poke_env.ps_client import AccountConfiguration, ServerConfiguration
+from poke_env.teambuilder import ConstantTeambuilder, Teambuilder
 from websockets.exceptions import ConnectionClosed
 
 from agents.base import Agent, Decision, action_name, is_legal, random_legal_order
@@ -31,6 +33,7 @@ from agents.state import move_effectiveness
 from arena.record import SIDES, BattleRecord, DecisionRecord, Journal, RunPaths, Side
 from arena.server import AUTH_URL, ServerError, ShowdownServer
 from arena.simulator import SimulatorEngine, run_in_poke_loop
+from arena.teams import TEAMS_DIR, Team
 from training.metamon_format import TrajectoryRecorder
 
 if TYPE_CHECKING:
@@ -55,7 +58,7 @@ class FormatError(ValueError):
 
 
 def check_format(battle_format: str) -> None:
-    """The arena plays singles formats whose teams the server generates."""
+    """The arena plays singles formats: random battles, or tiers with teams (arena.teams)."""
     fmt = battle_format.lower()
     if not re.fullmatch(r"gen[1-9][a-z0-9]+", fmt):
         raise FormatError(
@@ -66,17 +69,62 @@ def check_format(battle_format: str) -> None:
             f"{battle_format!r} is not a singles format: the arena plays singles only, "
             "e.g. gen9randombattle"
         )
-    if "random" not in fmt:
-        raise FormatError(
-            f"{battle_format!r} needs teams, and the arena does not bring teams yet: use a "
-            "random-battle format, e.g. gen9randombattle or gen8randombattle"
-        )
 
 
 def showdown_username(agent_name: str, side: Side, tag: str) -> str:
     """A Showdown username, unique per run session and at most 18 characters."""
     base = re.sub(r"[^a-z0-9]", "", agent_name.lower())[:9] or "agent"
     return f"{base} {side} {tag}"
+
+
+TeamPlan = list[dict[Side, Team]]  # the teams of each battle to play, in order
+
+
+def team_name(team: Team) -> str:
+    """How records name a team: `gen9ou/<name>` for a bundled one, else its file's path."""
+    try:
+        return str(team.path.resolve().relative_to(TEAMS_DIR.resolve()).with_suffix(""))
+    except ValueError:
+        return team.label
+
+
+def packed(team: Team) -> str:
+    """The team in Showdown's packed form (poke-env's packing, as the server engine sends it)."""
+    return ConstantTeambuilder(team.text).yield_team()
+
+
+def _species_ids(builder: ConstantTeambuilder) -> frozenset[str]:
+    return frozenset(to_id_str(mon.species or mon.nickname or "") for mon in builder.team)
+
+
+class PlanTeambuilder(Teambuilder):
+    """A side's teams for the server engine: the k-th team asked for is the side's team of
+    the k-th battle of the plan (poke-env asks once per challenge sent or accepted).
+
+    Battles start concurrently, so which battle got which team is read back from the
+    battle itself: the species of the player's own team (from Showdown's requests) name
+    the team among the side's candidates (`identify`)."""
+
+    def __init__(self, teams: list[Team]):
+        self.teams = teams
+        self._builders = {id(t): ConstantTeambuilder(t.text) for t in teams}
+        self._next = 0
+
+    def yield_team(self) -> str:
+        team = self.teams[self._next % len(self.teams)]
+        self._next += 1
+        return self._builders[id(team)].yield_team()
+
+    def identify(self, battle: AbstractBattle) -> str | None:
+        """The name of the candidate whose species match the battle's own team best."""
+        own = frozenset(mon.species for mon in battle.team.values())
+        if not own:
+            return None
+        best = max(
+            dict.fromkeys(self.teams),
+            key=lambda t: len(own & _species_ids(self._builders[id(t)])),
+        )
+        return team_name(best)
 
 
 @dataclass
@@ -128,6 +176,12 @@ class Recorder:
         self.draws = 0
         self.errors = 0
         self.pairs: dict[tuple[str, str], list[int]] = {}
+        # Team formats: the team (as records name it) each side plays, per battle tag.
+        self.teams: dict[str, dict[Side, str]] = defaultdict(dict)
+
+    def note_team(self, battle_tag: str, side: Side, name: str | None) -> None:
+        if name is not None and battle_tag not in self.finished:
+            self.teams[battle_tag].setdefault(side, name)
 
     def seen(self, battle_tag: str) -> _LiveBattle:
         """The live entry of a battle, created when the battle is first seen."""
@@ -152,6 +206,7 @@ class Recorder:
         if tag in self.finished:
             return
         live = self.live.pop(tag, None) or _LiveBattle(started=time.monotonic())
+        teams = self.teams.pop(tag, {})
         winner = None
         if error is None:
             winner = "p1" if battle.won else "p2" if battle.lost else "draw"
@@ -169,6 +224,8 @@ class Recorder:
             session=self.session,
             p1_agent=None if names is None else names["p1"],
             p2_agent=None if names is None else names["p2"],
+            p1_team=teams.get("p1"),
+            p2_team=teams.get("p2"),
         )
         self.journal.write_battle(record, sorted(live.decisions, key=lambda d: (d.turn, d.side)))
         self.finished[tag] = record
@@ -232,8 +289,21 @@ class ArenaPlayer(Player):
         super().__init__(**kwargs)
         _route_player_logger(self.logger)
 
+    def _note_team(self, battle: AbstractBattle) -> None:
+        """Server engine, team formats: record which of the side's teams this battle got."""
+        builder = self._team
+        if isinstance(builder, PlanTeambuilder) and self.side not in self.recorder.teams.get(
+            battle.battle_tag, {}
+        ):
+            self.recorder.note_team(battle.battle_tag, self.side, builder.identify(battle))
+
+    def teampreview(self, battle: AbstractBattle) -> str | Awaitable[str]:
+        self._note_team(battle)
+        return super().teampreview(battle)  # the default: the team as written
+
     async def choose_move(self, battle: AbstractBattle) -> BattleOrder:
         self.recorder.seen(battle.battle_tag)
+        self._note_team(battle)
         if self.move_delay > 0:
             await asyncio.sleep(self.move_delay)  # for spectators; never blocks the loop
         start = time.perf_counter()
@@ -287,6 +357,7 @@ class ArenaPlayer(Player):
         )
 
     def _battle_finished_callback(self, battle: AbstractBattle) -> None:
+        self._note_team(battle)
         if self.side == "p1":
             self.recorder.finish(battle, names=self.names)
         if self.trajectories is not None:
@@ -359,7 +430,13 @@ class ServerEngine:
     async def start(self) -> None:
         pass
 
-    async def run(self, players: dict[Side, ArenaPlayer], config: MatchConfig) -> None:
+    async def run(
+        self,
+        players: dict[Side, ArenaPlayer],
+        config: MatchConfig,
+        team_plan: TeamPlan | None = None,
+    ) -> None:
+        """Play `config.n` battles; the players' teambuilders (see `Match`) bring the teams."""
         with self._server_gone():
             await players["p1"].battle_against(players["p2"], n_battles=config.n)
 
@@ -446,9 +523,22 @@ class DirectEngine:
     async def start(self) -> None:
         await run_in_poke_loop(self.pool.start())
 
-    async def run(self, players: dict[Side, ArenaPlayer], config: MatchConfig) -> None:
+    async def run(
+        self,
+        players: dict[Side, ArenaPlayer],
+        config: MatchConfig,
+        team_plan: TeamPlan | None = None,
+    ) -> None:
+        """Play `config.n` battles; battle i gets the teams `team_plan[i]` (team formats),
+        sent packed in its `>player` lines, and recorded under its tag."""
         base = f"battle-{config.battle_format}-{secrets.token_hex(3)}"
         tags = [f"{base}{i}" for i in range(config.n)]
+        if team_plan is not None:
+            recorder = players["p1"].recorder
+            for tag, teams in zip(tags, team_plan, strict=True):
+                self.pool.teams[tag] = {side: packed(team) for side, team in teams.items()}
+                for side, team in teams.items():
+                    recorder.note_team(tag, side, team_name(team))
         await run_in_poke_loop(self.pool.play(tags, config.battle_format, config.concurrency))
 
     async def run_schedule(
@@ -637,11 +727,18 @@ class Match:
         engine: Engine,
         journal: Journal,
         paths: RunPaths,
+        team_plan: TeamPlan | None = None,
     ):
         self.config = config
         self.engine = engine
+        self.team_plan = team_plan
         self.recorder = Recorder(journal, paths, config.session)
         tag = secrets.token_hex(2)
+        # Team formats, server engine: each side's teambuilder hands out its plan's teams.
+        team_kwargs: dict[Side, dict] = {side: {} for side in SIDES}
+        if team_plan is not None and isinstance(engine, ServerEngine):
+            for side in SIDES:
+                team_kwargs[side] = {"team": PlanTeambuilder([t[side] for t in team_plan])}
         if config.move_delay > 0:
             config.concurrency = 1
         quiet = logging.getLogger().getEffectiveLevel() > logging.DEBUG
@@ -658,6 +755,7 @@ class Match:
                 battle_format=config.battle_format,
                 log_level=logging.WARNING if quiet else logging.DEBUG,
                 **engine.player_kwargs(config.concurrency),
+                **team_kwargs[side],
             )
             for side in SIDES
         }
@@ -679,7 +777,9 @@ class Match:
         battles: asyncio.Future[None] | None = None
         try:
             await self.engine.start()
-            battles = asyncio.ensure_future(self.engine.run(self.players, self.config))
+            battles = asyncio.ensure_future(
+                self.engine.run(self.players, self.config, self.team_plan)
+            )
             while not battles.done():
                 await asyncio.wait({battles}, timeout=poll_s)
                 if on_progress is not None:

@@ -80,9 +80,13 @@ class BattleRecord:
     # them once in its spec, so these are written only when set (see README, run record).
     p1_agent: str | None = None
     p2_agent: str | None = None
+    # Team formats only (written only when set): the team each side played, e.g.
+    # `gen9ou/garchomp-scizor-offense` (bundled) or the path of a --team1/--team2 file.
+    p1_team: str | None = None
+    p2_team: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        return _without_none(asdict(self), ("p1_agent", "p2_agent"))
+        return _without_none(asdict(self), ("p1_agent", "p2_agent", "p1_team", "p2_team"))
 
     def agent(self, side: Side, spec: RunSpec) -> str:
         """The agent that played `side`: the battle's own field, else the match's spec."""
@@ -130,13 +134,16 @@ class RunSpec:
     # whole list, as given: in a tournament every battle names its own two agents.
     agents: list[AgentSpec] | None = None
     include: list[str] | None = None  # earlier runs whose battles count in the ratings
+    # Team formats (written only when set): --team1/--team2 as given; unset: the bundled pool.
+    team1: str | None = None
+    team2: str | None = None
 
     @property
     def is_tournament(self) -> bool:
         return self.agents is not None
 
     def to_dict(self) -> dict[str, Any]:
-        return _without_none(asdict(self), ("agents", "include"))
+        return _without_none(asdict(self), ("agents", "include", "team1", "team2"))
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> RunSpec:

@@ -25,6 +25,7 @@ from arena.match import (
     MatchConfig,
     MatchProgress,
     Pairing,
+    TeamPlan,
     Tournament,
     check_format,
     schedule,
@@ -40,12 +41,14 @@ from arena.record import (
     RunRecord,
     RunRecordError,
     RunSpec,
+    Side,
     build_record,
     load_record,
     read_journal,
     write_record,
 )
 from arena.server import showdown_version
+from arena.teams import Team, TeamError, is_team_format, pick, resolve_teams, validate_teams
 
 log = logging.getLogger(__name__)
 
@@ -69,6 +72,8 @@ class RunRequest:
     save_trajectories: Path | None = None  # write Metamon trajectory files under this folder
     agents: list[str] | None = None  # a round robin of these (--agents) instead of p1/p2
     include: list[str] | None = None  # earlier runs whose battles count in the ratings
+    team1: str | None = None  # --team1 FILE_OR_DIR (team formats); None: the bundled pool
+    team2: str | None = None
 
 
 @dataclass
@@ -79,6 +84,8 @@ class RunPlan:
     done: int  # battles already journaled (resume)
     # Tournaments: the battles still to play, in starting order (see match.schedule).
     order: list[Pairing] | None = None
+    # Team formats: each side's candidate teams, validated (None: a random-battle format).
+    teams: dict[Side, list[Team]] | None = None
 
     @property
     def total(self) -> int:
@@ -175,6 +182,33 @@ def versions() -> dict[str, str]:
     }
 
 
+def side_teams(
+    battle_format: str, team1: str | None, team2: str | None
+) -> dict[Side, list[Team]] | None:
+    """Each side's teams for a team format, all checked by Showdown's validator before any
+    battle (a one-line TeamError otherwise); None for a format that generates its teams."""
+    if not is_team_format(battle_format):
+        given = [f"--team{i}" for i, spec in ((1, team1), (2, team2)) if spec is not None]
+        if given:
+            raise TeamError(
+                f"{battle_format} generates its own teams: leave out {' and '.join(given)}"
+            )
+        return None
+    teams: dict[Side, list[Team]] = {
+        "p1": resolve_teams(team1, battle_format),
+        "p2": resolve_teams(team2, battle_format),
+    }
+    unique = list({team.path.resolve(): team for side in SIDES for team in teams[side]}.values())
+    validate_teams(unique, battle_format)
+    return teams
+
+
+def team_plan(teams: dict[Side, list[Team]], seed: int | None, session: int, n: int) -> TeamPlan:
+    """The teams of the session's next `n` battles, drawn per side from the run's seed."""
+    rng = random.Random(f"teams-{seed}-{session}")
+    return [{side: pick(teams[side], rng) for side in SIDES} for _ in range(n)]
+
+
 def plan_run(request: RunRequest) -> RunPlan:
     """Check the request and build the run's spec; raises a one-line error on bad input."""
     if request.n is not None and request.n < 1:
@@ -229,12 +263,30 @@ def plan_run(request: RunRequest) -> RunPlan:
         if spec.agents is not None:
             names = [a.given for a in spec.agents]
             order = schedule(names, spec.n, tournament_done(contents.battles))
+        teams = None
+        if spec.agents is None and (request.team1 or request.team2):
+            raise ValueError("--resume plays the run's own teams: leave out --team1/--team2")
+        if spec.agents is None:
+            teams = side_teams(spec.format, spec.team1, spec.team2)
         return RunPlan(
-            paths, spec, session=len(contents.specs), done=len(contents.battles), order=order
+            paths,
+            spec,
+            session=len(contents.specs),
+            done=len(contents.battles),
+            order=order,
+            teams=teams,
         )
     check_format(request.battle_format)
     if request.agents is not None:
+        if request.team1 is not None or request.team2 is not None:
+            raise ValueError("--team1/--team2 are for a match (--p1/--p2), not --agents")
+        if is_team_format(request.battle_format):
+            raise ValueError(
+                f"round robins in {request.battle_format} are not supported yet: play it as "
+                "a match (--p1/--p2), or use a random-battle format with --agents"
+            )
         return _plan_tournament(request, trajectories, include)
+    teams = side_teams(request.battle_format, request.team1, request.team2)
     parsed = {side: agents.preflight(getattr(request, side)) for side in SIDES}
     seed = request.seed if request.seed is not None else random.SystemRandom().randrange(2**31)
     run_id = make_run_id(request.p1, request.p2, request.output_dir)
@@ -254,8 +306,10 @@ def plan_run(request: RunRequest) -> RunPlan:
         engine=request.engine,
         decision_timeout_s=request.decision_timeout_s,
         save_trajectories=trajectories,
+        team1=request.team1,
+        team2=request.team2,
     )
-    return RunPlan(RunPaths(request.output_dir, run_id), spec, session=0, done=0)
+    return RunPlan(RunPaths(request.output_dir, run_id), spec, session=0, done=0, teams=teams)
 
 
 def _plan_tournament(request: RunRequest, trajectories: str | None, include: list[str]) -> RunPlan:
@@ -336,7 +390,10 @@ async def play_session(
             if spec.save_trajectories is None
             else Path(spec.save_trajectories),
         )
-        match = Match(built, rngs, config, engine, journal, plan.paths)
+        plan_teams = None
+        if plan.teams is not None:
+            plan_teams = team_plan(plan.teams, spec.seed, plan.session, plan.remaining)
+        match = Match(built, rngs, config, engine, journal, plan.paths, plan_teams)
         if on_start is not None:
             on_start(match)
         return await match.play(on_progress)

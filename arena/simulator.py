@@ -49,6 +49,8 @@ class SimulatorEngine:
         self._load: Counter[int] = Counter()
         self._home: dict[str, int] = {}
         self._tasks: set[asyncio.Task[None]] = set()
+        # Team formats: each battle's packed team per side, sent in its `>player` lines.
+        self.teams: dict[str, dict[str, str]] = {}
         # Called with (battle tag, input log text) when a battle ends: the input log
         # (`>start` with the seed, `>player`s, every choice) re-runs it exactly.
         self.on_inputlog: Callable[[str, str], None] | None = None
@@ -115,7 +117,11 @@ class SimulatorEngine:
         self._load[proc_index] += 1
         self._home[tag] = proc_index
         ended = self._ended[tag] = asyncio.get_running_loop().create_future()
-        names = {side: {"name": p.username} for side, p in self._players_of(tag).items()}
+        teams = self.teams.pop(tag, {})
+        names = {
+            side: {"name": p.username, **({"team": teams[side]} if side in teams else {})}
+            for side, p in self._players_of(tag).items()
+        }
         await self._write(proc_index, {"id": tag, "start": {"formatid": battle_format}, **names})
         try:
             await ended

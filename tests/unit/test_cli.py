@@ -13,7 +13,7 @@ REPO = Path(__file__).resolve().parents[2]
 def test_bad_input_is_one_line_and_nonzero(tmp_path):
     cases = [
         (["--p1", "heuristc"], "did you mean 'heuristic'"),
-        (["--format", "gen9ou"], "needs teams"),
+        (["--format", "gen5ou"], "needs teams"),
         (["--format", "gen9randomdoublesbattle"], "singles"),
         (["--n", "0"], "--n must be at least 1"),
         (["--resume", str(tmp_path / "nope.json")], "cannot resume"),

@@ -19,7 +19,9 @@ def test_usernames_fit_showdown_and_differ_per_side_and_run():
     assert showdown_username("Mistral-Large", "p1", "a1b2") == "mistralla p1 a1b2"
 
 
-@pytest.mark.parametrize("fmt", ["gen9randombattle", "gen8randombattle", "gen9randombattleblitz"])
+@pytest.mark.parametrize(
+    "fmt", ["gen9randombattle", "gen8randombattle", "gen9randombattleblitz", "gen9ou", "gen1ou"]
+)
 def test_random_singles_formats_are_playable(fmt):
     check_format(fmt)
 
@@ -27,7 +29,6 @@ def test_random_singles_formats_are_playable(fmt):
 @pytest.mark.parametrize(
     ("fmt", "message"),
     [
-        ("gen9ou", "needs teams"),
         ("gen9randomdoublesbattle", "singles"),
         ("gen9vgc2025regg", "singles"),
         ("random battle", "not a Showdown format id"),

@@ -179,3 +179,16 @@ def test_read_journal_errors(tmp_path: Path):
     broken.write_text(json.dumps({"type": "battle"}) + "\n" + json.dumps({"type": "x"}) + "\n")
     with pytest.raises(RunRecordError, match="not an arena journal event"):
         read_journal(broken)
+
+
+def test_team_fields_are_written_only_when_set() -> None:
+    plain = BattleRecord("b1", "p1", 10, 1.0, "r/b1.log")
+    assert "p1_team" not in plain.to_dict() and "p2_team" not in plain.to_dict()
+    assert "team1" not in spec().to_dict() and "team2" not in spec().to_dict()
+    teams = BattleRecord("b1", "p1", 10, 1.0, "r/b1.log", p1_team="gen9ou/a", p2_team="gen9ou/b")
+    data = teams.to_dict()
+    assert (data["p1_team"], data["p2_team"]) == ("gen9ou/a", "gen9ou/b")
+    assert BattleRecord(**json.loads(json.dumps(data))) == teams
+    with_file = RunSpec(**{**spec().__dict__, "team1": "my/team.txt"})
+    assert with_file.to_dict()["team1"] == "my/team.txt"
+    assert RunSpec.from_dict(with_file.to_dict()).team1 == "my/team.txt"
