@@ -17,7 +17,7 @@ from collections import defaultdict
 from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from poke_env.battle.move import Move
 from poke_env.concurrency import POKE_LOOP
@@ -675,30 +675,55 @@ class Tournament:
         poll_s: float = 0.25,
     ) -> MatchProgress:
         """Play every scheduled battle; raise ServerError if the engine dies."""
-        total = len(self.order)
-        battles: asyncio.Future[None] | None = None
-        try:
-            await self.engine.start()
-            battles = asyncio.ensure_future(
-                self.engine.run_schedule(self.order, self._open_lane, self.config)
-            )
-            while not battles.done():
-                await asyncio.wait({battles}, timeout=poll_s)
-                if on_progress is not None:
-                    on_progress(self.recorder.progress(total))
-                if not battles.done():
-                    self.engine.check(self._all_players())  # type: ignore[arg-type]
-                    for lane in list(self.lanes):
-                        _end_overdue_battles(lane.players["p1"], self.recorder, self.config)
-            battles.result()
-        finally:
-            if battles is not None and not battles.done():
-                battles.cancel()
-            await self.engine.close(self._all_players())  # type: ignore[arg-type]
-        progress = self.recorder.progress(total)
-        if on_progress is not None:
-            on_progress(progress)
-        return progress
+
+        def watch() -> None:
+            self.engine.check(self._all_players())  # type: ignore[arg-type]
+            for lane in list(self.lanes):
+                _end_overdue_battles(lane.players["p1"], self.recorder, self.config)
+
+        return await _drive(
+            self.engine,
+            lambda: self.engine.run_schedule(self.order, self._open_lane, self.config),
+            watch,
+            self._all_players,
+            self.recorder,
+            len(self.order),
+            on_progress,
+            poll_s,
+        )
+
+
+async def _drive(
+    engine: Engine,
+    start: Callable[[], Awaitable[None]],
+    watch: Callable[[], None],
+    players: Callable[[], dict[Any, ArenaPlayer]],
+    recorder: Recorder,
+    total: int,
+    on_progress: Callable[[MatchProgress], None] | None,
+    poll_s: float,
+) -> MatchProgress:
+    """Run `start()`'s battles on `engine`, reporting progress and calling `watch()` (engine
+    health, overdue battles) every `poll_s` until they end; the engine is always closed."""
+    battles: asyncio.Future[None] | None = None
+    try:
+        await engine.start()
+        battles = asyncio.ensure_future(start())
+        while not battles.done():
+            await asyncio.wait({battles}, timeout=poll_s)
+            if on_progress is not None:
+                on_progress(recorder.progress(total))
+            if not battles.done():
+                watch()
+        battles.result()
+    finally:
+        if battles is not None and not battles.done():
+            battles.cancel()
+        await engine.close(players())
+    progress = recorder.progress(total)
+    if on_progress is not None:
+        on_progress(progress)
+    return progress
 
 
 def _end_overdue_battles(p1: ArenaPlayer, recorder: Recorder, config: MatchConfig) -> None:
@@ -773,29 +798,21 @@ class Match:
         poll_s: float = 0.25,
     ) -> MatchProgress:
         """Play every battle; raise ServerError if the engine dies (finished ones are kept)."""
-        total = self.config.n
-        battles: asyncio.Future[None] | None = None
-        try:
-            await self.engine.start()
-            battles = asyncio.ensure_future(
-                self.engine.run(self.players, self.config, self.team_plan)
-            )
-            while not battles.done():
-                await asyncio.wait({battles}, timeout=poll_s)
-                if on_progress is not None:
-                    on_progress(self.recorder.progress(total))
-                if not battles.done():
-                    self.engine.check(self.players)
-                    self._end_overdue_battles()
-            battles.result()
-        finally:
-            if battles is not None and not battles.done():
-                battles.cancel()
-            await self.engine.close(self.players)
-        progress = self.recorder.progress(total)
-        if on_progress is not None:
-            on_progress(progress)
-        return progress
+
+        def watch() -> None:
+            self.engine.check(self.players)
+            self._end_overdue_battles()
+
+        return await _drive(
+            self.engine,
+            lambda: self.engine.run(self.players, self.config, self.team_plan),
+            watch,
+            lambda: self.players,
+            self.recorder,
+            self.config.n,
+            on_progress,
+            poll_s,
+        )
 
     def _end_overdue_battles(self) -> None:
         _end_overdue_battles(self.players["p1"], self.recorder, self.config)

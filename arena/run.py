@@ -356,6 +356,20 @@ def side_seed(seed: int | None, side: str, session: int) -> int | None:
     return seed * 1000 + SIDES.index(side) * 100 + session  # type: ignore[arg-type]
 
 
+def _match_config(spec: RunSpec, n: int, session: int) -> MatchConfig:
+    """The engine's settings for `n` battles of a session of the run `spec` describes."""
+    return MatchConfig(
+        n=n,
+        battle_format=spec.format,
+        concurrency=spec.concurrency,
+        move_delay=spec.move_delay,
+        battle_timeout_s=spec.battle_timeout_s,
+        decision_timeout_s=spec.decision_timeout_s,
+        session=session,
+        trajectories_dir=None if spec.save_trajectories is None else Path(spec.save_trajectories),
+    )
+
+
 async def play_session(
     plan: RunPlan,
     engine: Engine,
@@ -378,18 +392,7 @@ async def play_session(
     journal = Journal(plan.paths.journal)
     try:
         journal.write_spec(spec)
-        config = MatchConfig(
-            n=plan.remaining,
-            battle_format=spec.format,
-            concurrency=spec.concurrency,
-            move_delay=spec.move_delay,
-            battle_timeout_s=spec.battle_timeout_s,
-            decision_timeout_s=spec.decision_timeout_s,
-            session=plan.session,
-            trajectories_dir=None
-            if spec.save_trajectories is None
-            else Path(spec.save_trajectories),
-        )
+        config = _match_config(spec, plan.remaining, plan.session)
         plan_teams = None
         if plan.teams is not None:
             plan_teams = team_plan(plan.teams, spec.seed, plan.session, plan.remaining)
@@ -426,17 +429,7 @@ async def _play_tournament(
             agent_spec.resolved = getattr(agent, "resolved", agent.name)
             agent_spec.params = dict(getattr(agent, "params", {}) or {})
         journal.write_spec(spec)
-        config = MatchConfig(
-            n=len(plan.order),
-            battle_format=spec.format,
-            concurrency=spec.concurrency,
-            battle_timeout_s=spec.battle_timeout_s,
-            decision_timeout_s=spec.decision_timeout_s,
-            session=plan.session,
-            trajectories_dir=None
-            if spec.save_trajectories is None
-            else Path(spec.save_trajectories),
-        )
+        config = _match_config(spec, len(plan.order), plan.session)
         pairs = [(a, b) for i, a in enumerate(names) for b in names[i + 1 :]]
         tournament = Tournament(built, rngs, plan.order, pairs, config, engine, journal, plan.paths)
         return await tournament.play(on_progress)
