@@ -8,16 +8,18 @@ printing layer over these three.
 
 from __future__ import annotations
 
+import contextlib
 import importlib.metadata
 import logging
 import random
 import re
 import time
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 import agents
+from agents.base import Agent
 from arena import __version__
 from arena.match import (
     Engine,
@@ -370,6 +372,29 @@ def _match_config(spec: RunSpec, n: int, session: int) -> MatchConfig:
     )
 
 
+@contextlib.asynccontextmanager
+async def _agents(
+    wanted: list[tuple[str, AgentSpec, int]],
+) -> AsyncIterator[tuple[dict[str, Agent], dict[str, random.Random]]]:
+    """Build each (key, spec, seed) agent with its RNG, note what it resolved to in its
+    spec, and close every agent built so far on the way out (also when one fails to build)."""
+    built: dict[str, Agent] = {}
+    rngs: dict[str, random.Random] = {}
+    try:
+        for key, agent_spec, seed in wanted:
+            agent = built[key] = agents.create(agent_spec.given, seed=seed)
+            rngs[key] = random.Random(seed)
+            agent_spec.resolved = getattr(agent, "resolved", agent.name)
+            agent_spec.params = dict(getattr(agent, "params", {}) or {})
+        yield built, rngs
+    finally:
+        for agent in built.values():
+            try:
+                await agent.close()
+            except Exception:
+                log.exception("closing agent %s failed", agent.name)
+
+
 async def play_session(
     plan: RunPlan,
     engine: Engine,
@@ -381,32 +406,23 @@ async def play_session(
         return await _play_tournament(plan, engine, on_progress)
     spec = plan.spec
     spec.server = engine.description
-    built = {}
-    rngs = {}
-    for side in SIDES:
-        seed = side_seed(spec.seed, side, plan.session)
-        built[side] = agents.create(getattr(spec, side).given, seed=seed)
-        rngs[side] = random.Random(seed)
-        getattr(spec, side).resolved = getattr(built[side], "resolved", built[side].name)
-        getattr(spec, side).params = dict(getattr(built[side], "params", {}) or {})
-    journal = Journal(plan.paths.journal)
-    try:
-        journal.write_spec(spec)
-        config = _match_config(spec, plan.remaining, plan.session)
-        plan_teams = None
-        if plan.teams is not None:
-            plan_teams = team_plan(plan.teams, spec.seed, plan.session, plan.remaining)
-        match = Match(built, rngs, config, engine, journal, plan.paths, plan_teams)
-        if on_start is not None:
-            on_start(match)
-        return await match.play(on_progress)
-    finally:
-        journal.close()
-        for agent in built.values():
-            try:
-                await agent.close()
-            except Exception:
-                log.exception("closing agent %s failed", agent.name)
+    sides = [
+        (side, getattr(spec, side), side_seed(spec.seed, side, plan.session)) for side in SIDES
+    ]
+    async with _agents(sides) as (built, rngs):
+        journal = Journal(plan.paths.journal)
+        try:
+            journal.write_spec(spec)
+            config = _match_config(spec, plan.remaining, plan.session)
+            plan_teams = None
+            if plan.teams is not None:
+                plan_teams = team_plan(plan.teams, spec.seed, plan.session, plan.remaining)
+            match = Match(built, rngs, config, engine, journal, plan.paths, plan_teams)
+            if on_start is not None:
+                on_start(match)
+            return await match.play(on_progress)
+        finally:
+            journal.close()
 
 
 async def _play_tournament(
@@ -418,28 +434,21 @@ async def _play_tournament(
     assert spec.agents is not None and plan.order is not None
     spec.server = engine.description
     names = [a.given for a in spec.agents]
-    built = {}
-    rngs = {}
-    journal = Journal(plan.paths.journal)
-    try:
-        for i, agent_spec in enumerate(spec.agents):  # each agent built once
-            seed = agent_seed(spec.seed, i, plan.session)
-            agent = built[agent_spec.given] = agents.create(agent_spec.given, seed=seed)
-            rngs[agent_spec.given] = random.Random(seed)
-            agent_spec.resolved = getattr(agent, "resolved", agent.name)
-            agent_spec.params = dict(getattr(agent, "params", {}) or {})
-        journal.write_spec(spec)
-        config = _match_config(spec, len(plan.order), plan.session)
-        pairs = [(a, b) for i, a in enumerate(names) for b in names[i + 1 :]]
-        tournament = Tournament(built, rngs, plan.order, pairs, config, engine, journal, plan.paths)
-        return await tournament.play(on_progress)
-    finally:
-        journal.close()
-        for agent in built.values():
-            try:
-                await agent.close()
-            except Exception:
-                log.exception("closing agent %s failed", agent.name)
+    each = [  # each agent built once, for all its pairs
+        (a.given, a, agent_seed(spec.seed, i, plan.session)) for i, a in enumerate(spec.agents)
+    ]
+    async with _agents(each) as (built, rngs):
+        journal = Journal(plan.paths.journal)
+        try:
+            journal.write_spec(spec)
+            config = _match_config(spec, len(plan.order), plan.session)
+            pairs = [(a, b) for i, a in enumerate(names) for b in names[i + 1 :]]
+            tournament = Tournament(
+                built, rngs, plan.order, pairs, config, engine, journal, plan.paths
+            )
+            return await tournament.play(on_progress)
+        finally:
+            journal.close()
 
 
 def games_of(battles: list[BattleRecord], spec: RunSpec) -> list[Game]:

@@ -13,7 +13,7 @@ import plotly.graph_objects as go
 import plotly.offline
 from markupsafe import Markup
 
-from arena.ratings import Leaderboard
+from arena.ratings import Leaderboard, PairResult
 from arena.record import (
     RunPaths,
     RunRecord,
@@ -64,16 +64,9 @@ class PairView:
     """One pair of a tournament: its head to head and the battles the viewer has of it."""
 
     index: int
-    a: str
-    b: str
-    wins_a: int
-    wins_b: int
-    draws: int
-    battles: int
-    score_a: float
-    ci95: tuple[float, float]
+    result: PairResult  # the head to head, over this run's and included battles
     views: list[BattleView]  # in the viewer, in the order played
-    battles_total: int  # including those beyond the viewer's limit
+    battles_total: int  # this run's battles of the pair, including those beyond the viewer
 
 
 def verdict(record: RunRecord) -> Verdict:
@@ -127,11 +120,7 @@ def pair_views(record: RunRecord, board: Leaderboard, views: list[BattleView]) -
         key = {p.a, p.b}
         mine = [b for b in views if b.agents is not None and set(b.agents.values()) == key]
         total = sum(1 for b in record.battles if {b.p1_agent, b.p2_agent} == key)
-        out.append(
-            PairView(
-                i, p.a, p.b, p.wins_a, p.wins_b, p.draws, p.battles, p.score_a, p.ci95, mine, total
-            )
-        )
+        out.append(PairView(i, p, mine, total))
     return out
 
 

@@ -7,21 +7,11 @@ import sys
 from pathlib import Path
 
 import pytest
+from fixture_teams import KORAIDON
 
 REPO = Path(__file__).resolve().parents[2]
 
 pytestmark = pytest.mark.usefixtures("bundled_showdown")  # the validator runs node
-
-KORAIDON = """Koraidon @ Choice Scarf
-Ability: Orichalcum Pulse
-Tera Type: Fire
-EVs: 252 Atk / 4 SpD / 252 Spe
-Jolly Nature
-- Flare Blitz
-- Collision Course
-- U-turn
-- Outrage
-"""
 
 
 def run_main(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:

@@ -12,6 +12,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from fixture_teams import KORAIDON
 
 from arena import server as showdown
 from arena import teams as T
@@ -27,16 +28,6 @@ Adamant Nature
 - Kowtow Cleave
 - Sucker Punch
 - Iron Head
-"""
-KORAIDON = """Koraidon @ Choice Scarf
-Ability: Orichalcum Pulse
-Tera Type: Fire
-EVs: 252 Atk / 4 SpD / 252 Spe
-Jolly Nature
-- Flare Blitz
-- Collision Course
-- U-turn
-- Outrage
 """
 SPORE_KINGAMBIT = KINGAMBIT.replace("- Iron Head", "- Spore")
 # Two reasons from Showdown, one of them over two lines.
