@@ -5,6 +5,7 @@ uv run python main.py --p1 random --p2 random --move-delay 2      # watch it liv
 uv run python main.py --resume runs/<run>.json                    # finish an interrupted run
 uv run python main.py --agents random,max-damage,heuristic --n 20  # round robin + leaderboard
 uv run python main.py --format gen9ou --p1 heuristic --team1 teams/gen9ou/  # a format with teams
+uv run python main.py --format gen2ou --agents random,max-damage,heuristic --n 10  # bundled teams
 """
 
 from __future__ import annotations
@@ -59,6 +60,14 @@ def make_parser() -> argparse.ArgumentParser:
     )
     p.add_argument(
         "--team2", default=None, metavar="FILE_OR_DIR", help="player 2's team, like --team1"
+    )
+    p.add_argument(
+        "--teams",
+        default=None,
+        metavar="FILE_OR_DIR",
+        help="every side's teams (a match: both players unless --team1/--team2 say otherwise; "
+        "--agents: every agent). Drawing both sides from one pool pairs the battles so each "
+        "agent plays both teams of a draw",
     )
     p.add_argument(
         "--move-delay",

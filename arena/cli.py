@@ -88,6 +88,7 @@ def run_cli(args: argparse.Namespace) -> int:
         save_trajectories=args.save_trajectories,
         team1=getattr(args, "team1", None),
         team2=getattr(args, "team2", None),
+        teams=getattr(args, "teams", None),
     )
     try:
         plan = plan_run(request)

@@ -14,7 +14,7 @@ import re
 import secrets
 import time
 from collections import defaultdict
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -93,8 +93,34 @@ def packed(team: Team) -> str:
     return ConstantTeambuilder(team.text).yield_team()
 
 
-def _species_ids(builder: ConstantTeambuilder) -> frozenset[str]:
-    return frozenset(to_id_str(mon.species or mon.nickname or "") for mon in builder.team)
+def _set_keys(species: str, item: str | None, moves: Iterable[str]) -> set[str]:
+    """What identifies a set among a side's teams: its species, item and moves (as ids)."""
+    keys = {f"species:{to_id_str(species)}"}
+    if item:
+        keys.add(f"{to_id_str(species)}@{to_id_str(item)}")
+    keys.update(f"{to_id_str(species)}:{_move_key(move)}" for move in moves)
+    return keys
+
+
+def _move_key(move: str) -> str:
+    # Requests name Hidden Power with its type and power ("hiddenpowerfire60"), team
+    # files with its type only ("Hidden Power [Fire]"): compare the type.
+    return re.sub(r"^(hiddenpower[a-z]*?)\d*$", r"\1", to_id_str(move))
+
+
+def _team_keys(builder: ConstantTeambuilder) -> set[str]:
+    keys: set[str] = set()
+    for mon in builder.team:
+        keys |= _set_keys(mon.species or mon.nickname or "", mon.item, mon.moves or ())
+    return keys
+
+
+def _battle_keys(battle: AbstractBattle) -> set[str]:
+    keys: set[str] = set()
+    for mon in battle.team.values():
+        item = mon.item if mon.item not in (None, "", "unknown_item") else None
+        keys |= _set_keys(mon.species, item, mon.moves)
+    return keys
 
 
 class PlanTeambuilder(Teambuilder):
@@ -102,12 +128,13 @@ class PlanTeambuilder(Teambuilder):
     the k-th battle of the plan (poke-env asks once per challenge sent or accepted).
 
     Battles start concurrently, so which battle got which team is read back from the
-    battle itself: the species of the player's own team (from Showdown's requests) name
-    the team among the side's candidates (`identify`)."""
+    battle itself: the player's own sets (species, items and moves, from Showdown's
+    requests) name the team among the side's candidates (`identify`)."""
 
     def __init__(self, teams: list[Team]):
         self.teams = teams
         self._builders = {id(t): ConstantTeambuilder(t.text) for t in teams}
+        self._keys = {id(t): _team_keys(self._builders[id(t)]) for t in teams}
         self._next = 0
 
     def yield_team(self) -> str:
@@ -116,15 +143,20 @@ class PlanTeambuilder(Teambuilder):
         return self._builders[id(team)].yield_team()
 
     def identify(self, battle: AbstractBattle) -> str | None:
-        """The name of the candidate whose species match the battle's own team best."""
-        own = frozenset(mon.species for mon in battle.team.values())
+        """The name of the candidate whose sets match the battle's own team best."""
+        own = _battle_keys(battle)
         if not own:
             return None
-        best = max(
-            dict.fromkeys(self.teams),
-            key=lambda t: len(own & _species_ids(self._builders[id(t)])),
-        )
-        return team_name(best)
+        candidates = list(dict.fromkeys(self.teams))
+        scores = [len(own & self._keys[id(t)]) for t in candidates]
+        best = max(scores)
+        found = [t for t, score in zip(candidates, scores, strict=True) if score == best]
+        if len({team_name(t) for t in found}) > 1:
+            log.warning(
+                "%s: teams %s have the same sets; recording the first",
+                battle.battle_tag, ", ".join(team_name(t) for t in found),
+            )  # fmt: skip
+        return team_name(found[0])
 
 
 @dataclass
@@ -286,16 +318,25 @@ class ArenaPlayer(Player):
         self.trajectories = (
             None if config.trajectories_dir is None else TrajectoryRecorder(config.trajectories_dir)
         )
+        # Server engine, tournaments: the team of the one battle this player's lane plays.
+        self.current_team: Team | None = None
         super().__init__(**kwargs)
         _route_player_logger(self.logger)
 
+    def play_team(self, team: Team) -> None:
+        """Bring `team` to the next battle (a lane plays one battle at a time)."""
+        self.current_team = team
+        self.update_team(team.text)
+
     def _note_team(self, battle: AbstractBattle) -> None:
         """Server engine, team formats: record which of the side's teams this battle got."""
+        if self.side in self.recorder.teams.get(battle.battle_tag, {}):
+            return
         builder = self._team
-        if isinstance(builder, PlanTeambuilder) and self.side not in self.recorder.teams.get(
-            battle.battle_tag, {}
-        ):
+        if isinstance(builder, PlanTeambuilder):
             self.recorder.note_team(battle.battle_tag, self.side, builder.identify(battle))
+        elif self.current_team is not None:
+            self.recorder.note_team(battle.battle_tag, self.side, team_name(self.current_team))
 
     def teampreview(self, battle: AbstractBattle) -> str | Awaitable[str]:
         self._note_team(battle)
@@ -452,17 +493,25 @@ class ServerEngine:
             ) from exc
 
     async def run_schedule(
-        self, order: list[Pairing], lane_for: Callable[[Pairing], Lane], config: MatchConfig
+        self,
+        order: list[Pairing],
+        lane_for: Callable[[Pairing], Lane],
+        config: MatchConfig,
+        team_plan: TeamPlan | None = None,
     ) -> None:
         """Play one battle per entry of `order`, started in that order, at most
         `config.concurrency` at once over all pairs. A lane (two logged-in players) plays
-        one battle at a time; lanes are opened as the pairs' battles need them."""
+        one battle at a time, with the teams `team_plan` gives that battle; lanes are
+        opened as the pairs' battles need them."""
         slots = asyncio.Semaphore(config.concurrency)
         idle: dict[Pairing, list[Lane]] = defaultdict(list)
         tasks: list[asyncio.Future[None]] = []
 
-        async def one(pairing: Pairing) -> None:
+        async def one(i: int, pairing: Pairing) -> None:
             lane = idle[pairing].pop() if idle[pairing] else lane_for(pairing)
+            if team_plan is not None:
+                for side, player in lane.players.items():
+                    player.play_team(team_plan[i][side])
             try:
                 with self._server_gone():
                     await lane.players["p1"].battle_against(lane.players["p2"], n_battles=1)
@@ -471,9 +520,9 @@ class ServerEngine:
                 slots.release()
 
         try:
-            for pairing in order:
+            for i, pairing in enumerate(order):
                 await slots.acquire()
-                tasks.append(asyncio.ensure_future(one(pairing)))
+                tasks.append(asyncio.ensure_future(one(i, pairing)))
             await asyncio.gather(*tasks)
         finally:
             for task in tasks:
@@ -534,22 +583,33 @@ class DirectEngine:
         base = f"battle-{config.battle_format}-{secrets.token_hex(3)}"
         tags = [f"{base}{i}" for i in range(config.n)]
         if team_plan is not None:
-            recorder = players["p1"].recorder
-            for tag, teams in zip(tags, team_plan, strict=True):
-                self.pool.teams[tag] = {side: packed(team) for side, team in teams.items()}
-                for side, team in teams.items():
-                    recorder.note_team(tag, side, team_name(team))
+            self._give_teams(tags, team_plan, players["p1"].recorder)
         await run_in_poke_loop(self.pool.play(tags, config.battle_format, config.concurrency))
 
+    def _give_teams(self, tags: list[str], team_plan: TeamPlan, recorder: Recorder) -> None:
+        """Battle `tags[i]` gets the teams `team_plan[i]`, packed into its `>player` lines."""
+        for tag, teams in zip(tags, team_plan, strict=True):
+            self.pool.teams[tag] = {side: packed(team) for side, team in teams.items()}
+            for side, team in teams.items():
+                recorder.note_team(tag, side, team_name(team))
+
     async def run_schedule(
-        self, order: list[Pairing], lane_for: Callable[[Pairing], Lane], config: MatchConfig
+        self,
+        order: list[Pairing],
+        lane_for: Callable[[Pairing], Lane],
+        config: MatchConfig,
+        team_plan: TeamPlan | None = None,
     ) -> None:
         """Play one battle per entry of `order`, started in that order, at most
         `config.concurrency` at once over all pairs (one lane per pairing: the simulator
-        plays many battles of the same two players at once)."""
+        plays many battles of the same two players at once); battle i gets the teams
+        `team_plan[i]`."""
         lanes = {pairing: lane_for(pairing) for pairing in dict.fromkeys(order)}
         base = f"battle-{config.battle_format}-{secrets.token_hex(3)}"
         players = {f"{base}{i}": lanes[pairing].players for i, pairing in enumerate(order)}
+        if team_plan is not None:
+            recorder = next(iter(lanes.values())).players["p1"].recorder
+            self._give_teams(list(players), team_plan, recorder)
         await run_in_poke_loop(
             self.pool.play(list(players), config.battle_format, config.concurrency, players)
         )
@@ -626,10 +686,12 @@ class Tournament:
         engine: Engine,
         journal: Journal,
         paths: RunPaths,
+        team_plan: TeamPlan | None = None,
     ):
         self.agents = agents
         self.rngs = rngs
         self.order = order
+        self.team_plan = team_plan  # team formats: the teams of each battle of `order`
         self.config = config
         self.engine = engine
         self.recorder = Recorder(journal, paths, config.session)
@@ -683,7 +745,9 @@ class Tournament:
 
         return await _drive(
             self.engine,
-            lambda: self.engine.run_schedule(self.order, self._open_lane, self.config),
+            lambda: self.engine.run_schedule(
+                self.order, self._open_lane, self.config, self.team_plan
+            ),
             watch,
             self._all_players,
             self.recorder,

@@ -134,16 +134,18 @@ class RunSpec:
     # whole list, as given: in a tournament every battle names its own two agents.
     agents: list[AgentSpec] | None = None
     include: list[str] | None = None  # earlier runs whose battles count in the ratings
-    # Team formats (written only when set): --team1/--team2 as given; unset: the bundled pool.
+    # Team formats (written only when set): each side's --team1/--team2 (or --teams) as an
+    # absolute path; unset: the bundled pool. Tournaments: `teams`, the pool of every agent.
     team1: str | None = None
     team2: str | None = None
+    teams: str | None = None
 
     @property
     def is_tournament(self) -> bool:
         return self.agents is not None
 
     def to_dict(self) -> dict[str, Any]:
-        return _without_none(asdict(self), ("agents", "include", "team1", "team2"))
+        return _without_none(asdict(self), ("agents", "include", "team1", "team2", "teams"))
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> RunSpec:

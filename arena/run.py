@@ -76,6 +76,7 @@ class RunRequest:
     include: list[str] | None = None  # earlier runs whose battles count in the ratings
     team1: str | None = None  # --team1 FILE_OR_DIR (team formats); None: the bundled pool
     team2: str | None = None
+    teams: str | None = None  # --teams FILE_OR_DIR: every side's (and agent's) teams
 
 
 @dataclass
@@ -184,6 +185,25 @@ def versions() -> dict[str, str]:
     }
 
 
+def absolute(path: str | None) -> str | None:
+    """A team option as the run spec stores it: absolute, so a resume works from anywhere."""
+    return None if path is None else str(Path(path).expanduser().resolve())
+
+
+def check_team_options(battle_format: str, request: RunRequest) -> None:
+    """Team options only make sense in formats with teams; a tournament takes --teams only."""
+    given = [
+        f"--{flag}" for flag in ("team1", "team2", "teams") if getattr(request, flag) is not None
+    ]
+    if given and not is_team_format(battle_format):
+        raise TeamError(f"{battle_format} generates its own teams: leave out {' and '.join(given)}")
+    if request.agents is not None and (request.team1 is not None or request.team2 is not None):
+        raise ValueError(
+            "a round robin has no fixed sides: give every agent's teams with --teams "
+            "FILE_OR_DIR instead of --team1/--team2"
+        )
+
+
 def side_teams(
     battle_format: str, team1: str | None, team2: str | None
 ) -> dict[Side, list[Team]] | None:
@@ -205,10 +225,47 @@ def side_teams(
     return teams
 
 
+def _same_pool(teams: dict[Side, list[Team]]) -> bool:
+    p1, p2 = ([team.path.resolve() for team in teams[side]] for side in SIDES)
+    return p1 == p2
+
+
 def team_plan(teams: dict[Side, list[Team]], seed: int | None, session: int, n: int) -> TeamPlan:
-    """The teams of the session's next `n` battles, drawn per side from the run's seed."""
+    """The teams of the session's next `n` battles, drawn from the run's seed.
+
+    When both sides draw from the same pool, battles come in pairs that swap the two teams
+    drawn (battle 2k+1 gives each agent the team the other had in battle 2k): a strong
+    draw helps both agents alike, so team luck cancels out of the comparison. Otherwise
+    each side draws from its own teams for every battle."""
     rng = random.Random(f"teams-{seed}-{session}")
-    return [{side: pick(teams[side], rng) for side in SIDES} for _ in range(n)]
+    if not _same_pool(teams):
+        return [{side: pick(teams[side], rng) for side in SIDES} for _ in range(n)]
+    plan: TeamPlan = []
+    while len(plan) < n:
+        a, b = pick(teams["p1"], rng), pick(teams["p1"], rng)
+        plan.extend([{"p1": a, "p2": b}, {"p1": b, "p2": a}])
+    return plan[:n]
+
+
+def tournament_team_plan(
+    order: list[Pairing], pool: list[Team], seed: int | None, session: int
+) -> TeamPlan:
+    """The teams of each battle of a round robin's `order`, drawn from the run's seed.
+
+    The k-th battle of a with b on p1 and the k-th with b on p1 get the same two teams on
+    the same sides, so each agent of a pair plays both teams of the draw (sides and teams
+    both swap): a strong team helps both agents of the pair alike."""
+    rng = random.Random(f"teams-{seed}-{session}")
+    rounds: dict[frozenset[str], list[dict[Side, Team]]] = {}
+    seen: dict[Pairing, int] = {}
+    plan: TeamPlan = []
+    for pairing in order:
+        k = seen[pairing] = seen.get(pairing, -1) + 1
+        draws = rounds.setdefault(frozenset(pairing), [])
+        while len(draws) <= k:
+            draws.append({side: pick(pool, rng) for side in SIDES})
+        plan.append(draws[k])
+    return plan
 
 
 def plan_run(request: RunRequest) -> RunPlan:
@@ -265,11 +322,12 @@ def plan_run(request: RunRequest) -> RunPlan:
         if spec.agents is not None:
             names = [a.given for a in spec.agents]
             order = schedule(names, spec.n, tournament_done(contents.battles))
-        teams = None
-        if spec.agents is None and (request.team1 or request.team2):
-            raise ValueError("--resume plays the run's own teams: leave out --team1/--team2")
+        if any(getattr(request, flag) is not None for flag in ("team1", "team2", "teams")):
+            raise ValueError("--resume plays the run's own teams: leave out the team options")
         if spec.agents is None:
             teams = side_teams(spec.format, spec.team1, spec.team2)
+        else:
+            teams = side_teams(spec.format, spec.teams, spec.teams)
         return RunPlan(
             paths,
             spec,
@@ -279,16 +337,12 @@ def plan_run(request: RunRequest) -> RunPlan:
             teams=teams,
         )
     check_format(request.battle_format)
+    check_team_options(request.battle_format, request)
     if request.agents is not None:
-        if request.team1 is not None or request.team2 is not None:
-            raise ValueError("--team1/--team2 are for a match (--p1/--p2), not --agents")
-        if is_team_format(request.battle_format):
-            raise ValueError(
-                f"round robins in {request.battle_format} are not supported yet: play it as "
-                "a match (--p1/--p2), or use a random-battle format with --agents"
-            )
         return _plan_tournament(request, trajectories, include)
-    teams = side_teams(request.battle_format, request.team1, request.team2)
+    team1 = absolute(request.team1 if request.team1 is not None else request.teams)
+    team2 = absolute(request.team2 if request.team2 is not None else request.teams)
+    teams = side_teams(request.battle_format, team1, team2)
     parsed = {side: agents.preflight(getattr(request, side)) for side in SIDES}
     seed = request.seed if request.seed is not None else random.SystemRandom().randrange(2**31)
     run_id = make_run_id(request.p1, request.p2, request.output_dir)
@@ -308,8 +362,8 @@ def plan_run(request: RunRequest) -> RunPlan:
         engine=request.engine,
         decision_timeout_s=request.decision_timeout_s,
         save_trajectories=trajectories,
-        team1=request.team1,
-        team2=request.team2,
+        team1=team1,
+        team2=team2,
     )
     return RunPlan(RunPaths(request.output_dir, run_id), spec, session=0, done=0, teams=teams)
 
@@ -318,6 +372,8 @@ def _plan_tournament(request: RunRequest, trajectories: str | None, include: lis
     names = check_agent_list(request.agents or [])
     if request.move_delay > 0:
         raise ValueError("--move-delay is for watching one match: use --p1/--p2, not --agents")
+    pool = absolute(request.teams)
+    teams = side_teams(request.battle_format, pool, pool)  # every agent draws from one pool
     seed = request.seed if request.seed is not None else random.SystemRandom().randrange(2**31)
     run_id = make_tournament_id(names, request.output_dir)
     everyone = AgentSpec(given=",".join(names), resolved=",".join(names))
@@ -339,9 +395,12 @@ def _plan_tournament(request: RunRequest, trajectories: str | None, include: lis
         save_trajectories=trajectories,
         agents=[AgentSpec(given=name, resolved=name) for name in names],
         include=include or None,
+        teams=pool,
     )
     order = schedule(names, spec.n)
-    return RunPlan(RunPaths(request.output_dir, run_id), spec, session=0, done=0, order=order)
+    return RunPlan(
+        RunPaths(request.output_dir, run_id), spec, session=0, done=0, order=order, teams=teams
+    )
 
 
 def agent_seed(seed: int | None, index: int, session: int) -> int | None:
@@ -443,8 +502,11 @@ async def _play_tournament(
             journal.write_spec(spec)
             config = _match_config(spec, len(plan.order), plan.session)
             pairs = [(a, b) for i, a in enumerate(names) for b in names[i + 1 :]]
+            teams = None
+            if plan.teams is not None:
+                teams = tournament_team_plan(plan.order, plan.teams["p1"], spec.seed, plan.session)
             tournament = Tournament(
-                built, rngs, plan.order, pairs, config, engine, journal, plan.paths
+                built, rngs, plan.order, pairs, config, engine, journal, plan.paths, teams
             )
             return await tournament.play(on_progress)
         finally:

@@ -50,3 +50,66 @@ def test_a_team_file_is_played_and_recorded(tmp_path: Path) -> None:
 
 def test_gen9ou_on_the_server_records_both_teams(showdown_server, tmp_path: Path) -> None:
     check(play(tmp_path, "--server", showdown_server.url))
+
+
+def round_robin(tmp_path: Path, fmt: str, agents: str, *args: str) -> list:
+    result = subprocess.run(
+        [sys.executable, "main.py", "--format", fmt, "--agents", agents, "--n", "2",
+         "--seed", "4", "--log-level", "WARNING", "--output", str(tmp_path / "runs"),
+         "--reports", str(tmp_path / "reports"), *args],
+        cwd=REPO, capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    (path,) = (tmp_path / "runs").glob("*.json")
+    record = load_record(path)
+    assert record.leaderboard is not None
+    pool = {f"{fmt}/{p.stem}" for p in (REPO / "teams" / fmt).glob("*.txt")}
+    for b in record.battles:
+        assert b.error is None and b.winner is not None
+        assert b.p1_team in pool and b.p2_team in pool, (b.p1_team, b.p2_team)
+    return record.battles
+
+
+def paired(battles: list) -> None:
+    """Both battles of a pair had the same teams on the same sides, the agents swapped."""
+    by_pair: dict[frozenset, list] = {}
+    for b in battles:
+        by_pair.setdefault(frozenset((b.p1_agent, b.p2_agent)), []).append(b)
+    for pair in by_pair.values():
+        first, second = pair
+        assert (first.p1_agent, first.p2_agent) == (second.p2_agent, second.p1_agent)
+        assert (first.p1_team, first.p2_team) == (second.p1_team, second.p2_team)
+
+
+def test_a_round_robin_in_gen9ou_on_the_simulator(tmp_path: Path) -> None:
+    battles = round_robin(tmp_path, "gen9ou", "random,max-damage,heuristic", "--engine", "sim")
+    assert len(battles) == 6
+    paired(battles)
+
+
+def test_a_round_robin_in_gen2ou_on_the_server(showdown_server, tmp_path: Path) -> None:
+    battles = round_robin(tmp_path, "gen2ou", "random,heuristic", "--server", showdown_server.url)
+    assert len(battles) == 2
+    paired(battles)
+
+
+def test_a_resume_from_another_folder_keeps_the_runs_teams(tmp_path: Path) -> None:
+    team = sorted((REPO / "teams" / "gen4ou").glob("*.txt"))[0]
+    common = ["--log-level", "WARNING", "--reports", str(tmp_path / "reports"), "--engine", "sim"]
+    first = subprocess.run(
+        [sys.executable, "main.py", "--format", "gen4ou", "--p1", "heuristic", "--p2", "random",
+         "--n", "1", "--team1", str(team.relative_to(REPO)), "--output", str(tmp_path / "runs"),
+         *common],
+        cwd=REPO, capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert first.returncode == 0, first.stderr
+    (path,) = (tmp_path / "runs").glob("*.json")
+    assert load_record(path).spec.team1 == str(team)  # absolute: a resume works from anywhere
+    again = subprocess.run(
+        [sys.executable, str(REPO / "main.py"), "--resume", str(path), "--n", "2", *common],
+        cwd=tmp_path, capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert again.returncode == 0, again.stderr
+    record = load_record(path)
+    assert len(record.battles) == 2
+    assert {b.p1_team for b in record.battles} == {f"gen4ou/{team.stem}"}

@@ -37,7 +37,7 @@ def test_an_illegal_team_file_is_refused_before_any_battle(tmp_path: Path) -> No
     assert not (tmp_path / "runs").exists() or not any((tmp_path / "runs").iterdir())
 
 
-@pytest.mark.parametrize("option", ["--team1", "--team2"])
+@pytest.mark.parametrize("option", ["--team1", "--team2", "--teams"])
 def test_a_team_in_a_random_battle_format_is_refused(tmp_path: Path, option: str) -> None:
     team = REPO / "teams" / "gen9ou"
     result = run_main(tmp_path, "--format", "gen9randombattle", option, str(team))
@@ -52,3 +52,13 @@ def test_a_missing_team_file_is_one_line(tmp_path: Path) -> None:
     assert result.returncode == 2, result.stderr
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and "does not exist" in lines[0], result.stderr
+
+
+def test_a_round_robin_with_a_side_team_is_one_line(tmp_path: Path) -> None:
+    team = REPO / "teams" / "gen9ou"
+    result = run_main(
+        tmp_path, "--format", "gen9ou", "--agents", "random,heuristic", "--team1", str(team)
+    )
+    assert result.returncode == 2, result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and "give every agent's teams with --teams" in lines[0], result.stderr

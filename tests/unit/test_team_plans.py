@@ -1,0 +1,166 @@
+"""Which team each battle gets: seeded draws, paired swaps, round robins, and reading the
+team back from a battle on the server engine."""
+
+from __future__ import annotations
+
+import collections
+from pathlib import Path
+from types import SimpleNamespace
+
+import pytest
+from poke_env.battle.pokemon import Pokemon
+from poke_env.teambuilder import ConstantTeambuilder
+
+from arena.match import PlanTeambuilder, _move_key, schedule, team_name
+from arena.run import (
+    RunRequest,
+    plan_run,
+    team_plan,
+    tournament_team_plan,
+)
+from arena.teams import TEAMS_DIR, Team, TeamError, bundled_pool
+
+POOL = bundled_pool("gen9ou")
+
+
+def names(plan: list[dict[str, Team]]) -> list[tuple[str, str]]:
+    return [(battle["p1"].name, battle["p2"].name) for battle in plan]
+
+
+def test_one_pool_for_both_sides_pairs_battles_with_the_teams_swapped() -> None:
+    plan = names(team_plan({"p1": POOL, "p2": POOL}, seed=3, session=0, n=9))
+    assert len(plan) == 9
+    for k in range(0, 8, 2):
+        assert plan[k + 1] == plan[k][::-1]  # each agent plays both teams of the draw
+    assert len(set(plan[0::2])) > 1  # the draws differ from pair to pair
+    assert plan == names(team_plan({"p1": POOL, "p2": POOL}, seed=3, session=0, n=9))
+    assert plan != names(team_plan({"p1": POOL, "p2": POOL}, seed=3, session=1, n=9))
+
+
+def test_own_pools_are_drawn_independently_per_side() -> None:
+    mine = POOL[:2]
+    plan = team_plan({"p1": mine, "p2": POOL}, seed=1, session=0, n=20)
+    assert {b["p1"].name for b in plan} <= {t.name for t in mine}
+    assert len({b["p2"].name for b in plan}) > 2
+
+
+def test_a_round_robin_gives_both_orders_of_a_pair_the_same_draw() -> None:
+    order = schedule(["a", "b", "c"], 4)
+    plan = tournament_team_plan(order, POOL, seed=8, session=0)
+    assert len(plan) == len(order)
+    rounds: dict[tuple[str, str], list[tuple[str, str]]] = collections.defaultdict(list)
+    for pairing, battle in zip(order, plan, strict=True):
+        rounds[pairing].append((battle["p1"].name, battle["p2"].name))
+    for a, b in [("a", "b"), ("a", "c"), ("b", "c")]:
+        # Same teams on the same sides, agents swapped: each agent plays both teams.
+        assert rounds[(a, b)] == rounds[(b, a)]
+        assert len(rounds[(a, b)]) == 2
+    assert len({r for draws in rounds.values() for r in draws}) > 1
+    assert names(plan) == names(tournament_team_plan(order, POOL, seed=8, session=0))
+
+
+TEAM_A = """Tyranitar @ Leftovers
+Ability: Sand Stream
+EVs: 252 HP / 252 Atk / 4 SpD
+Adamant Nature
+- Stone Edge
+- Earthquake
+- Stealth Rock
+- Hidden Power [Fire]
+
+Skarmory @ Rocky Helmet
+Ability: Sturdy
+EVs: 252 HP / 252 Def / 4 SpD
+Impish Nature
+- Spikes
+- Roost
+- Whirlwind
+- Brave Bird
+"""
+# The same two species with other items and moves: species alone cannot tell them apart.
+TEAM_B = TEAM_A.replace("Leftovers", "Choice Band").replace("Stealth Rock", "Crunch")
+TEAM_B = TEAM_B.replace("Hidden Power [Fire]", "Ice Punch").replace("Spikes", "Iron Head")
+
+
+def battle_with(text: str, gen: int = 9) -> SimpleNamespace:
+    """What `identify` reads of a battle: its own team (as Showdown's requests fill it)."""
+    mons = [Pokemon(gen=gen, teambuilder=mon) for mon in ConstantTeambuilder(text).team]
+    return SimpleNamespace(battle_tag="battle-x-1", team={m.species: m for m in mons})
+
+
+def test_the_server_engine_tells_teams_with_the_same_species_apart(tmp_path: Path) -> None:
+    a, b = tmp_path / "a.txt", tmp_path / "b.txt"
+    a.write_text(TEAM_A)
+    b.write_text(TEAM_B)
+    teams = [Team.load(a, "gen4ou"), Team.load(b, "gen4ou")]
+    builder = PlanTeambuilder(teams)
+    assert builder.identify(battle_with(TEAM_A)) == team_name(teams[0])
+    assert builder.identify(battle_with(TEAM_B)) == team_name(teams[1])
+    assert builder.identify(SimpleNamespace(battle_tag="x", team={})) is None
+
+
+def test_hidden_power_is_compared_by_type() -> None:
+    assert _move_key("hiddenpowerfire60") == _move_key("Hidden Power [Fire]") == "hiddenpowerfire"
+    assert _move_key("hiddenpower") == "hiddenpower"
+    assert _move_key("Hidden Power [Ice]") != _move_key("hiddenpowerfire70")
+
+
+def test_bundled_team_names_are_format_and_stem() -> None:
+    assert team_name(POOL[0]) == f"gen9ou/{POOL[0].name}"
+    assert (TEAMS_DIR / "gen9ou" / f"{POOL[0].name}.txt").exists()
+
+
+# --- planning a run (validation runs the bundled Showdown's validator in node) -----------
+
+
+@pytest.mark.usefixtures("bundled_showdown")
+class TestPlans:
+    def test_a_round_robin_in_a_team_format_draws_from_the_bundled_pool(
+        self, tmp_path: Path
+    ) -> None:
+        plan = plan_run(
+            RunRequest(agents=["random", "heuristic"], battle_format="gen2ou", output_dir=tmp_path)
+        )
+        assert plan.teams is not None and plan.spec.teams is None
+        assert plan.teams["p1"] == plan.teams["p2"] == bundled_pool("gen2ou")
+
+    def test_teams_are_stored_as_absolute_paths(
+        self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        folder = tmp_path / "mine"
+        folder.mkdir()
+        for team in POOL[:2]:
+            (folder / f"{team.name}.txt").write_text(team.text)
+        monkeypatch.chdir(tmp_path)
+        plan = plan_run(
+            RunRequest(
+                p1="random", p2="random", battle_format="gen9ou", teams="mine", output_dir=tmp_path
+            )
+        )
+        assert plan.spec.team1 == plan.spec.team2 == str(folder.resolve())
+        assert plan.teams is not None and len(plan.teams["p1"]) == 2
+        own = plan_run(
+            RunRequest(
+                battle_format="gen9ou", teams="mine", team2="mine/" + POOL[0].name + ".txt",
+                agents=None, output_dir=tmp_path,
+            )
+        )  # fmt: skip
+        assert own.spec.team2 == str((folder / f"{POOL[0].name}.txt").resolve())
+        assert own.teams is not None and len(own.teams["p2"]) == 1
+
+    def test_a_round_robin_takes_teams_not_sides(self, tmp_path: Path) -> None:
+        with pytest.raises(ValueError, match="--teams FILE_OR_DIR instead of --team1/--team2"):
+            plan_run(
+                RunRequest(
+                    agents=["random", "heuristic"], battle_format="gen9ou", team1="teams/gen9ou",
+                    output_dir=tmp_path,
+                )
+            )  # fmt: skip
+
+    def test_teams_in_a_random_battle_format_are_refused(self, tmp_path: Path) -> None:
+        with pytest.raises(TeamError, match="generates its own teams: leave out --teams"):
+            plan_run(
+                RunRequest(
+                    agents=["random", "heuristic"], teams="teams/gen9ou", output_dir=tmp_path
+                )
+            )
