@@ -378,7 +378,8 @@ def print_leaderboard(record: RunRecord, out: Console) -> None:
             out.print(
                 f"  [yellow]inconclusive[/]: {c.higher} vs {c.lower} "
                 f"(ahead in {c.p_higher_better:.0%} of resamples): about {c.battles_needed} "
-                f"more battles between {c.higher} and {c.lower} would likely separate them",
+                f"more battle{'s' if c.battles_needed != 1 else ''} between {c.higher} and "
+                f"{c.lower} would likely separate them",
                 highlight=False,
             )
     s = record.summary

@@ -119,7 +119,11 @@ class Comparison:
     battles already played, at least 1. When p is exactly 1/2 no number of battles separates
     them at that rate and `battles_needed` is None too: None with `conclusive` False means
     "not separable at the observed rate" (for a p implied by ratings, equal means within
-    1e-6 Elo).
+    1e-6 Elo). When the head-to-head alone would already exclude 1/2 but the ratings'
+    interval does not (few battles, where the bootstrap is wider than Wilson's interval),
+    the interval of the rating difference is scaled instead: the distance from the point
+    estimate to its lower end shrinks as 1/sqrt(battles), so the interval excludes 0 after
+    about played·(distance/gap)² battles.
     """
 
     higher: str
@@ -328,6 +332,19 @@ def battles_needed(p: float, played: int, z: float = Z95) -> int | None:
     return max(1, total - played)
 
 
+def _wilson_short(p: float, played: int, z: float = Z95) -> bool:
+    """Whether `played` battles at score p are still too few for Wilson to exclude 1/2."""
+    return p == 0.5 or played <= z * z / (4.0 * (p - 0.5) ** 2)
+
+
+def _scaled_more(played: int, reach: float, gap: float) -> int | None:
+    """Further battles for an interval reaching `reach` below `gap` (shrinking as
+    1/sqrt(battles)) to exclude 0; None when the gap is 0 or nothing was played."""
+    if played <= 0 or gap <= 0 or reach <= 0:
+        return None
+    return max(1, math.ceil(played * (reach / gap) ** 2) - played)
+
+
 def _pairs(games: Sequence[Game], names: list[str]) -> list[PairResult]:
     index = {name: i for i, name in enumerate(names)}
     tally: dict[tuple[int, int], list[int]] = {}  # (i, j), i < j: [wins_i, wins_j, draws]
@@ -442,6 +459,9 @@ def rate(
             else:
                 p_hi = met.score_a if met.a == names[hi] else 1.0 - met.score_a
                 needed = battles_needed(p_hi, met.battles)
+                if needed is not None and not _wilson_short(p_hi, met.battles):
+                    gap = float(point[hi] - point[lo])
+                    needed = _scaled_more(met.battles, gap - d_low, gap) or needed
         comparisons.append(Comparison(names[hi], names[lo], p_better, conclusive, needed))
 
     return Leaderboard(

@@ -257,6 +257,21 @@ def test_battles_needed_is_none_when_conclusive_and_follows_the_formula_otherwis
     assert battles_needed(0.5, 0) is None
 
 
+def test_a_clear_head_to_head_with_overlapping_ratings_scales_the_rating_interval():
+    # x-y 4-0: Wilson's interval already excludes 1/2 (n = 4 > 3.84); with the other
+    # pairs' battles resampled too, the ratings' interval does not.
+    games = games_of("x", "y", 4, 0) + games_of("x", "z", 3, 1) + games_of("y", "z", 3, 1)
+    board = rate(games, ["x", "y", "z"], resamples=1000)
+    cmp = board.comparisons[0]
+    assert (cmp.higher, cmp.lower, cmp.conclusive) == ("x", "y", False)
+    assert wilson_interval(4, 4)[0] > 0.5
+    # The estimate comes from the rating interval's reach, and it is borne out: that many
+    # more x-y battles at the same rate make the order conclusive.
+    assert cmp.battles_needed is not None
+    more = games + games_of("x", "y", cmp.battles_needed, 0)
+    assert rate(more, ["x", "y", "z"], resamples=1000).comparisons[0].conclusive is True
+
+
 def test_battles_needed_uses_the_ratings_when_the_pair_never_met():
     games = games_of("x", "z", 6, 4) + games_of("y", "z", 6, 4)
     board = rate(games, ["x", "y", "z"], resamples=300)
