@@ -16,8 +16,12 @@ of `viz.charts`, a battle viewer built from the saved protocol logs (`viz.replay
 the decision log. A run with a language-model side (one whose decisions carry tokens or
 reasoning) also gets a "Language-model sides" section: model and parameters, latency
 percentiles, fallbacks by reason, tokens per decision and per battle (`viz.llm`), and a
-tokens-per-battle chart; other runs render without it. All run text, model reasoning
-included, is escaped by jinja.
+tokens-per-battle chart; other runs render without it. A run in a team format (its
+battles name the team each side played) gets a "Teams" section, in a match's report and
+a tournament's alike: each team's W-L-D and win rate with its 95% interval per agent and
+over all agents, and a win-rate-by-team chart (`viz.teams`); random-battle runs render
+without it. All run text, model reasoning and team file paths included, is escaped by
+jinja.
 """
 
 from viz.report import ReportError, render_report, write_report

@@ -13,17 +13,22 @@ from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
+import plotly.colors
 import plotly.graph_objects as go
 
 from arena.ratings import Leaderboard
 from arena.record import SIDES, BattleRecord, DecisionRecord, RunRecord, wilson_interval
 from viz.llm import battle_tokens, llm_sides
+from viz.teams import TeamRow
 
 COLORS = {"p1": "#1f77b4", "p2": "#ff7f0e", "draw": "#9e9e9e", "error": "#d62728"}
 EFFECTIVENESS = (0.0, 0.25, 0.5, 1.0, 2.0, 4.0)
 EFFECTIVENESS_LABELS = ("0", "0.25", "0.5", "1", "2", "4")
 ACTION_KINDS = ("move", "move + tera", "switch", "default")
 MAX_REASONS = 8  # further fallback reasons are grouped as "other"
+MAX_TEAM_LABEL = 40  # longer team names (file paths) keep their end on the chart's axis
+# one color per agent of the teams chart: p1's and p2's colors first, as elsewhere
+AGENT_COLORS = plotly.colors.qualitative.D3
 
 
 def _figure(title: str, **layout: object) -> go.Figure:
@@ -447,4 +452,60 @@ def pair_heatmap_chart(board: Leaderboard) -> go.Figure:
         hovertemplate="%{y} vs %{x}: %{text}<extra></extra>",
         hoverongaps=False,
     )
+    return fig
+
+
+# --- teams -----------------------------------------------------------------------------------
+
+
+def team_labels(teams: Sequence[str]) -> list[str]:
+    """Axis labels for team names, escaped: a long name (a file path) keeps its end, unless
+    two names would then read alike (the axis would merge them), where all stay whole."""
+    short = [t if len(t) <= MAX_TEAM_LABEL else "…" + t[1 - MAX_TEAM_LABEL :] for t in teams]
+    if len(set(short)) < len(short):
+        short = list(teams)
+    return [html.escape(label) for label in short]
+
+
+def team_win_rate_chart(rows: Sequence[TeamRow], agents: Sequence[str]) -> go.Figure:
+    """Each team's win rate (a draw counts half) with each agent that played it, as
+    horizontal bars with their 95% Wilson intervals; the most played team on top."""
+    fig = _figure(
+        "Win rate by team with 95% intervals",
+        barmode="group",
+        height=max(360, 110 + len(rows) * (14 * max(1, len(agents)) + 18)),
+        margin={"l": 20, "r": 20, "t": 50, "b": 50},
+        xaxis={"range": [0, 1], "tickformat": ".0%", "title": "win rate"},
+        yaxis={"autorange": "reversed", "automargin": True, "type": "category"},
+        showlegend=True,  # says which agent, even with one
+    )
+    if not rows or not agents:
+        return _note(fig, "no finished battle with a team")
+    labels = team_labels([row.team for row in rows])
+    for i, agent in enumerate(agents):
+        rates: list[float | None] = []
+        above: list[float] = []
+        below: list[float] = []
+        hover: list[list[object]] = []
+        for row in rows:
+            score = row.by_agent.get(agent)
+            rate, ci = (score.win_rate, score.ci95) if score else (None, None)
+            rates.append(rate)  # None: this agent never played the team (no bar)
+            above.append(ci[1] - rate if ci and rate is not None else 0.0)
+            below.append(rate - ci[0] if ci and rate is not None else 0.0)
+            wld = f"{score.wins}-{score.losses}-{score.draws}" if score else ""
+            hover.append([html.escape(row.team), wld, *(ci or (None, None))])
+        fig.add_bar(
+            x=rates,
+            y=labels,
+            orientation="h",
+            name=html.escape(agent),
+            marker_color=AGENT_COLORS[i % len(AGENT_COLORS)],
+            error_x={"type": "data", "symmetric": False, "array": above, "arrayminus": below},
+            customdata=hover,
+            hovertemplate="%{customdata[0]} · %{fullData.name}: %{x:.1%}"
+            " [%{customdata[2]:.1%}–%{customdata[3]:.1%}] · W-L-D %{customdata[1]}"
+            "<extra></extra>",
+        )
+    fig.add_vline(x=0.5, line_dash="dot", line_color="#555")
     return fig

@@ -15,6 +15,8 @@ from markupsafe import Markup
 
 from arena.ratings import Leaderboard, PairResult
 from arena.record import (
+    SIDES,
+    BattleRecord,
     RunPaths,
     RunRecord,
     RunRecordError,
@@ -22,9 +24,16 @@ from arena.record import (
     atomic_write_text,
     load_record,
 )
-from viz.charts import action_kind, charts_for, pair_heatmap_chart, rating_chart
+from viz.charts import (
+    action_kind,
+    charts_for,
+    pair_heatmap_chart,
+    rating_chart,
+    team_win_rate_chart,
+)
 from viz.llm import LLMSideStats, llm_side_stats
 from viz.replay import Replay, load_replay
+from viz.teams import TeamRow, has_teams, team_agents, team_stats
 
 log = logging.getLogger(__name__)
 
@@ -57,6 +66,17 @@ class BattleView:
     replay: Replay | None
     missing: str | None  # why there is no replay to show
     agents: dict[str, str] | None = None  # tournaments: the agent on each side
+    teams: dict[str, str] | None = None  # team formats: the team of each side that has one
+
+
+@dataclass
+class TeamsView:
+    """The Teams section: win rate by team, per agent (columns in `agents`' order)."""
+
+    rows: list[TeamRow]
+    agents: list[str]
+    headers: list[str]  # the column of each agent: a match's also says its side(s)
+    chart: Markup
 
 
 @dataclass
@@ -107,9 +127,31 @@ def battle_views(record: RunRecord, run_dir: Path) -> list[BattleView]:
                 replay=replay if isinstance(replay, Replay) else None,
                 missing=replay if isinstance(replay, str) else None,
                 agents=None if b.p1_agent is None else {"p1": b.p1_agent, "p2": b.p2_agent or ""},
+                teams=_battle_teams(b) or None,
             )
         )
     return views
+
+
+def _battle_teams(b: BattleRecord) -> dict[str, str]:
+    named = {"p1": b.p1_team, "p2": b.p2_team}
+    return {side: team for side, team in named.items() if team is not None}
+
+
+def teams_view(record: RunRecord) -> TeamsView | None:
+    """The Teams section of a run in a team format; None (no section) for a run whose
+    battles name no team, such as a random-battle run."""
+    if not has_teams(record.battles):
+        return None
+    spec = record.spec
+    rows = team_stats(record.battles, spec)
+    agents = team_agents(rows, spec)
+    headers = list(agents)
+    if not spec.is_tournament:
+        sides = {a: [s for s in SIDES if getattr(spec, s).given == a] for a in agents}
+        headers = [f"{a} ({', '.join(sides[a])})" if sides[a] else a for a in agents]
+    chart = _figure_html(team_win_rate_chart(rows, agents), "teams")
+    return TeamsView(rows, agents, headers, chart)
 
 
 def pair_views(record: RunRecord, board: Leaderboard, views: list[BattleView]) -> list[PairView]:
@@ -149,6 +191,7 @@ def render_tournament(record: RunRecord, run_dir: Path) -> str:
             _figure_html(rating_chart(board), "ratings"),
             _figure_html(pair_heatmap_chart(board), "head-to-head"),
         ],
+        teams=teams_view(record),
         decisions=decisions,
         decisions_total=len(record.decisions),
         battles=views,
@@ -248,6 +291,7 @@ def render_report(record: RunRecord, run_dir: Path) -> str:
         llm_charts=charts["llm"],
         llm_sides=llm,
         max_reason_chars=MAX_REASON_CHARS,
+        teams=teams_view(record),
         decisions=decisions,
         decisions_total=len(record.decisions),
         battles=battle_views(record, run_dir),
