@@ -19,7 +19,7 @@ from agents.mistral import MissingKeyError
 from agents.registry import UnknownAgentError
 from arena import server as showdown
 from arena.match import DirectEngine, Engine, FormatError, Match, MatchProgress, ServerEngine
-from arena.record import RunRecord, RunRecordError
+from arena.record import RunRecord, RunRecordError, Summary
 from arena.run import RunPlan, RunRequest, finalize, plan_run, play_session
 
 console = Console()
@@ -328,10 +328,7 @@ def _print_results(record: RunRecord) -> None:
             _fmt(side_sum.fallback_rate, ".1%"),
         )
     console.print(table)
-    console.print(
-        f"{s.battles} battles, {s.draws} draws, {s.errors} errors · mean "
-        f"{_fmt(s.mean_turns)} turns · {_fmt(s.battles_per_s, '.2f')} battles/s"
-    )
+    console.print(_totals_line(s))
 
 
 def print_leaderboard(record: RunRecord, out: Console) -> None:
@@ -383,8 +380,16 @@ def print_leaderboard(record: RunRecord, out: Console) -> None:
                 highlight=False,
             )
     s = record.summary
-    out.print(
-        f"{s.battles} battles, {s.draws} draws, {s.errors} errors · mean "
-        f"{_fmt(s.mean_turns)} turns · {_fmt(s.battles_per_s, '.2f')} battles/s",
-        highlight=False,
+    out.print(_totals_line(s), highlight=False)
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
+
+
+def _totals_line(s: Summary) -> str:
+    return (
+        f"{_count(s.battles, 'battle')}, {_count(s.draws, 'draw')}, "
+        f"{_count(s.errors, 'error')} · mean {_fmt(s.mean_turns)} turns · "
+        f"{_fmt(s.battles_per_s, '.2f')} battles/s"
     )
