@@ -13,8 +13,9 @@ import importlib.metadata
 import logging
 import random
 import re
+import shutil
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -50,7 +51,16 @@ from arena.record import (
     write_record,
 )
 from arena.server import showdown_version
-from arena.teams import Team, TeamError, is_team_format, pick, resolve_teams, validate_teams
+from arena.teams import (
+    GENERATED,
+    Team,
+    TeamError,
+    is_team_format,
+    pick,
+    resolve_teams,
+    validate_teams,
+    write_generated,
+)
 
 log = logging.getLogger(__name__)
 
@@ -188,6 +198,35 @@ def versions() -> dict[str, str]:
 def absolute(path: str | None) -> str | None:
     """A team option as the run spec stores it: absolute, so a resume works from anywhere."""
     return None if path is None else str(Path(path).expanduser().resolve())
+
+
+@contextlib.contextmanager
+def team_options(
+    battle_format: str, paths: RunPaths, seed: int | None
+) -> Iterator[Callable[[str | None], str | None]]:
+    """Turns each team option into what the spec stores (`absolute`); `generated` becomes
+    the run's own folder of teams generated from Showdown's random-battle sets (made once,
+    `runs/<run>/teams/`), removed again if planning fails after it was made."""
+    folder = paths.output_dir / paths.run_id / "teams"
+    made = False
+
+    def option(value: str | None) -> str | None:
+        nonlocal made
+        if value != GENERATED:
+            return absolute(value)
+        if not made:
+            write_generated(folder, battle_format, seed)
+            made = True
+        return str(folder.resolve())
+
+    try:
+        yield option
+    except BaseException:
+        if made:
+            shutil.rmtree(folder, ignore_errors=True)
+            with contextlib.suppress(OSError):
+                folder.parent.rmdir()  # only if empty
+        raise
 
 
 def check_team_options(battle_format: str, request: RunRequest) -> None:
@@ -340,12 +379,13 @@ def plan_run(request: RunRequest) -> RunPlan:
     check_team_options(request.battle_format, request)
     if request.agents is not None:
         return _plan_tournament(request, trajectories, include)
-    team1 = absolute(request.team1 if request.team1 is not None else request.teams)
-    team2 = absolute(request.team2 if request.team2 is not None else request.teams)
-    teams = side_teams(request.battle_format, team1, team2)
     parsed = {side: agents.preflight(getattr(request, side)) for side in SIDES}
     seed = request.seed if request.seed is not None else random.SystemRandom().randrange(2**31)
     run_id = make_run_id(request.p1, request.p2, request.output_dir)
+    with team_options(request.battle_format, RunPaths(request.output_dir, run_id), seed) as option:
+        team1 = option(request.team1 if request.team1 is not None else request.teams)
+        team2 = option(request.team2 if request.team2 is not None else request.teams)
+        teams = side_teams(request.battle_format, team1, team2)
     spec = RunSpec(
         run_id=run_id,
         p1=AgentSpec(given=parsed["p1"].given, resolved=parsed["p1"].given),
@@ -372,10 +412,11 @@ def _plan_tournament(request: RunRequest, trajectories: str | None, include: lis
     names = check_agent_list(request.agents or [])
     if request.move_delay > 0:
         raise ValueError("--move-delay is for watching one match: use --p1/--p2, not --agents")
-    pool = absolute(request.teams)
-    teams = side_teams(request.battle_format, pool, pool)  # every agent draws from one pool
     seed = request.seed if request.seed is not None else random.SystemRandom().randrange(2**31)
     run_id = make_tournament_id(names, request.output_dir)
+    with team_options(request.battle_format, RunPaths(request.output_dir, run_id), seed) as option:
+        pool = option(request.teams)
+        teams = side_teams(request.battle_format, pool, pool)  # every agent draws from one pool
     everyone = AgentSpec(given=",".join(names), resolved=",".join(names))
     spec = RunSpec(
         run_id=run_id,

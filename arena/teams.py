@@ -99,10 +99,15 @@ def _team_files(folder: Path) -> list[Path]:
     )
 
 
+GENERATED = "generated"  # --teams generated: teams built from Showdown's random-battle sets
+GENERATED_COUNT = 10
+
+
 def needs_teams_message(format: str) -> str:
     return (
-        f"{format} needs teams: none are bundled for it; pass --team1 FILE_OR_DIR "
-        f"(Showdown's export format), or add files under teams/{format}/"
+        f"{format} needs teams: none are bundled for it; pass --teams FILE_OR_DIR "
+        f"(Showdown's export format), add files under teams/{format}/, or pass "
+        f"--teams {GENERATED} for teams built from Showdown's random-battle sets"
     )
 
 
@@ -226,6 +231,46 @@ def validate_teams(teams: Sequence[Team], format: str) -> None:
 @functools.lru_cache(maxsize=64)
 def _validate_texts(texts: tuple[str, ...], format: str) -> list[dict]:
     return _run_validator([{"op": "validate", "format": format, "text": t} for t in texts])
+
+
+def generate_teams(format: str, seed: int | None, count: int = GENERATED_COUNT) -> list[str]:
+    """`count` teams (export text) legal in `format`, built by `validate_teams.js` from
+    Showdown's own random-battle sets of the format's generation (seeded by `seed`): each
+    set and each team pass the format's validator. Fewer when the format allows few of
+    those sets; a TeamError when it allows no team of them (e.g. Little Cup)."""
+    rng = random.Random(f"generate-{seed}")
+    request = {
+        "op": "generate",
+        "format": format,
+        "count": count,
+        "seed": [rng.randrange(65536) for _ in range(4)],
+    }
+    answer = _run_validator([request])[0]
+    if answer.get("errors"):
+        raise TeamError(f"cannot generate teams for {format}: {_one_line(answer['errors'])}")
+    if not answer.get("teams"):
+        raise TeamError(
+            f"cannot generate teams for {format}: Showdown's random-battle sets make no team "
+            f"its validator allows; pass --teams FILE_OR_DIR (Showdown's export format)"
+        )
+    return answer["teams"]
+
+
+def write_generated(folder: Path, format: str, seed: int | None) -> Path:
+    """Generate teams for `format` (`generate_teams`) into `folder`, one file each, and
+    return the folder: a pool like any other (the run's records name its files)."""
+    texts = generate_teams(format, seed)
+    folder.mkdir(parents=True, exist_ok=True)
+    for i, text in enumerate(texts, 1):
+        path = folder / f"{format}-generated-{i:02d}.txt"
+        tmp = path.with_suffix(".tmp")
+        tmp.write_text(text.strip() + "\n", encoding="utf-8")
+        tmp.replace(path)
+    log.info(
+        "%s: %d teams generated from Showdown's random-battle sets in %s",
+        format, len(texts), display_path(folder),
+    )  # fmt: skip
+    return folder
 
 
 def pack(team_text: str, format: str = "gen9ou") -> str:

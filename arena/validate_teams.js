@@ -8,6 +8,11 @@
 //     -> {"ok": false, "errors": ["Koraidon is banned.", ...], "packed": null}
 //   {"op": "format", "format": "gen9randombattle"}
 //     -> {"ok": true, "exists": true, "name": "[Gen 9] Random Battle", "team": "random"}
+//   {"op": "generate", "format": "gen8ou", "count": 10, "seed": [1, 2, 3, 4]}
+//     -> {"ok": true, "teams": ["<export text>", ...], "errors": []}
+//     Teams of six built from the format's generation's random-battle sets (Showdown's
+//     own generator, seeded), each set and each whole team legal by the format's
+//     validator; fewer than `count` (maybe none) when the format allows too few of them.
 // It does what `pokemon-showdown validate-team FORMAT` does for one team (Teams.import,
 // then TeamValidator.get(format).validateTeam), without a process per team.
 'use strict';
@@ -48,6 +53,39 @@ function validate(format, text) {
 	return {ok: true, errors: [], packed: Teams.pack(team)};
 }
 
+function generate(format, count, seed) {
+	const info = formatInfo(format);
+	if (!info.exists) return {ok: false, errors: [`unknown format ${format}`], teams: []};
+	const dex = Dex.forFormat(Dex.formats.get(format));
+	const source = `gen${dex.gen}randombattle`;
+	const check = validator(format);
+	const level = Math.min(100, check.ruleTable.maxLevel || 100);
+	const itemClause = check.ruleTable.has('itemclause');
+	const teams = [];
+	let team = [];
+	let draws = 0;
+	const maxDraws = Math.max(40, count * 40);
+	while (teams.length < count && draws < maxDraws) {
+		const drawn = Teams.generate(source, {seed: [seed[0], seed[1], seed[2], (seed[3] + draws) % 65536]});
+		draws++;
+		for (const set of drawn) {
+			const candidate = JSON.parse(JSON.stringify({...set, level}));
+			candidate.moves = candidate.moves.map(move => dex.moves.get(move).name || move);
+			const base = dex.species.get(candidate.species).baseSpecies;
+			if (team.some(s => dex.species.get(s.species).baseSpecies === base)) continue;
+			if (itemClause && candidate.item && team.some(s => s.item === candidate.item)) continue;
+			if (check.validateSet(JSON.parse(JSON.stringify(candidate)), {})) continue;
+			team.push(candidate);
+			if (team.length < 6) continue;
+			const whole = Teams.import(Teams.export(team));
+			if (!check.validateTeam(whole)) teams.push(Teams.export(team));
+			team = [];
+			if (teams.length >= count) break;
+		}
+	}
+	return {ok: teams.length > 0, errors: [], teams};
+}
+
 function answer(line) {
 	let request;
 	try {
@@ -58,6 +96,9 @@ function answer(line) {
 	try {
 		if (request.op === 'format') return formatInfo(request.format);
 		if (request.op === 'validate') return validate(request.format, request.text);
+		if (request.op === 'generate') {
+			return generate(request.format, request.count || 10, request.seed || [1, 2, 3, 4]);
+		}
 		return {ok: false, errors: [`unknown op ${request.op}`]};
 	} catch (e) {
 		return {ok: false, errors: [`validator crashed: ${e.message}`], packed: null};

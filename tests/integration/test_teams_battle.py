@@ -113,3 +113,23 @@ def test_a_resume_from_another_folder_keeps_the_runs_teams(tmp_path: Path) -> No
     record = load_record(path)
     assert len(record.battles) == 2
     assert {b.p1_team for b in record.battles} == {f"gen4ou/{team.stem}"}
+
+
+def test_a_format_without_bundled_teams_plays_generated_ones(tmp_path: Path) -> None:
+    result = subprocess.run(
+        [sys.executable, "main.py", "--format", "gen7ou", "--p1", "heuristic", "--p2",
+         "random", "--n", "2", "--seed", "1", "--teams", "generated", "--engine", "sim",
+         "--log-level", "WARNING", "--output", str(tmp_path / "runs"),
+         "--reports", str(tmp_path / "reports")],
+        cwd=REPO, capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    (path,) = (tmp_path / "runs").glob("*.json")
+    record = load_record(path)
+    folder = path.with_suffix("") / "teams"
+    assert record.spec.team1 == record.spec.team2 == str(folder.resolve())
+    files = {str(p) for p in folder.glob("gen7ou-generated-*.txt")}
+    assert len(files) == 10
+    for b in record.battles:
+        assert b.error is None and b.winner is not None
+        assert {b.p1_team, b.p2_team} <= files

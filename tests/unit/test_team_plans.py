@@ -164,3 +164,46 @@ class TestPlans:
                     agents=["random", "heuristic"], teams="teams/gen9ou", output_dir=tmp_path
                 )
             )
+
+
+# --- teams generated from Showdown's random-battle sets ------------------------------------
+
+
+@pytest.mark.usefixtures("bundled_showdown")
+class TestGenerated:
+    def test_generated_teams_are_legal_six_and_seeded(self) -> None:
+        from arena.teams import _validate_texts, generate_teams
+
+        texts = generate_teams("gen8ou", seed=4, count=3)
+        assert len(texts) == 3
+        assert all(len(ConstantTeambuilder(t).team) == 6 for t in texts)
+        assert all(answer["ok"] for answer in _validate_texts(tuple(texts), "gen8ou"))
+        assert generate_teams("gen8ou", seed=4, count=3) == texts
+        assert generate_teams("gen8ou", seed=5, count=3) != texts
+
+    def test_a_format_its_sets_cannot_fill_is_one_line(self) -> None:
+        from arena.teams import generate_teams
+
+        with pytest.raises(TeamError, match="cannot generate teams for gen9lc: .* --teams FILE"):
+            generate_teams("gen9lc", seed=1)
+
+    def test_a_run_keeps_its_generated_teams_and_names_them(self, tmp_path: Path) -> None:
+        plan = plan_run(
+            RunRequest(battle_format="gen5ou", teams="generated", seed=3, output_dir=tmp_path)
+        )
+        folder = tmp_path / plan.spec.run_id / "teams"
+        assert plan.spec.team1 == plan.spec.team2 == str(folder.resolve())
+        assert plan.teams is not None and len(plan.teams["p1"]) == 10
+        assert sorted(p.name for p in folder.iterdir())[0] == "gen5ou-generated-01.txt"
+
+    def test_generated_teams_are_removed_when_planning_fails(self, tmp_path: Path) -> None:
+        bad = tmp_path / "bad.txt"
+        bad.write_text("Koraidon\n- Flare Blitz\n")
+        with pytest.raises(TeamError, match="bad.txt is not legal in gen9ou"):
+            plan_run(
+                RunRequest(
+                    battle_format="gen9ou", team1="generated", team2=str(bad),
+                    output_dir=tmp_path / "runs",
+                )
+            )  # fmt: skip
+        assert not (tmp_path / "runs").exists() or not any((tmp_path / "runs").rglob("*.txt"))

@@ -198,8 +198,9 @@ def test_name_rule_without_node(monkeypatch: pytest.MonkeyPatch) -> None:
 
 def test_a_team_format_without_teams_says_how_to_add_them() -> None:
     expected = (
-        "gen5ou needs teams: none are bundled for it; pass --team1 FILE_OR_DIR "
-        "(Showdown's export format), or add files under teams/gen5ou/"
+        "gen5ou needs teams: none are bundled for it; pass --teams FILE_OR_DIR "
+        "(Showdown's export format), add files under teams/gen5ou/, or pass --teams "
+        "generated for teams built from Showdown's random-battle sets"
     )
     with pytest.raises(T.TeamError) as caught:
         T.resolve_teams(None, "gen5ou")
