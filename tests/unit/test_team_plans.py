@@ -184,7 +184,7 @@ class TestGenerated:
     def test_a_format_its_sets_cannot_fill_is_one_line(self) -> None:
         from arena.teams import generate_teams
 
-        with pytest.raises(TeamError, match="cannot generate teams for gen9lc: .* --teams FILE"):
+        with pytest.raises(TeamError, match=r"cannot generate teams for gen9lc: .* --teams FILE"):
             generate_teams("gen9lc", seed=1)
 
     def test_a_run_keeps_its_generated_teams_and_names_them(self, tmp_path: Path) -> None:
@@ -199,7 +199,7 @@ class TestGenerated:
     def test_generated_teams_are_removed_when_planning_fails(self, tmp_path: Path) -> None:
         bad = tmp_path / "bad.txt"
         bad.write_text("Koraidon\n- Flare Blitz\n")
-        with pytest.raises(TeamError, match="bad.txt is not legal in gen9ou"):
+        with pytest.raises(TeamError, match=r"bad\.txt is not legal in gen9ou"):
             plan_run(
                 RunRequest(
                     battle_format="gen9ou", team1="generated", team2=str(bad),
