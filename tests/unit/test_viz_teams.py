@@ -218,10 +218,16 @@ def test_match_report_has_a_teams_section(record: RunRecord):
                                   "100.0% [20.7%–100.0%]"]  # fmt: skip
     bundle = plotly.offline.get_plotlyjs()
     assert page.count(bundle[:200]) == 1
+    # The run's team options: none given, so both sides drew from the bundled pool.
+    assert page.count(f"<code>teams/{record.spec.format}/ (bundled)</code>") == 2
+    given = dataclasses.replace(record.spec, team1=f"/x/{EVIL_TEAM}")
+    page = render_report(dataclasses.replace(with_teams(record), spec=given), FIXTURES)
+    assert f"<td><code>/x/teams/{ESCAPED}.txt</code></td>" in page and EVIL not in page
 
 
 def test_random_battle_report_has_no_teams(record: RunRecord):
     page = render_report(record, FIXTURES)
+    assert "(bundled)" not in page
     assert 'id="teams"' not in page and "chart-teams" not in page
     assert "teams-played" not in page and "all agents" not in page  # nor its CSS
 
