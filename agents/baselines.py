@@ -1,10 +1,15 @@
 """Built-in baseline agents: random, max-damage, heuristic.
 
-They register themselves exactly as any new agent would (see `agents.registry`).
+They register themselves exactly as any new agent would (see `agents.registry`). At team
+preview, random and max-damage bring their team as written; the heuristic leads with its
+best type matchup against the opponent's previewed team (`HeuristicAgent.team_order`).
 """
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Sequence
+from statistics import fmean
 from typing import TYPE_CHECKING
 
 from poke_env.battle.battle import Battle
@@ -19,6 +24,9 @@ if TYPE_CHECKING:
     from poke_env.battle.abstract_battle import AbstractBattle
     from poke_env.battle.move import Move
     from poke_env.battle.pokemon import Pokemon
+    from poke_env.battle.pokemon_type import PokemonType
+
+logger = logging.getLogger(__name__)
 
 
 @register("random", help="uniform over the legal actions")
@@ -53,11 +61,53 @@ class MaxDamageAgent(BaseAgent):
         return Decision(order=self.random_order(battle))
 
 
+def _types(mon: Pokemon) -> list[PokemonType]:
+    return [t for t in mon.types if t is not None]
+
+
+def _best_multiplier(attacking: Sequence[PokemonType], defender: Pokemon) -> float:
+    """The best type-chart multiplier of any of `attacking` on `defender` (1 with none)."""
+    return max((float(defender.damage_multiplier(t)) for t in attacking), default=1.0)
+
+
+def matchup_score(mon: Pokemon, opponents: Sequence[Pokemon]) -> float:
+    """How well `mon` matches up with `opponents`, by types only: the mean over them of
+    (its best STAB multiplier on the opponent) - (the opponent's best STAB multiplier on
+    it). 0 with no opponents. Abilities, items, moves and tera are not counted."""
+    ours = _types(mon)
+    return fmean(
+        [_best_multiplier(ours, foe) - _best_multiplier(_types(foe), mon) for foe in opponents]
+        or [0.0]
+    )
+
+
 @register("heuristic", help="poke-env's SimpleHeuristicsPlayer: matchups, hazards, setup, tera")
 class HeuristicAgent(BaseAgent):
-    """Plays like poke-env's SimpleHeuristicsPlayer by calling its own decision function."""
+    """Plays like poke-env's SimpleHeuristicsPlayer by calling its own decision function.
+
+    At team preview it leads with the team member whose types match up best against the
+    opponent's previewed team (`matchup_score`; ties go to the earlier one), the rest as
+    written.
+    """
 
     name = "heuristic"
+
+    def team_order(self, battle: AbstractBattle) -> list[int] | None:
+        """[position of the best matchup] (it leads, the rest go as written); None (as
+        written) without a previewed opponent team."""
+        opponents = list(battle.teampreview_opponent_team)
+        team = list(battle.team.values()) or list(battle.teampreview_team)
+        if not opponents or not team:
+            return None
+        scores = [matchup_score(mon, opponents) for mon in team]
+        lead = max(range(len(team)), key=lambda i: (scores[i], -i))  # ties: written order
+        logger.debug(
+            "heuristic leads with %s (matchup %.2f) in %s",
+            team[lead].species,
+            scores[lead],
+            battle.battle_tag,
+        )
+        return [lead + 1]
 
     async def decide(self, battle: AbstractBattle) -> Decision:
         if not isinstance(battle, Battle):

@@ -45,16 +45,18 @@ ANSWER_INSTRUCTION = (
 )
 
 SYSTEM_PROMPT = """\
-You are playing a Pokémon Showdown singles battle (generation 9 random battle) and must \
-choose your next action.
+You are playing a Pokémon Showdown singles battle (the format is named in each prompt) and \
+must choose your next action.
 
 Each turn you get the battle state as you can see it: the field, both active Pokémon, both \
-benches (the opponent's only as far as revealed) and the legal actions. Notation: species \
-and moves are Showdown ids; HP is a percentage; status is brn, par, slp, frz, psn or tox; \
-"x2 vs gyarados" is a move's type effectiveness against the opponent's active Pokémon; \
-STAB means the move gets the same-type bonus; a label ending in "tera" terastallizes your \
-active Pokémon before it moves (once per battle); for a switch, "gyarados hits it x2" is the \
-worst multiplier of the opponent's types against the Pokémon you switch in.
+benches (yours with their moves, items and abilities; the opponent's only as far as \
+revealed, plus its whole team when the format shows it at team preview) and the legal \
+actions. Notation: species and moves are Showdown ids; HP is a percentage; status is brn, \
+par, slp, frz, psn or tox; "x2 vs gyarados" is a move's type effectiveness against the \
+opponent's active Pokémon; STAB means the move gets the same-type bonus; a label ending in \
+"tera" terastallizes your active Pokémon before it moves (once per battle); for a switch, \
+"gyarados hits it x2" is the worst multiplier of the opponent's types against the Pokémon \
+you switch in.
 
 Choose exactly one of the legal actions: the value of "action" must be one of the labels \
 listed under "Legal actions", copied exactly (for example "move thunderbolt", \
@@ -125,7 +127,41 @@ def _tera_line(state: BattleState) -> str:
     return f"Tera: {ours}; {theirs}"
 
 
-def _active_line(mon: PokemonState | None, who: str, own: bool) -> str:
+def _has_items(gen: int) -> bool:
+    return gen >= 2  # held items came with gen 2
+
+
+def _has_abilities(gen: int) -> bool:
+    return gen >= 3  # abilities came with gen 3 (Showdown still names one in gens 1-2)
+
+
+def _has_tera(gen: int) -> bool:
+    return gen >= 9
+
+
+def _ability(mon: PokemonState) -> str:
+    if mon.ability:
+        return f"ability {mon.ability}"
+    if mon.possible_abilities:
+        return f"ability {'/'.join(mon.possible_abilities)}?"
+    return "ability ?"
+
+
+def _item(mon: PokemonState) -> str:
+    return "item " + ("?" if mon.item is None else mon.item or "none")
+
+
+def _set_parts(mon: PokemonState, gen: int) -> list[str]:
+    """Ability and item, as far as the generation has them."""
+    parts = []
+    if _has_abilities(gen):
+        parts.append(_ability(mon))
+    if _has_items(gen):
+        parts.append(_item(mon))
+    return parts
+
+
+def _active_line(mon: PokemonState | None, who: str, own: bool, gen: int = 9) -> str:
     if mon is None:
         return f"{who}: none"
     parts = [f"{who}: {mon.species} L{mon.level}"]
@@ -140,14 +176,8 @@ def _active_line(mon: PokemonState | None, who: str, own: bool) -> str:
     boosts = _boosts(mon.boosts)
     if boosts:
         parts.append(f"boosts {boosts}")
-    if mon.ability:
-        parts.append(f"ability {mon.ability}")
-    elif mon.possible_abilities:
-        parts.append(f"ability {'/'.join(mon.possible_abilities)}?")
-    else:
-        parts.append("ability ?")
-    parts.append("item " + ("?" if mon.item is None else mon.item or "none"))
-    if not own and not mon.terastallized:
+    parts.extend(_set_parts(mon, gen))
+    if not own and not mon.terastallized and _has_tera(gen):
         parts.append(f"tera {mon.tera_type or '?'}")
     if mon.effects:
         parts.append(f"effects {' '.join(mon.effects)}")
@@ -167,6 +197,20 @@ def _bench_mon(mon: PokemonState, own: bool) -> str:
     return text
 
 
+def _own_bench_lines(side: SideState, gen: int) -> list[str]:
+    """ "Your bench:" then one line per Pokémon with its set (the request shows it all)."""
+    if not side.bench:
+        return ["Your bench: none"]
+    lines = ["Your bench:"]
+    for mon in side.bench:
+        parts = [_bench_mon(mon, own=True)]
+        if not mon.fainted:
+            parts.extend(_set_parts(mon, gen))
+            parts.append("moves " + (" ".join(m.id for m in mon.moves) or "?"))
+        lines.append("- " + " | ".join(parts))
+    return lines
+
+
 def _bench_line(side: SideState, own: bool) -> str:
     mons = ", ".join(_bench_mon(m, own) for m in side.bench) or "none"
     if own:
@@ -174,6 +218,35 @@ def _bench_line(side: SideState, own: bool) -> str:
     seen = len(side.pokemon)
     size = f"{seen} of {side.team_size} seen" if side.team_size else f"{seen} seen"
     return f"Opponent bench ({size}): {mons}"
+
+
+def _seen_in_preview(preview: Sequence[str], seen: Sequence[str]) -> list[bool]:
+    """Which previewed species have been seen in battle. Team preview hides some formes
+    ("Urshifu-*" is "urshifu"; "urshifurapidstrike" once it is sent out): the same id
+    matches first, then a seen forme of a previewed base species, one to one."""
+    left = list(seen)
+    hits = [False] * len(preview)
+    for i, species in enumerate(preview):
+        if species in left:
+            left.remove(species)
+            hits[i] = True
+    for i, species in enumerate(preview):
+        if not hits[i]:
+            forme = next((s for s in left if s.startswith(species)), None)
+            if forme is not None:
+                left.remove(forme)
+                hits[i] = True
+    return hits
+
+
+def _preview_line(side: SideState) -> str | None:
+    """The opponent's whole team as team preview showed it, marking the ones seen."""
+    if not side.preview:
+        return None
+    hits = _seen_in_preview(side.preview, [mon.species for mon in side.pokemon])
+    marked = zip(side.preview, hits, strict=True)
+    mons = ", ".join(f"{species} (seen)" if hit else species for species, hit in marked)
+    return f"Opponent's team (team preview): {mons}"
 
 
 def _move_details(option: ActionOption, foe: str | None, tera_type: str | None) -> str:
@@ -209,7 +282,15 @@ def _switch_details(option: ActionOption, foe: str | None) -> str:
     return ", ".join(parts)
 
 
+_PLACEHOLDER_DETAILS = {
+    "recharge": "recharge after last turn's attack (no other move this turn)",
+    "fight": "the only move choice while asleep, frozen or partially trapped",
+}
+
+
 def _action_line(option: ActionOption, foe: str | None, tera_type: str | None) -> str:
+    if option.kind == "move" and option.id in _PLACEHOLDER_DETAILS:
+        return f"{option.label}: {_PLACEHOLDER_DETAILS[option.id]}"
     if option.kind == "move":
         return f"{option.label}: {_move_details(option, foe, tera_type)}"
     if option.kind == "switch":
@@ -232,18 +313,26 @@ def render_state(state: BattleState) -> str:
         head += ". You must switch in a Pokémon"
     elif state.trapped:
         head += ". You are trapped and cannot switch"
-    lines = [
-        head,
+    lines = [head]
+    if state.format:
+        lines.append(f"Format: {state.format}")
+    lines += [
         _field_line(state),
         f"Your side: {_conditions(me)}",
         f"Opponent side: {_conditions(foe_side)}",
-        _tera_line(state),
-        _active_line(me.active, "You", own=True),
-        _active_line(foe_side.active, "Opponent", own=False),
-        _bench_line(me, own=True),
-        _bench_line(foe_side, own=False),
-        "Legal actions:",
     ]
+    if _has_tera(state.gen):
+        lines.append(_tera_line(state))
+    lines += [
+        _active_line(me.active, "You", own=True, gen=state.gen),
+        _active_line(foe_side.active, "Opponent", own=False, gen=state.gen),
+        *_own_bench_lines(me, state.gen),
+        _bench_line(foe_side, own=False),
+    ]
+    preview = _preview_line(foe_side)
+    if preview is not None:
+        lines.append(preview)
+    lines.append("Legal actions:")
     lines.extend(_action_line(option, foe, tera_type) for option in state.actions)
     if not state.actions:
         lines.append("(none)")

@@ -20,8 +20,9 @@ does. A battle's history is dropped once the battle is finished.
 The chosen action is the best legal one (or, with `METAMON_TEMPERATURE` above 0, a sample
 of softmax(logits / temperature)); legal means both in the encoder's mask and among the
 battle's real legal orders (`legal_indices`). When no order of the battle has an action
-index (Struggle, Recharge, `/choose default`), a random legal order is played and the
-decision says `fallback: true` with reason `no_action_index`.
+index (Struggle, Recharge, gen 1's Fight, `/choose default`), that order is played when it
+is the only legal one (a forced action, not a fallback); otherwise a random legal order is
+played and the decision says `fallback: true` with reason `no_action_index`.
 
 The model is loaded once per process (shared by both sides when they use the same
 checkpoint), in eval mode, on the device `training.accel.detect_accelerator` picks. Torch
@@ -333,6 +334,8 @@ class MetamonAgent(BaseAgent):
         if order is None:
             order = self.random_order(battle)
             history.actions.append(action_index(order, battle))
+            if len(battle.valid_orders) == 1:  # Recharge, Struggle, gen 1's Fight: forced
+                return Decision(order=order, reasoning="the only legal action")
             return Decision(order=order, fallback=True, fallback_reason="no_action_index")
         history.actions.append(action_index(order, battle))
         return Decision(order=order)

@@ -28,6 +28,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable
 from dataclasses import dataclass, fields, is_dataclass
+from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
 from poke_env.battle.battle import Battle
@@ -48,10 +49,20 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-STATE_VERSION = 1
-"""Bumped whenever a field is added, removed or changes meaning."""
+STATE_VERSION = 2
+"""Bumped whenever a field is added, removed or changes meaning.
+
+2: `SideState.preview` (the species shown at team preview). Version 1 states still load
+(`preview` empty, as it was for the random battles they were recorded in)."""
+
+READABLE_VERSIONS = frozenset({1, STATE_VERSION})
 
 BOOST_STATS = ("accuracy", "atk", "def", "evasion", "spa", "spd", "spe")
+
+# Choices Showdown offers as a move that are no move of the Pokémon's: "recharge" (after
+# Hyper Beam) and gen 1's "fight" (asleep, frozen or partially trapped: the Fight button
+# is the only move choice). poke-env gives both a stub entry (normal type, 1 PP).
+PLACEHOLDER_MOVES = frozenset({"recharge", "fight"})
 
 
 # --------------------------------------------------------------------------- ids
@@ -127,7 +138,7 @@ class PokemonState:
     max_hp: int | None  # own only
     status: str | None  # "brn" | "frz" | "par" | "psn" | "slp" | "tox" | "fnt" | None
     boosts: dict[str, int]  # accuracy, atk, def, evasion, spa, spd, spe: -6..6
-    ability: str | None  # current ability if known
+    ability: str | None  # current ability if known (gens 1-2: the one Showdown names, inert)
     possible_abilities: tuple[str, ...]
     item: str | None  # None: unknown; "": holds nothing (or consumed / knocked off)
     moves: tuple[MoveState, ...]  # own: full moveset; opponent: moves seen so far
@@ -176,6 +187,9 @@ class SideState:
     bench: tuple[PokemonState, ...]  # own: the rest of the team; opponent: revealed only
     conditions: tuple[SideConditionState, ...]  # sorted by name
     team_size: int | None = None  # announced team size (6 in random battles)
+    # Species ids shown at team preview, in the order shown (the team as written); empty
+    # in formats without team preview (random battles, gens 1-4).
+    preview: tuple[str, ...] = ()
 
     def condition(self, name: str) -> SideConditionState | None:
         return next((c for c in self.conditions if c.name == name), None)
@@ -194,6 +208,7 @@ class SideState:
         data["active"] = None if active is None else PokemonState.from_dict(active)
         data["bench"] = tuple(PokemonState.from_dict(p) for p in data["bench"])
         data["conditions"] = tuple(SideConditionState.from_dict(c) for c in data["conditions"])
+        data["preview"] = tuple(data.get("preview", ()))
         return cls(**data)
 
 
@@ -273,6 +288,7 @@ class BattleState:
         weather = next(iter(battle.weather.items()), None)
         terrain = next((f for f in battle.fields if f.is_terrain), None)
         team_sizes = getattr(battle, "_team_size", {}) or {}  # announced by |teamsize|
+        previews = team_preview_species(battle)
         sides = []
         for own in (True, False):
             role = battle.player_role if own else battle.opponent_role
@@ -291,6 +307,7 @@ class BattleState:
                     bench=tuple(bench),
                     conditions=side_conditions_state(conditions, turn),
                     team_size=team_sizes.get(role) if role else None,
+                    preview=previews[0 if own else 1],
                 )
             )
         return cls(
@@ -344,11 +361,12 @@ class BattleState:
     def from_dict(cls, data: dict[str, Any]) -> BattleState:
         data = dict(data)
         version = data.get("version", STATE_VERSION)
-        if version != STATE_VERSION:
+        if version not in READABLE_VERSIONS:
             raise ValueError(
                 f"battle state version {version} cannot be read by this code "
                 f"(version {STATE_VERSION}): re-record it or convert it"
             )
+        data["version"] = STATE_VERSION  # older versions lack only fields with defaults
         data["player"] = SideState.from_dict(data["player"])
         data["opponent"] = SideState.from_dict(data["opponent"])
         data["fields"] = dict(data["fields"])
@@ -370,6 +388,37 @@ def order_for(battle: AbstractBattle, label: str) -> BattleOrder:
 
 
 # --------------------------------------------------------------------------- helpers
+
+
+@lru_cache(maxsize=4096)
+def _species_of(details: str, gen: int) -> str:
+    """ "Garchomp, L100, F" -> "garchomp", as poke-env reads a `|poke|` line."""
+    return Pokemon(details=details, gen=gen).species
+
+
+def team_preview_species(battle: AbstractBattle) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """(own, opponent) species ids shown at team preview; both empty without one.
+
+    The opponent's come from the `|poke|` lines (`battle.teampreview_opponent_team`).
+    poke-env keeps no list of our own `|poke|` lines, so ours are read from the battle's
+    log (the lines before `|start|`), else from `battle.teampreview_team` (filled by
+    poke-env for a constant teambuilder), else from the team the server's first request
+    listed, in its order (as written).
+    """
+    opponent = tuple(mon.species for mon in battle.teampreview_opponent_team)
+    if not opponent:
+        return (), ()
+    own: list[str] = []
+    for event in getattr(battle, "_replay_data", ()):
+        if len(event) < 2:
+            continue
+        if event[1] in ("start", "turn"):
+            break
+        if event[1] == "poke" and len(event) > 3 and event[2] == battle.player_role:
+            own.append(_species_of(event[3], battle.gen))
+    if not own:
+        own = [mon.species for mon in battle.teampreview_team or battle.team.values()]
+    return tuple(own), opponent
 
 
 def _status(mon: Pokemon) -> str | None:
@@ -407,7 +456,7 @@ def _hp_fraction(mon: Pokemon) -> float:
 
 def _accuracy(move: Move) -> float | None:
     accuracy = move.entry.get("accuracy", True)
-    if accuracy is True or move.id == "recharge":  # poke-env's stub entry says 1
+    if accuracy is True or move.id in PLACEHOLDER_MOVES:  # poke-env's stub entry says 1
         return None
     return float(accuracy) / 100
 

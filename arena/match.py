@@ -28,7 +28,14 @@ from poke_env.ps_client import AccountConfiguration, ServerConfiguration
 from poke_env.teambuilder import ConstantTeambuilder, Teambuilder
 from websockets.exceptions import ConnectionClosed
 
-from agents.base import Agent, Decision, action_name, is_legal, random_legal_order
+from agents.base import (
+    Agent,
+    Decision,
+    action_name,
+    is_legal,
+    random_legal_order,
+    team_preview_message,
+)
 from agents.state import move_effectiveness
 from arena.record import SIDES, BattleRecord, DecisionRecord, Journal, RunPaths, Side
 from arena.server import AUTH_URL, ServerError, ShowdownServer
@@ -339,8 +346,9 @@ class ArenaPlayer(Player):
             self.recorder.note_team(battle.battle_tag, self.side, team_name(self.current_team))
 
     def teampreview(self, battle: AbstractBattle) -> str | Awaitable[str]:
+        """The agent's team order (its `team_order` hook), else the team as written."""
         self._note_team(battle)
-        return super().teampreview(battle)  # the default: the team as written
+        return team_preview_message(self.agent, battle)
 
     async def choose_move(self, battle: AbstractBattle) -> BattleOrder:
         self.recorder.seen(battle.battle_tag)

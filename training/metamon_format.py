@@ -331,7 +331,7 @@ def _request_pp(battle: AbstractBattle) -> dict[str, tuple[int, int]]:
 
 def _active_moves(battle: AbstractBattle, active: PokemonState) -> list[dict[str, Any]]:
     """The active's moves in action order, with the server's pp."""
-    by_id = {m.id: m for m in active.moves}
+    by_id = {Move.retrieve_id(m.id): m for m in active.moves}  # "hiddenpowerfire" -> slot id
     request_pp = _request_pp(battle)
     moves = []
     for move_id in move_slots(battle):
@@ -502,9 +502,10 @@ def action_index(order: BattleOrder, battle: AbstractBattle) -> int:
         if order.mega or order.z_move or order.dynamax or target.id in NOT_IN_SPACE:
             return NO_ACTION
         slots = move_slots(battle)
-        if target.id not in slots:
+        move_id = Move.retrieve_id(target.id)  # slots name Hidden Power without its type
+        if move_id not in slots:
             return NO_ACTION
-        return slots.index(target.id) + (TERA_OFFSET if order.terastallize else 0)
+        return slots.index(move_id) + (TERA_OFFSET if order.terastallize else 0)
     if isinstance(target, Pokemon):
         for i, mon in enumerate(switch_slots(battle)):
             if mon is target or mon.species == target.species:
@@ -533,7 +534,7 @@ def order_for_index(index: int, battle: AbstractBattle) -> BattleOrder | None:
         move = order.order
         if (
             isinstance(move, Move)
-            and move.id == moves[slot]
+            and Move.retrieve_id(move.id) == moves[slot]
             and order.terastallize == tera
             and not (order.mega or order.z_move or order.dynamax)
         ):

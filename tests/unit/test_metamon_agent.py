@@ -136,7 +136,10 @@ def test_no_action_index_falls_back(checkpoint: Path, monkeypatch: pytest.Monkey
         for battle, _ in decision_points(fixture_paths()[0]):
             decision = await agent.decide(battle)
             assert is_legal(decision.order, battle)
-            assert decision.fallback and decision.fallback_reason == "no_action_index"
+            if len(battle.valid_orders) == 1:  # forced (Recharge, Struggle...): no fallback
+                assert not decision.fallback and decision.reasoning == "the only legal action"
+            else:
+                assert decision.fallback and decision.fallback_reason == "no_action_index"
             history = agent.history(battle.battle_tag)
             assert history.actions[-1] == action_index(decision.order, battle)
 
