@@ -7,11 +7,10 @@ Struggle or gen 1 Fight is played as the only legal action, not as a fallback).
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+from main_cli import played
 
 from arena.record import load_record
 
@@ -20,15 +19,10 @@ REPO = Path(__file__).resolve().parents[2]
 
 @pytest.mark.parametrize("battle_format", ["gen1ou", "gen2ou", "gen3ou", "gen4ou", "gen9ou"])
 def test_metamon_plays_heuristic_in_a_team_format(battle_format: str, tmp_path: Path) -> None:
-    result = subprocess.run(
-        [sys.executable, "main.py", "--format", battle_format, "--p1", "metamon",
-         "--p2", "heuristic", "--n", "1", "--seed", "3", "--engine", "sim",
-         "--log-level", "WARNING", "--output", str(tmp_path / "runs"),
-         "--reports", str(tmp_path / "reports")],
-        cwd=REPO, capture_output=True, text=True, timeout=240,
+    path = played(
+        tmp_path, "--format", battle_format, "--p1", "metamon", "--p2", "heuristic", "--n", "1",
+        "--seed", "3", "--engine", "sim",
     )  # fmt: skip
-    assert result.returncode == 0, result.stderr
-    (path,) = (tmp_path / "runs").glob("*.json")
     record = load_record(path)
 
     (battle,) = record.battles

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from pathlib import Path
+
+from main_cli import played, run_main
 
 from arena.record import load_record
 
@@ -13,15 +13,10 @@ POOL = {f"gen9ou/{p.stem}" for p in (REPO / "teams" / "gen9ou").glob("*.txt")}
 
 
 def play(tmp_path: Path, *args: str) -> Path:
-    result = subprocess.run(
-        [sys.executable, "main.py", "--format", "gen9ou", "--p1", "heuristic",
-         "--p2", "max-damage", "--n", "2", "--seed", "7", "--log-level", "WARNING",
-         "--output", str(tmp_path / "runs"), "--reports", str(tmp_path / "reports"), *args],
-        cwd=REPO, capture_output=True, text=True, timeout=300,
+    return played(
+        tmp_path, "--format", "gen9ou", "--p1", "heuristic", "--p2", "max-damage", "--n", "2",
+        "--seed", "7", *args,
     )  # fmt: skip
-    assert result.returncode == 0, result.stderr
-    (record,) = (tmp_path / "runs").glob("*.json")
-    return record
 
 
 def check(record_path: Path) -> list[tuple[str | None, str | None]]:
@@ -53,14 +48,7 @@ def test_gen9ou_on_the_server_records_both_teams(showdown_server, tmp_path: Path
 
 
 def round_robin(tmp_path: Path, fmt: str, agents: str, *args: str) -> list:
-    result = subprocess.run(
-        [sys.executable, "main.py", "--format", fmt, "--agents", agents, "--n", "2",
-         "--seed", "4", "--log-level", "WARNING", "--output", str(tmp_path / "runs"),
-         "--reports", str(tmp_path / "reports"), *args],
-        cwd=REPO, capture_output=True, text=True, timeout=300,
-    )  # fmt: skip
-    assert result.returncode == 0, result.stderr
-    (path,) = (tmp_path / "runs").glob("*.json")
+    path = played(tmp_path, "--format", fmt, "--agents", agents, "--n", "2", "--seed", "4", *args)
     record = load_record(path)
     assert record.leaderboard is not None
     pool = {f"{fmt}/{p.stem}" for p in (REPO / "teams" / fmt).glob("*.txt")}
@@ -95,20 +83,12 @@ def test_a_round_robin_in_gen2ou_on_the_server(showdown_server, tmp_path: Path) 
 
 def test_a_resume_from_another_folder_keeps_the_runs_teams(tmp_path: Path) -> None:
     team = sorted((REPO / "teams" / "gen4ou").glob("*.txt"))[0]
-    common = ["--log-level", "WARNING", "--reports", str(tmp_path / "reports"), "--engine", "sim"]
-    first = subprocess.run(
-        [sys.executable, "main.py", "--format", "gen4ou", "--p1", "heuristic", "--p2", "random",
-         "--n", "1", "--team1", str(team.relative_to(REPO)), "--output", str(tmp_path / "runs"),
-         *common],
-        cwd=REPO, capture_output=True, text=True, timeout=300,
+    path = played(
+        tmp_path, "--format", "gen4ou", "--p1", "heuristic", "--p2", "random", "--n", "1",
+        "--team1", str(team.relative_to(REPO)), "--engine", "sim",
     )  # fmt: skip
-    assert first.returncode == 0, first.stderr
-    (path,) = (tmp_path / "runs").glob("*.json")
     assert load_record(path).spec.team1 == str(team)  # absolute: a resume works from anywhere
-    again = subprocess.run(
-        [sys.executable, str(REPO / "main.py"), "--resume", str(path), "--n", "2", *common],
-        cwd=tmp_path, capture_output=True, text=True, timeout=300,
-    )  # fmt: skip
+    again = run_main(tmp_path, "--resume", str(path), "--n", "2", "--engine", "sim", cwd=tmp_path)
     assert again.returncode == 0, again.stderr
     record = load_record(path)
     assert len(record.battles) == 2
@@ -116,15 +96,10 @@ def test_a_resume_from_another_folder_keeps_the_runs_teams(tmp_path: Path) -> No
 
 
 def test_a_format_without_bundled_teams_plays_generated_ones(tmp_path: Path) -> None:
-    result = subprocess.run(
-        [sys.executable, "main.py", "--format", "gen7ou", "--p1", "heuristic", "--p2",
-         "random", "--n", "2", "--seed", "1", "--teams", "generated", "--engine", "sim",
-         "--log-level", "WARNING", "--output", str(tmp_path / "runs"),
-         "--reports", str(tmp_path / "reports")],
-        cwd=REPO, capture_output=True, text=True, timeout=300,
+    path = played(
+        tmp_path, "--format", "gen7ou", "--p1", "heuristic", "--p2", "random", "--n", "2",
+        "--seed", "1", "--teams", "generated", "--engine", "sim",
     )  # fmt: skip
-    assert result.returncode == 0, result.stderr
-    (path,) = (tmp_path / "runs").glob("*.json")
     record = load_record(path)
     folder = path.with_suffix("") / "teams"
     assert record.spec.team1 == record.spec.team2 == str(folder.resolve())
