@@ -30,8 +30,9 @@ def test_builtins_registered() -> None:
     for reg in regs.values():
         assert reg.help, f"{reg.name} has no help text"
         # Only `kind:arg` agents take an argument (mistral:<model-id>, metamon:PATH,
-        # alphastral:DIR_OR_HUB_ID).
-        assert reg.takes_arg == (reg.name in {"mistral", "metamon", "alphastral"}), reg.name
+        # alphastral:DIR_OR_HUB_ID, heuristic:matchup-lead).
+        takers = {"mistral", "metamon", "alphastral", "heuristic"}
+        assert reg.takes_arg == (reg.name in takers), reg.name
     assert list(regs) == sorted(regs)
 
 
@@ -115,7 +116,7 @@ def test_cleanup_removed_scratch_agents() -> None:
     assert not any(name.startswith("scratch-") for name in registered())
 
 
-@pytest.mark.parametrize("name", ["random:foo", "max-damage:x", "heuristic:1"])
+@pytest.mark.parametrize("name", ["random:foo", "max-damage:x"])
 def test_agent_without_arg_rejects_one(name: str) -> None:
     kind = name.split(":")[0]
     with pytest.raises(UnknownAgentError) as err:

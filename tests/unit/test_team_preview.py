@@ -21,7 +21,13 @@ from poke_env.battle.pokemon import Pokemon
 from poke_env.data import to_id_str
 
 from agents.base import action_name, complete_team_order, team_preview_message, team_size
-from agents.baselines import HeuristicAgent, MaxDamageAgent, RandomAgent, matchup_score
+from agents.baselines import (
+    MATCHUP_LEAD,
+    HeuristicAgent,
+    MaxDamageAgent,
+    RandomAgent,
+    matchup_score,
+)
 from agents.llm import SYSTEM_PROMPT, render_state
 from agents.state import PLACEHOLDER_MOVES, STATE_VERSION, BattleState, SideState
 
@@ -253,7 +259,9 @@ def test_heuristic_leads_with_its_best_type_matchup() -> None:
     ours = _team(["Scizor", "Ferrothorn", "Abomasnow", "Vaporeon", "Snorlax", "Blissey"])
     theirs = ["Arcanine", "Cinderace", "Heatran", "Volcarona", "Chandelure", "Ninetales"]
     battle = preview_battle(ours, theirs)
-    agent = HeuristicAgent(seed=1)
+    assert HeuristicAgent(seed=1).team_order(battle) is None  # the default: as written
+    assert team_preview_message(HeuristicAgent(seed=1), battle) == "/team 123456"
+    agent = HeuristicAgent(seed=1, arg=MATCHUP_LEAD)
     assert agent.team_order(battle) == [4]
     assert team_preview_message(agent, battle) == "/team 412356"
     scores = [matchup_score(mon, battle.teampreview_opponent_team) for mon in battle.team.values()]
@@ -264,19 +272,20 @@ def test_heuristic_ties_keep_the_written_order() -> None:
     ours = _team(["Snorlax", "Vaporeon", "Blissey", "Milotic", "Chansey", "Kangaskhan"])
     theirs = ["Arcanine", "Cinderace", "Entei", "Flareon", "Magmortar", "Typhlosion"]
     battle = preview_battle(ours, theirs)
-    assert HeuristicAgent(seed=1).team_order(battle) == [2]  # Vaporeon ties Milotic: first
+    # Vaporeon ties Milotic: the first one leads.
+    assert HeuristicAgent(seed=1, arg=MATCHUP_LEAD).team_order(battle) == [2]
 
 
 def test_heuristic_without_a_preview_brings_the_team_as_written() -> None:
     battle = Battle("battle-gen3ou-1", "alice", log, gen=3)
-    agent = HeuristicAgent(seed=1)
+    agent = HeuristicAgent(seed=1, arg=MATCHUP_LEAD)
     assert agent.team_order(battle) is None
     assert team_preview_message(agent, battle) == "/team 1"
 
 
 def test_heuristic_order_on_the_captured_gen9ou_preview() -> None:
     battle = preview_battle()
-    order = HeuristicAgent(seed=1).team_order(battle)
+    order = HeuristicAgent(seed=1, arg=MATCHUP_LEAD).team_order(battle)
     assert order is not None and len(order) == 1
     foes = battle.teampreview_opponent_team
     scores = [matchup_score(mon, foes) for mon in battle.team.values()]
@@ -444,3 +453,11 @@ def test_metamon_sees_and_can_choose_hidden_power() -> None:
     assert hidden_power["move_type"] == "ghost" and hidden_power["base_power"] > 0
     assert action_index(order, battle) != -1
     assert order_for_index(action_index(order, battle), battle).message == order.message
+
+
+def test_heuristic_arguments_are_checked_before_any_battle() -> None:
+    import agents
+
+    assert agents.create("heuristic:matchup-lead", seed=1).resolved == "heuristic:matchup-lead"
+    with pytest.raises(agents.UnknownAgentError, match="heuristic takes no argument or"):
+        agents.preflight("heuristic:best-lead")
