@@ -6,7 +6,10 @@ from pathlib import Path
 
 from main_cli import played, run_main
 
+from arena.match import team_name
 from arena.record import load_record
+from arena.run import team_plan
+from arena.teams import bundled_pool
 
 REPO = Path(__file__).resolve().parents[2]
 POOL = {f"gen9ou/{p.stem}" for p in (REPO / "teams" / "gen9ou").glob("*.txt")}
@@ -28,10 +31,16 @@ def check(record_path: Path) -> list[tuple[str | None, str | None]]:
     return teams
 
 
+def planned(seed: int, n: int) -> list[tuple[str, str]]:
+    """The battles' teams the run's seed draws: pairs with the two teams swapped."""
+    pool = bundled_pool("gen9ou")
+    plan = team_plan({"p1": pool, "p2": pool}, seed, 0, n)
+    return sorted((team_name(b["p1"]), team_name(b["p2"])) for b in plan)
+
+
 def test_gen9ou_on_the_simulator_records_both_teams(tmp_path: Path) -> None:
     teams = check(play(tmp_path, "--engine", "sim"))
-    again = check(play(tmp_path / "again", "--engine", "sim"))
-    assert sorted(teams) == sorted(again)  # the seed draws the same teams
+    assert sorted(teams) == planned(7, 2)  # the seed draws the same teams, swapped
 
 
 def test_a_team_file_is_played_and_recorded(tmp_path: Path) -> None:
@@ -44,7 +53,8 @@ def test_a_team_file_is_played_and_recorded(tmp_path: Path) -> None:
 
 
 def test_gen9ou_on_the_server_records_both_teams(showdown_server, tmp_path: Path) -> None:
-    check(play(tmp_path, "--server", showdown_server.url))
+    teams = check(play(tmp_path, "--server", showdown_server.url))
+    assert sorted(teams) == planned(7, 2)  # read back from each battle's own sets
 
 
 def round_robin(tmp_path: Path, fmt: str, agents: str, *args: str) -> list:
