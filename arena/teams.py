@@ -17,6 +17,7 @@ passes `Team.text`; `pack()` gives Showdown's own packed form where one is wante
 
 from __future__ import annotations
 
+import difflib
 import functools
 import json
 import logging
@@ -194,7 +195,10 @@ def is_team_format(format: str) -> bool:
     if info is None:
         return _GENERATED_TEAM_RE.search(format) is None
     if not info.get("exists"):
-        raise TeamError(f"{format} is not a format of the bundled Showdown server")
+        ids = _run_validator([{"op": "formats"}])[0].get("ids", [])
+        close = difflib.get_close_matches(format, ids, n=3, cutoff=0.6)
+        hint = f" (closest: {', '.join(close)})" if close else ""
+        raise TeamError(f"{format} is not a format of the bundled Showdown server{hint}")
     return not info.get("team")
 
 

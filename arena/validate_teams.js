@@ -8,6 +8,7 @@
 //     -> {"ok": false, "errors": ["Koraidon is banned.", ...], "packed": null}
 //   {"op": "format", "format": "gen9randombattle"}
 //     -> {"ok": true, "exists": true, "name": "[Gen 9] Random Battle", "team": "random"}
+//   {"op": "formats"} -> {"ok": true, "ids": ["gen9randombattle", "gen9ou", ...]} (singles)
 //   {"op": "generate", "format": "gen8ou", "count": 10, "seed": [1, 2, 3, 4]}
 //     -> {"ok": true, "teams": ["<export text>", ...], "errors": []}
 //     Teams of six built from the format's generation's random-battle sets (Showdown's
@@ -34,6 +35,11 @@ function validator(format) {
 function formatInfo(format) {
 	const f = Dex.formats.get(format);
 	return {ok: true, exists: !!f.exists && f.effectType === 'Format', name: f.name, team: f.team || null};
+}
+
+function formatIds() {
+	const ids = Dex.formats.all().filter(f => f.effectType === 'Format' && f.gameType === 'singles');
+	return {ok: true, ids: ids.map(f => f.id)};
 }
 
 function validate(format, text) {
@@ -95,6 +101,7 @@ function answer(line) {
 	}
 	try {
 		if (request.op === 'format') return formatInfo(request.format);
+		if (request.op === 'formats') return formatIds();
 		if (request.op === 'validate') return validate(request.format, request.text);
 		if (request.op === 'generate') {
 			return generate(request.format, request.count || 10, request.seed || [1, 2, 3, 4]);

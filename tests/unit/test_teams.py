@@ -262,3 +262,11 @@ def test_the_fast_validator_agrees_with_showdowns_command_line(tmp_path: Path) -
         assert (code == 0) == answer["ok"], (format, stderr, answer)
         assert stderr == "\n".join(answer["errors"])
     assert [answer["ok"] for answer in answers] == [True, True, False, False]
+
+
+def test_an_unknown_format_names_the_closest_ones() -> None:
+    with pytest.raises(T.TeamError) as caught:
+        T.is_team_format("gen4randombatle")
+    message = str(caught.value)
+    assert message.startswith("gen4randombatle is not a format of the bundled Showdown server")
+    assert "(closest: gen4randombattle" in message
