@@ -49,3 +49,30 @@ def test_mistral_agent_plays_random_to_a_report_without_leaking_the_key(showdown
         if path.is_file():
             assert KEY not in path.read_text(errors="replace"), path
     assert KEY not in result.stdout and KEY not in result.stderr
+
+
+def test_mistral_agent_plays_gen9ou_seeing_the_team_preview(tmp_path):
+    """A team format: the prompts carry the format, the opponent's previewed team and the
+    own bench's full sets, and every answer is legal (no fallback)."""
+    with running_standin() as standin:
+        env = {**os.environ, "MISTRAL_API_KEY": KEY, "MISTRAL_SERVER_URL": standin.url,
+               "MISTRAL_RPS": "200"}  # fmt: skip
+        result = subprocess.run(
+            [sys.executable, "main.py", "--format", "gen9ou", "--p1", "mistral-small",
+             "--p2", "heuristic", "--n", "1", "--seed", "2", "--engine", "sim",
+             "--output", str(tmp_path / "runs"), "--reports", str(tmp_path / "reports"),
+             "--log-level", "WARNING"],
+            cwd=REPO, env=env, capture_output=True, text=True, timeout=300,
+        )  # fmt: skip
+    assert result.returncode == 0, result.stderr[-3000:]
+    record = load_record(next((tmp_path / "runs").glob("*.json")))
+    (battle,) = record.battles
+    assert battle.error is None and battle.p1_team and battle.p2_team
+    mine = [d for d in record.decisions if d.side == "p1"]
+    assert mine and not any(d.fallback for d in mine)
+    prompts = [m["content"] for r in standin.received for m in r.body["messages"]
+               if m["role"] == "user"]  # fmt: skip
+    first = prompts[0]
+    assert "Format: gen9ou" in first
+    assert "Opponent's team (team preview): " in first
+    assert "Your bench:\n- " in first and " | moves " in first
