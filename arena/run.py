@@ -291,9 +291,9 @@ def tournament_team_plan(
 ) -> TeamPlan:
     """The teams of each battle of a round robin's `order`, drawn from the run's seed.
 
-    The k-th battle of a with b on p1 and the k-th with b on p1 get the same two teams on
-    the same sides, so each agent of a pair plays both teams of the draw (sides and teams
-    both swap): a strong team helps both agents of the pair alike."""
+    The k-th battle with a on p1 (b on p2) and the k-th with b on p1 (a on p2) get the same
+    two teams on the same sides, so each agent of the pair plays both teams of the draw
+    (sides and teams both swap): a strong team helps both agents of the pair alike."""
     rng = random.Random(f"teams-{seed}-{session}")
     rounds: dict[frozenset[str], list[dict[Side, Team]]] = {}
     seen: dict[Pairing, int] = {}
