@@ -41,8 +41,9 @@ class Seen:
     moves: bool  # a move decision (not a forced switch)
 
 
+@pytest.mark.parametrize("battle_format", ["gen9randombattle", "gen4ou"])
 async def test_agent_prompts_equal_the_dataset_prompts_of_its_battle(
-    tiny, tmp_path, monkeypatch, torch_one_thread
+    tiny, tmp_path, monkeypatch, torch_one_thread, battle_format
 ):
     seen: list[Seen] = []
     choose = AlphastralAgent.choose
@@ -59,7 +60,8 @@ async def test_agent_prompts_equal_the_dataset_prompts_of_its_battle(
 
     monkeypatch.setattr(AlphastralAgent, "choose", recording)
     request = RunRequest(p1=f"alphastral:{tiny}", p2="random", n=1, concurrency=1,
-                         output_dir=tmp_path / "runs", engine="sim", seed=7)  # fmt: skip
+                         output_dir=tmp_path / "runs", engine="sim", seed=7,
+                         battle_format=battle_format)  # fmt: skip
     plan = plan_run(request)
     await play_session(plan, DirectEngine(processes=1))
     record = finalize(plan.paths, finished=True)
