@@ -18,6 +18,7 @@ import time
 from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import agents
 from agents.base import Agent
@@ -386,26 +387,40 @@ def plan_run(request: RunRequest) -> RunPlan:
         team1 = option(request.team1 if request.team1 is not None else request.teams)
         team2 = option(request.team2 if request.team2 is not None else request.teams)
         teams = side_teams(request.battle_format, team1, team2)
-    spec = RunSpec(
-        run_id=run_id,
+    spec = _new_spec(
+        request,
+        run_id,
+        seed,
+        trajectories,
         p1=AgentSpec(given=parsed["p1"].given, resolved=parsed["p1"].given),
         p2=AgentSpec(given=parsed["p2"].given, resolved=parsed["p2"].given),
-        format=request.battle_format,
-        n=request.n or 1,
-        seed=seed,
         concurrency=1 if request.move_delay > 0 else request.concurrency,
-        move_delay=request.move_delay,
-        battle_timeout_s=request.battle_timeout_s,
-        server="",
-        versions=versions(),
-        started_at=time.time(),
-        engine=request.engine,
-        decision_timeout_s=request.decision_timeout_s,
-        save_trajectories=trajectories,
         team1=team1,
         team2=team2,
     )
     return RunPlan(RunPaths(request.output_dir, run_id), spec, session=0, done=0, teams=teams)
+
+
+def _new_spec(
+    request: RunRequest, run_id: str, seed: int, trajectories: str | None, **fields: Any
+) -> RunSpec:
+    """A new run's spec: the request's settings, plus `fields` (sides, agents, teams...)."""
+    settings: dict[str, Any] = {
+        "run_id": run_id,
+        "format": request.battle_format,
+        "n": request.n or 1,
+        "seed": seed,
+        "concurrency": request.concurrency,
+        "move_delay": request.move_delay,
+        "battle_timeout_s": request.battle_timeout_s,
+        "server": "",
+        "versions": versions(),
+        "started_at": time.time(),
+        "engine": request.engine,
+        "decision_timeout_s": request.decision_timeout_s,
+        "save_trajectories": trajectories,
+    }
+    return RunSpec(**{**settings, **fields})
 
 
 def _plan_tournament(request: RunRequest, trajectories: str | None, include: list[str]) -> RunPlan:
@@ -418,22 +433,13 @@ def _plan_tournament(request: RunRequest, trajectories: str | None, include: lis
         pool = option(request.teams)
         teams = side_teams(request.battle_format, pool, pool)  # every agent draws from one pool
     everyone = AgentSpec(given=",".join(names), resolved=",".join(names))
-    spec = RunSpec(
-        run_id=run_id,
+    spec = _new_spec(
+        request,
+        run_id,
+        seed,
+        trajectories,
         p1=everyone,
         p2=AgentSpec(given=everyone.given, resolved=everyone.resolved),
-        format=request.battle_format,
-        n=request.n or 1,
-        seed=seed,
-        concurrency=request.concurrency,
-        move_delay=0.0,
-        battle_timeout_s=request.battle_timeout_s,
-        server="",
-        versions=versions(),
-        started_at=time.time(),
-        engine=request.engine,
-        decision_timeout_s=request.decision_timeout_s,
-        save_trajectories=trajectories,
         agents=[AgentSpec(given=name, resolved=name) for name in names],
         include=include or None,
         teams=pool,
