@@ -711,26 +711,16 @@ class Tournament:
     def _open_lane(self, pairing: Pairing) -> Lane:
         names: dict[Side, str] = {"p1": pairing[0], "p2": pairing[1]}
         tag = f"{self._tag}{len(self.lanes):02x}"
-        quiet = logging.getLogger().getEffectiveLevel() > logging.DEBUG
-        players = {
-            side: ArenaPlayer(
-                self.agents[names[side]],
-                side,
-                self.recorder,
-                self.rngs[names[side]],
-                self.config,
-                names=names,
-                account_configuration=AccountConfiguration(
-                    showdown_username(names[side], side, tag), None
-                ),
-                battle_format=self.config.battle_format,
-                log_level=logging.WARNING if quiet else logging.DEBUG,
-                **self.engine.player_kwargs(1),
-            )
-            for side in SIDES
-        }
-        for side, player in players.items():
-            self.engine.attach(side, player)
+        players = _players(
+            {side: self.agents[names[side]] for side in SIDES},
+            {side: self.rngs[names[side]] for side in SIDES},
+            {side: showdown_username(names[side], side, tag) for side in SIDES},
+            self.recorder,
+            self.config,
+            self.engine,
+            concurrency=1,
+            names=names,
+        )
         lane = Lane(pairing, players)
         self.lanes.append(lane)
         log.debug("opened lane %s: %s vs %s", tag, *pairing)
@@ -813,6 +803,40 @@ def _end_overdue_battles(p1: ArenaPlayer, recorder: Recorder, config: MatchConfi
             asyncio.run_coroutine_threadsafe(p1.ps_client.send_message("/forfeit", tag), POKE_LOOP)
 
 
+def _players(
+    agents: dict[Side, Agent],
+    rngs: dict[Side, random.Random],
+    usernames: dict[Side, str],
+    recorder: Recorder,
+    config: MatchConfig,
+    engine: Engine,
+    concurrency: int,
+    names: dict[Side, str] | None = None,
+    teams: dict[Side, Teambuilder] | None = None,
+) -> dict[Side, ArenaPlayer]:
+    """Both sides' players for a match or a tournament lane, attached to `engine`."""
+    quiet = logging.getLogger().getEffectiveLevel() > logging.DEBUG
+    players = {
+        side: ArenaPlayer(
+            agents[side],
+            side,
+            recorder,
+            rngs[side],
+            config,
+            names=names,
+            account_configuration=AccountConfiguration(usernames[side], None),
+            battle_format=config.battle_format,
+            log_level=logging.WARNING if quiet else logging.DEBUG,
+            **engine.player_kwargs(concurrency),
+            **({} if teams is None else {"team": teams[side]}),
+        )
+        for side in SIDES
+    }
+    for side, player in players.items():
+        engine.attach(side, player)
+    return players
+
+
 class Match:
     """Plays `config.n` battles between two agents on an engine, journaling each one."""
 
@@ -832,32 +856,21 @@ class Match:
         self.recorder = Recorder(journal, paths, config.session)
         tag = secrets.token_hex(2)
         # Team formats, server engine: each side's teambuilder hands out its plan's teams.
-        team_kwargs: dict[Side, dict] = {side: {} for side in SIDES}
+        builders = None
         if team_plan is not None and isinstance(engine, ServerEngine):
-            for side in SIDES:
-                team_kwargs[side] = {"team": PlanTeambuilder([t[side] for t in team_plan])}
+            builders = {side: PlanTeambuilder([t[side] for t in team_plan]) for side in SIDES}
         if config.move_delay > 0:
             config.concurrency = 1
-        quiet = logging.getLogger().getEffectiveLevel() > logging.DEBUG
-        self.players: dict[Side, ArenaPlayer] = {
-            side: ArenaPlayer(
-                agents[side],
-                side,
-                self.recorder,
-                rngs[side],
-                config,
-                account_configuration=AccountConfiguration(
-                    showdown_username(agents[side].name, side, tag), None
-                ),
-                battle_format=config.battle_format,
-                log_level=logging.WARNING if quiet else logging.DEBUG,
-                **engine.player_kwargs(config.concurrency),
-                **team_kwargs[side],
-            )
-            for side in SIDES
-        }
-        for side, player in self.players.items():
-            engine.attach(side, player)
+        self.players = _players(
+            agents,
+            rngs,
+            {side: showdown_username(agents[side].name, side, tag) for side in SIDES},
+            self.recorder,
+            config,
+            engine,
+            concurrency=config.concurrency,
+            teams=builders,
+        )
         engine.keep_inputlogs(paths)
 
     @property
