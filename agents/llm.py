@@ -211,10 +211,8 @@ def _own_bench_lines(side: SideState, gen: int) -> list[str]:
     return lines
 
 
-def _bench_line(side: SideState, own: bool) -> str:
-    mons = ", ".join(_bench_mon(m, own) for m in side.bench) or "none"
-    if own:
-        return f"Your bench: {mons}"
+def _opponent_bench_line(side: SideState) -> str:
+    mons = ", ".join(_bench_mon(m, own=False) for m in side.bench) or "none"
     seen = len(side.pokemon)
     size = f"{seen} of {side.team_size} seen" if side.team_size else f"{seen} seen"
     return f"Opponent bench ({size}): {mons}"
@@ -327,7 +325,7 @@ def render_state(state: BattleState) -> str:
         _active_line(me.active, "You", own=True, gen=state.gen),
         _active_line(foe_side.active, "Opponent", own=False, gen=state.gen),
         *_own_bench_lines(me, state.gen),
-        _bench_line(foe_side, own=False),
+        _opponent_bench_line(foe_side),
     ]
     preview = _preview_line(foe_side)
     if preview is not None:

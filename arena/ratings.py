@@ -319,22 +319,20 @@ def fit_bradley_terry(
 # --- the leaderboard ---------------------------------------------------------------------
 
 
-def battles_needed(p: float, played: int, z: float = Z95) -> int | None:
-    """Further battles after which a Wilson interval around score p would exclude 1/2.
-
-    The Wilson interval at n battles excludes 1/2 when |p − 1/2| > z·sqrt(1/(4n)), i.e.
-    n > z²/(4(p − 1/2)²). Returns that smallest n minus `played`, at least 1; None when p is
-    exactly 1/2 (no number of battles separates the two at that rate).
-    """
+def _wilson_total(p: float, z: float = Z95) -> int | None:
+    """The smallest n at which a Wilson interval around score p excludes 1/2: the
+    interval excludes it when |p − 1/2| > z·sqrt(1/(4n)), i.e. n > z²/(4(p − 1/2)²).
+    None when p is exactly 1/2 (no number of battles separates the two at that rate)."""
     if p == 0.5:
         return None
-    total = math.floor(z * z / (4.0 * (p - 0.5) ** 2)) + 1
-    return max(1, total - played)
+    return math.floor(z * z / (4.0 * (p - 0.5) ** 2)) + 1
 
 
-def _wilson_short(p: float, played: int, z: float = Z95) -> bool:
-    """Whether `played` battles at score p are still too few for Wilson to exclude 1/2."""
-    return p == 0.5 or played <= z * z / (4.0 * (p - 0.5) ** 2)
+def battles_needed(p: float, played: int, z: float = Z95) -> int | None:
+    """Further battles after which a Wilson interval around score p would exclude 1/2:
+    `_wilson_total(p)` minus `played`, at least 1; None when p is exactly 1/2."""
+    total = _wilson_total(p, z)
+    return None if total is None else max(1, total - played)
 
 
 def _scaled_more(played: int, reach: float, gap: float) -> int | None:
@@ -459,7 +457,8 @@ def rate(
             else:
                 p_hi = met.score_a if met.a == names[hi] else 1.0 - met.score_a
                 needed = battles_needed(p_hi, met.battles)
-                if needed is not None and not _wilson_short(p_hi, met.battles):
+                total = _wilson_total(p_hi)
+                if total is not None and total <= met.battles:  # the head-to-head is clear
                     gap = float(point[hi] - point[lo])
                     needed = _scaled_more(met.battles, gap - d_low, gap) or needed
         comparisons.append(Comparison(names[hi], names[lo], p_better, conclusive, needed))

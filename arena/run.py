@@ -248,13 +248,9 @@ def side_teams(
     battle_format: str, team1: str | None, team2: str | None
 ) -> dict[Side, list[Team]] | None:
     """Each side's teams for a team format, all checked by Showdown's validator before any
-    battle (a one-line TeamError otherwise); None for a format that generates its teams."""
+    battle (a one-line TeamError otherwise); None for a format that generates its teams
+    (team options there are refused earlier, by `check_team_options`)."""
     if not is_team_format(battle_format):
-        given = [f"--team{i}" for i, spec in ((1, team1), (2, team2)) if spec is not None]
-        if given:
-            raise TeamError(
-                f"{battle_format} generates its own teams: leave out {' and '.join(given)}"
-            )
         return None
     teams: dict[Side, list[Team]] = {
         "p1": resolve_teams(team1, battle_format),

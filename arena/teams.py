@@ -30,6 +30,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from arena import server as showdown
+from arena.record import atomic_write_text
 
 log = logging.getLogger(__name__)
 
@@ -264,12 +265,8 @@ def write_generated(folder: Path, format: str, seed: int | None) -> Path:
     """Generate teams for `format` (`generate_teams`) into `folder`, one file each, and
     return the folder: a pool like any other (the run's records name its files)."""
     texts = generate_teams(format, seed)
-    folder.mkdir(parents=True, exist_ok=True)
     for i, text in enumerate(texts, 1):
-        path = folder / f"{format}-generated-{i:02d}.txt"
-        tmp = path.with_suffix(".tmp")
-        tmp.write_text(text.strip() + "\n", encoding="utf-8")
-        tmp.replace(path)
+        atomic_write_text(folder / f"{format}-generated-{i:02d}.txt", text.strip() + "\n")
     log.info(
         "%s: %d teams generated from Showdown's random-battle sets in %s",
         format, len(texts), display_path(folder),
