@@ -46,6 +46,7 @@ _BUILTIN_MODULES = (
     "agents.mistral",
     "agents.metamon",
     "agents.alphastral",
+    "agents.search",
 )
 _loaded = False
 

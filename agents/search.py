@@ -1,0 +1,567 @@
+"""`search`: a one-turn expectiminimax over both sides' simultaneous choices, on real
+damage numbers, averaged over sampled hypotheses of the opponent's hidden sets.
+
+    uv run python main.py --p1 search --p2 heuristic --n 100 --engine sim
+    uv run python main.py --p1 search:50 --p2 search:400 --n 100 --engine sim   # budgets
+
+Each decision:
+
+1. reads the battle as this player knows it (`agents.state.BattleState`: its own team
+   exactly, the opponent's revealed Pokémon with what they have shown);
+2. samples hypotheses of everything hidden about the opponent's revealed Pokémon (moves,
+   item, ability, exact stats, level, tera type) from `battle.sets.SetPool`: Showdown's
+   own random-battle team generator for random-battle formats, the bundled team pool plus
+   that generation's random-battle sets for formats with teams; each hypothesis is
+   consistent with every move, item, ability and tera type seen; unrevealed opposing
+   Pokémon count as healthy but cannot be switched to;
+3. for each hypothesis, fills the matrix of one-turn outcomes: every legal action of ours
+   (moves, with and without tera, switches) against every action of the opponent's (its
+   hypothesised moves and its switches to revealed Pokémon), each played forward by
+   `battle.turn.TurnModel` with its chance branches (hit or miss, KO or not over the
+   damage rolls and crits, full paralysis) and valued by `TurnModel.evaluate` (material,
+   status, hazards, boosts, screens, blended with a greedy exchange between the two
+   actives that stands in for the next turns);
+4. averages the matrices over the hypotheses sampled within the time budget (anytime:
+   at least one, more while the budget lasts), solves the matrix game for the opponent's
+   equilibrium strategy (regret matching), and plays the action with the best value
+   against a blend of that strategy and the opponent's greedy best reply;
+5. records the top actions with their values as the decision's reasoning, and a softmax
+   of the values as its `candidates`.
+
+A forced switch (own active fainted) values each switch-in by the game value of the
+next turn from that position. Budget: `search:MS` sets the CPU milliseconds per decision
+(default `DEFAULT_BUDGET_MS`); the budget is measured on the deciding thread's CPU clock,
+so concurrent battles do not starve one another's search. On an internal error the
+heuristic's choice is played and recorded as the fallback `search_error`.
+
+Simplifications (beyond those of `battle.turn` and `battle.damage`): one turn of exact
+search plus the greedy exchange, no second ply of choices; the opponent never
+terastallizes in the model (its tera type, once seen, is used); the opponent's choice
+lock is not modelled; a switch-in chosen after our own U-turn or a faint in the model is
+the model's best matchup, not searched; at team preview the team goes as written.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import math
+import random
+import threading
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from agents.base import BaseAgent, Decision, legal_orders
+from agents.baselines import HeuristicAgent
+from agents.registry import UnknownAgentError, register
+from agents.state import BattleState, PokemonState, SideState, order_for
+from battle.model import Battle, Field, Mon, Side, move_data, species_data
+from battle.sets import SetPool
+from battle.turn import PASS, Action, TurnModel
+
+if TYPE_CHECKING:
+    from poke_env.battle.abstract_battle import AbstractBattle
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_BUDGET_MS = 150
+MAX_HYPOTHESES = 8
+# Weight of the opponent's equilibrium strategy against its greedy best reply.
+NASH_WEIGHT = 0.5
+REGRET_ITERATIONS = 150
+# Softmax temperature turning values into the record's candidate probabilities.
+CANDIDATE_TEMPERATURE = 0.05
+_WEATHER = {"snow": "snowscape"}
+_SCREEN_TURNS = 5
+
+
+def _check_arg(arg: str | None) -> None:
+    if arg is None:
+        return
+    try:
+        value = int(arg)
+    except ValueError:
+        value = 0
+    if value <= 0:
+        raise UnknownAgentError(
+            f"search takes a time budget in milliseconds per decision, e.g. search:100; got {arg!r}"
+        )
+
+
+# --------------------------------------------------------------------------- building
+
+
+def _own_mon(gen: int, state: PokemonState) -> Mon:
+    data = species_data(gen, state.species)
+    stats = {k: int(v) for k, v in (state.stats or {}).items() if v is not None}
+    max_hp = int(state.max_hp or 0) or 1
+    stats["hp"] = max_hp
+    for stat in ("atk", "def", "spa", "spd", "spe"):
+        stats.setdefault(stat, 100)
+    moves = []
+    for move in state.moves:
+        try:
+            moves.append(move_data(gen, move.id))
+        except KeyError:
+            logger.debug("unknown move %s of %s", move.id, state.species)
+    return Mon(
+        species=state.species,
+        level=state.level,
+        types=tuple(t.lower() for t in data.get("types", ())) or tuple(state.types),
+        stats=stats,
+        hp=0 if state.fainted else int(state.current_hp or 0),
+        ability=state.ability or "",
+        item=state.item or "",
+        status=state.status if state.status and state.status != "fnt" else "",
+        boosts={k: v for k, v in state.boosts.items() if v},
+        moves=tuple(moves),
+        tera_type=state.tera_type or "",
+        terastallized=state.terastallized,
+        weight=float(data.get("weightkg", 0.0)),
+        volatiles=_volatiles(state),
+    )
+
+
+def _volatiles(state: PokemonState) -> set[str]:
+    return {e for e in state.effects if e in ("substitute", "leechseed")}
+
+
+def _hypothesis_mon(gen: int, state: PokemonState, pool: SetPool, rng: random.Random) -> Mon:
+    seen_moves = [m.id for m in state.moves]
+    hypothesis = pool.sample(
+        state.species,
+        rng,
+        1,
+        level=state.level or None,
+        moves=seen_moves,
+        item=state.item,
+        ability=state.ability or None,
+        tera_type=state.tera_type if state.tera_type else None,
+    )[0]
+    data = species_data(gen, state.species)
+    stats = hypothesis.stats
+    move_ids = list(dict.fromkeys(seen_moves))
+    for move in hypothesis.moves:
+        if len(move_ids) >= 4:
+            break
+        if move not in move_ids:
+            move_ids.append(move)
+    moves = []
+    for move in move_ids:
+        try:
+            moves.append(move_data(gen, move))
+        except KeyError:
+            logger.debug("unknown move %s of %s", move, state.species)
+    item = hypothesis.item if state.item is None else state.item
+    hp = 0 if state.fainted else max(1, round(state.hp_fraction * stats["hp"]))
+    return Mon(
+        species=state.species,
+        level=state.level or hypothesis.level,
+        types=tuple(t.lower() for t in data.get("types", ())) or tuple(state.types),
+        stats=stats,
+        hp=hp if state.hp_fraction > 0 else 0,
+        ability=state.ability or hypothesis.ability,
+        item=item,
+        status=state.status if state.status and state.status != "fnt" else "",
+        boosts={k: v for k, v in state.boosts.items() if v},
+        moves=tuple(moves),
+        tera_type=(state.tera_type or hypothesis.tera_type) if gen == 9 else "",
+        terastallized=state.terastallized,
+        weight=float(data.get("weightkg", 0.0)),
+        volatiles=_volatiles(state),
+    )
+
+
+def _side_conditions(side: Side, state: SideState) -> None:
+    for condition in state.conditions:
+        name = condition.name
+        left = max(_SCREEN_TURNS - (condition.turns or 0), 1)
+        if name == "stealthrock":
+            side.stealth_rock = True
+        elif name == "spikes":
+            side.spikes = condition.layers
+        elif name == "toxicspikes":
+            side.toxic_spikes = condition.layers
+        elif name == "stickyweb":
+            side.sticky_web = True
+        elif name == "reflect":
+            side.reflect = left
+        elif name == "lightscreen":
+            side.light_screen = left
+        elif name == "auroraveil":
+            side.aurora_veil = left
+        elif name == "tailwind":
+            side.tailwind = max(4 - (condition.turns or 0), 1)
+
+
+def _field(state: BattleState) -> Field:
+    field = Field()
+    if state.weather:
+        field.weather = _WEATHER.get(state.weather, state.weather)
+    if state.terrain:
+        field.terrain = state.terrain
+    if "trickroom" in state.fields:
+        field.trick_room = max(_SCREEN_TURNS - state.fields["trickroom"], 1)
+    if "gravity" in state.fields:
+        field.gravity = max(_SCREEN_TURNS - state.fields["gravity"], 1)
+    return field
+
+
+@dataclass
+class Root:
+    """What one decision searches: our side (exact), the legal actions as model actions."""
+
+    state: BattleState
+    own: Side
+    labels: list[str]  # legal action labels that the model can play
+    actions: list[Action]
+    unmapped: list[str]  # legal labels the model cannot play (struggle, recharge...)
+
+
+def build_root(state: BattleState) -> Root:
+    gen = state.gen
+    player = state.player
+    mons = [_own_mon(gen, m) for m in player.pokemon]
+    own = Side(mons=mons, active=0 if player.active is not None else -1)
+    if player.active is None:  # before the first switch-in: nothing active
+        own.active = 0
+    own.can_tera = state.can_tera and gen == 9
+    _side_conditions(own, player)
+    labels, actions, unmapped = [], [], []
+    active = mons[0] if player.active is not None else None
+    for option in state.actions:
+        action = None
+        if option.kind == "move" and active is not None:
+            index = next((i for i, m in enumerate(active.moves) if m.id == option.id), None)
+            if index is not None:
+                action = Action("move", index, tera=option.tera)
+        elif option.kind == "switch":
+            index = next(
+                (i for i, m in enumerate(player.pokemon) if m.species == option.species and i),
+                None,
+            )
+            if index is not None:
+                action = Action("switch", index)
+        if action is None:
+            unmapped.append(option.label)
+        else:
+            labels.append(option.label)
+            actions.append(action)
+    return Root(state, own, labels, actions, unmapped)
+
+
+def build_world(root: Root, pool: SetPool, rng: random.Random) -> Battle:
+    """One hypothesis: our side as it is, the opponent's revealed Pokémon with sampled sets."""
+    state = root.state
+    gen = state.gen
+    opponent = state.opponent
+    mons = [_hypothesis_mon(gen, m, pool, rng) for m in opponent.pokemon]
+    foe = Side(mons=mons or [_placeholder(gen)], active=0)
+    revealed = len(opponent.pokemon)
+    team_size = opponent.team_size or max(6, revealed)
+    foe.unseen = max(team_size - revealed, 0)
+    foe.can_tera = gen == 9 and not state.opponent_used_tera
+    _side_conditions(foe, opponent)
+    own = root.own.copy()
+    return Battle(gen, (own, foe), _field(state), state.turn)
+
+
+def _placeholder(gen: int) -> Mon:
+    """An opponent we know nothing about (no active yet): a middling, moveless Pokémon."""
+    stats = {"hp": 300, "atk": 200, "def": 200, "spa": 200, "spd": 200, "spe": 200}
+    return Mon("unknown", 80, ("???",), stats, 300)
+
+
+# --------------------------------------------------------------------------- search
+
+
+def regret_matching(matrix: list[list[float]], iterations: int) -> tuple[list[float], list[float]]:
+    """Approximate equilibrium strategies (row player maximises, column minimises) of a
+    zero-sum matrix game, by regret matching: the average strategies of both players."""
+    m = np.asarray(matrix, dtype=np.float64)
+    rows, cols = m.shape
+    regret_r, regret_c = np.zeros(rows), np.zeros(cols)
+    sum_r, sum_c = np.zeros(rows), np.zeros(cols)
+    uniform_r, uniform_c = np.full(rows, 1.0 / rows), np.full(cols, 1.0 / cols)
+    for _ in range(iterations):
+        pos = np.maximum(regret_r, 0.0)
+        total = pos.sum()
+        x = pos / total if total > 0 else uniform_r
+        pos = np.maximum(regret_c, 0.0)
+        total = pos.sum()
+        y = pos / total if total > 0 else uniform_c
+        row_values = m @ y
+        col_values = x @ m
+        value = x @ row_values
+        regret_r += row_values - value
+        regret_c += value - col_values
+        sum_r += x
+        sum_c += y
+    return list(sum_r / sum_r.sum()), list(sum_c / sum_c.sum())
+
+
+def action_values(matrix: list[list[float]]) -> list[float]:
+    """The value of each row action against the opponent model: a blend of the column
+    player's equilibrium strategy and its greedy reply to our equilibrium strategy."""
+    if len(matrix[0]) == 1:
+        return [row[0] for row in matrix]
+    x, y = regret_matching(matrix, REGRET_ITERATIONS)
+    cols = len(matrix[0])
+    col_values = [sum(matrix[i][j] * x[i] for i in range(len(matrix))) for j in range(cols)]
+    greedy = min(range(cols), key=col_values.__getitem__)
+    belief = [NASH_WEIGHT * yj for yj in y]
+    belief[greedy] += 1.0 - NASH_WEIGHT
+    return [sum(v * b for v, b in zip(row, belief, strict=True)) for row in matrix]
+
+
+@dataclass
+class SearchResult:
+    """The value of each legal action (by label) and how it was reached."""
+
+    labels: list[str]
+    values: list[float]
+    hypotheses: int
+    worst_replies: list[str]  # per action, the opponent's reply it fears most ("" if none)
+
+    def ranked(self) -> list[tuple[float, str, str]]:
+        """(value, label, worst reply), best first (ties: the legal order)."""
+        rows = zip(self.values, self.labels, self.worst_replies or [""] * len(self.labels),
+                   strict=True)  # fmt: skip
+        return sorted(rows, key=lambda row: -row[0])
+
+    @property
+    def best(self) -> str:
+        return self.ranked()[0][1]
+
+    def reasoning(self, top: int = 3) -> str:
+        """The top actions with their values: "move earthquake +0.412 (worst reply
+        switch skarmory); ... [4 hypotheses]"."""
+        parts = [
+            f"{label} {value:+.3f}" + (f" (worst reply {reply})" if reply else "")
+            for value, label, reply in self.ranked()[:top]
+        ]
+        return "; ".join(parts) + f" [{self.hypotheses} hypotheses]"
+
+    def candidates(self, temperature: float = CANDIDATE_TEMPERATURE) -> list[tuple[str, float]]:
+        """Every action with a softmax of its value (best first, summing to 1): how clearly
+        the search prefers it, for the report's candidates column."""
+        ranked = self.ranked()
+        peak = ranked[0][0]
+        weights = [math.exp((value - peak) / temperature) for value, _, _ in ranked]
+        total = sum(weights)
+        return [(label, round(w / total, 6)) for w, (_, label, _) in zip(weights, ranked,
+                                                                         strict=True)]  # fmt: skip
+
+
+class Searcher:
+    """The search of one decision (not shared between threads)."""
+
+    def __init__(self, pool: SetPool, budget_s: float, rng: random.Random):
+        self.pool = pool
+        self.budget_s = budget_s
+        self.rng = rng
+
+    def search(self, state: BattleState) -> SearchResult:
+        """Values of `state`'s legal actions, over as many hypotheses as the budget allows."""
+        deadline = time.thread_time() + self.budget_s
+        root = build_root(state)
+        if not root.actions:
+            raise ValueError(f"no legal action the model can play: {root.unmapped}")
+        worlds = (build_world(root, self.pool, self.rng) for _ in range(MAX_HYPOTHESES))
+        return solve(
+            TurnModel(state.gen),
+            worlds,
+            root.actions,
+            root.labels,
+            force_switch=state.force_switch,
+            deadline=deadline,
+        )
+
+
+def solve(
+    model: TurnModel,
+    worlds: Iterable[Battle],
+    actions: list[Action],
+    labels: list[str],
+    *,
+    force_switch: bool = False,
+    deadline: float | None = None,
+) -> SearchResult:
+    """Average the one-turn matrices of side 0's `actions` over `worlds` (hypotheses,
+    consumed lazily: the first always, the next ones while `deadline`, a
+    `time.thread_time()` value, is not reached) and value each action."""
+    deadline = math.inf if deadline is None else deadline
+    total: list[list[float]] | None = None
+    replies: list[str] = []
+    hypotheses = 0
+    # The model's damage cache keys on id() of each hypothesis' stats: keep every world
+    # alive until the search ends so that no id is reused by another hypothesis.
+    searched: list[Battle] = []
+    for world in worlds:
+        searched.append(world)
+        if force_switch:
+            matrix = _switch_values(model, world, actions, deadline, hypotheses)
+            reply_actions: list[Action] = [PASS]
+        else:
+            reply_actions = opponent_actions(model, world)
+            matrix = _matrix(model, world, actions, reply_actions, deadline, hypotheses)
+        if matrix is None:
+            break
+        hypotheses += 1
+        if total is None:
+            total = matrix
+            replies = _worst_replies(world, reply_actions, matrix)
+        else:
+            for row_total, row in zip(total, matrix, strict=True):
+                for j, value in enumerate(row):
+                    row_total[j] += value
+        if time.thread_time() >= deadline:
+            break
+    if total is None:
+        raise ValueError("no hypothesis to search")
+    values = action_values([[v / hypotheses for v in row] for row in total])
+    return SearchResult(labels, values, hypotheses, replies)
+
+
+def opponent_actions(model: TurnModel, world: Battle) -> list[Action]:
+    """The opponent's options in the model: its moves (never with tera) and switches."""
+    if world.sides[1].mon.species == "unknown":
+        return [PASS]
+    return [a for a in model.legal_actions(world, 1) if not a.tera]
+
+
+def _matrix(
+    model: TurnModel,
+    world: Battle,
+    actions: list[Action],
+    replies: list[Action],
+    deadline: float,
+    done: int,
+) -> list[list[float]] | None:
+    """Expected values of every (action, reply) turn; None when the deadline passes
+    during an extra hypothesis (`done` > 0), which is then dropped."""
+    matrix = []
+    for action in actions:
+        if done and time.thread_time() >= deadline:
+            return None
+        row = []
+        for reply in replies:
+            value = 0.0
+            for p, outcome in model.resolve(world, (action, reply)):
+                value += p * model.evaluate(outcome)
+            row.append(value)
+        matrix.append(row)
+    return matrix
+
+
+def _switch_values(
+    model: TurnModel, world: Battle, actions: list[Action], deadline: float, done: int
+) -> list[list[float]] | None:
+    """Forced switch: each switch-in valued by the next turn's game value from there."""
+    matrix = []
+    for action in actions:
+        position = world.fork()
+        model.switch_in(position, 0, action.index)
+        if position.sides[0].mon.hp <= 0:
+            matrix.append([model.evaluate(position)])
+            continue
+        own = model.legal_actions(position, 0)
+        replies = opponent_actions(model, position)
+        sub = _matrix(model, position, own, replies, deadline, done)
+        if sub is None:
+            return None
+        matrix.append([max(action_values(sub))])
+    return matrix
+
+
+def _worst_replies(world: Battle, replies: list[Action], matrix: list[list[float]]) -> list[str]:
+    if len(replies) < 2:
+        return ["" for _ in matrix]
+    names = []
+    for row in matrix:
+        j = min(range(len(row)), key=row.__getitem__)
+        names.append(_describe(world.sides[1], replies[j]))
+    return names
+
+
+def _describe(side: Side, action: Action) -> str:
+    if action.kind == "move":
+        moves = side.mon.moves
+        return moves[action.index].id if action.index < len(moves) else "?"
+    if action.kind == "switch":
+        return f"switch {side.mons[action.index].species}"
+    return "pass"
+
+
+# --------------------------------------------------------------------------- the agent
+
+
+@register(
+    "search",
+    help="one-turn expectiminimax on real damage over sampled opponent sets "
+    f"(search:MS: CPU ms per decision, default {DEFAULT_BUDGET_MS})",
+    check=_check_arg,
+)
+class SearchAgent(BaseAgent):
+    name = "search"
+
+    def __init__(self, seed: int | None = None, arg: str | None = None):
+        super().__init__(seed)
+        _check_arg(arg)
+        self.budget_ms = int(arg) if arg else DEFAULT_BUDGET_MS
+        if arg:
+            self.resolved = f"search:{self.budget_ms}"
+        self._pools: dict[str, SetPool] = {}
+        self._pool_lock = threading.Lock()
+        self._fallback: HeuristicAgent | None = None
+
+    def _pool(self, battle_format: str | None) -> SetPool:
+        """The opponent-set data of the format, loaded (or built, once per machine) on
+        first use; thread-safe, so concurrent first decisions build it once."""
+        key = battle_format or "gen9randombattle"
+        with self._pool_lock:
+            pool = self._pools.get(key)
+            if pool is None:
+                pool = self._pools[key] = SetPool.for_format(key)
+            return pool
+
+    def decide_sync(self, battle: AbstractBattle) -> Decision:
+        """The search's decision for `battle` (blocking: runs the whole search)."""
+        orders = legal_orders(battle)
+        if len(orders) <= 1:
+            return Decision(order=orders[0] if orders else self.random_order(battle))
+        state = BattleState.from_battle(battle)
+        pool = self._pool(state.format)
+        searcher = Searcher(pool, self.budget_ms / 1000, random.Random(self.rng.random()))
+        result = searcher.search(state)
+        return Decision(
+            order=order_for(battle, result.best),
+            reasoning=result.reasoning(),
+            candidates=result.candidates(),
+        )
+
+    async def decide(self, battle: AbstractBattle) -> Decision:
+        try:
+            return await asyncio.to_thread(self.decide_sync, battle)
+        except Exception as error:  # any search failure: the heuristic plays
+            logger.warning(
+                "search failed in %s turn %s (%s: %s); the heuristic plays",
+                getattr(battle, "battle_tag", "?"),
+                getattr(battle, "turn", "?"),
+                type(error).__name__,
+                error,
+                exc_info=logger.isEnabledFor(logging.DEBUG),
+            )
+            if self._fallback is None:
+                self._fallback = HeuristicAgent()
+            decision = await self._fallback.decide(battle)
+            decision.fallback = True
+            decision.fallback_reason = "search_error"
+            return decision
+
+
+__all__ = ["DEFAULT_BUDGET_MS", "SearchAgent", "SearchResult", "build_root", "build_world", "solve"]
