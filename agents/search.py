@@ -46,10 +46,11 @@ from __future__ import annotations
 import asyncio
 import logging
 import math
+import os
 import random
 import threading
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -70,8 +71,6 @@ logger = logging.getLogger(__name__)
 
 DEFAULT_BUDGET_MS = 150
 MAX_HYPOTHESES = 8
-# Weight of the opponent's equilibrium strategy against its greedy best reply.
-NASH_WEIGHT = 0.5
 REGRET_ITERATIONS = 150
 # Softmax temperature turning values into the record's candidate probabilities.
 CANDIDATE_TEMPERATURE = 0.05
@@ -222,6 +221,19 @@ class Root:
     unmapped: list[str]  # legal labels the model cannot play (struggle, recharge...)
 
 
+def _live_details(battle: AbstractBattle | None, world: Battle) -> None:
+    """What `BattleState` does not carry, read from the live battle: Protect streaks
+    and whether each active came in this turn (Fake Out, First Impression)."""
+    if battle is None:
+        return
+    for side, mon in zip(world.sides, (battle.active_pokemon, battle.opponent_active_pokemon),
+                         strict=True):  # fmt: skip
+        if mon is None or not side.mons:
+            continue
+        side.mon.protect_count = int(getattr(mon, "protect_counter", 0) or 0)
+        side.mon.first_turn = bool(getattr(mon, "first_turn", False))
+
+
 def build_root(state: BattleState) -> Root:
     gen = state.gen
     player = state.player
@@ -304,17 +316,48 @@ def regret_matching(matrix: list[list[float]], iterations: int) -> tuple[list[fl
     return list(sum_r / sum_r.sum()), list(sum_c / sum_c.sum())
 
 
-def action_values(matrix: list[list[float]]) -> list[float]:
-    """The value of each row action against the opponent model: a blend of the column
-    player's equilibrium strategy and its greedy reply to our equilibrium strategy."""
+@dataclass(frozen=True)
+class Tuning:
+    """The search's knobs (defaults measured in `bench/strength.py` runs; `SEARCH_TUNE`
+    overrides them for experiments, e.g. `SEARCH_TUNE="nash=0.3,lookahead=0.6"`).
+
+    The opponent is modelled as a blend: `nash` of its equilibrium strategy of the
+    turn's matrix game, `damage` of its most damaging move against our active (what
+    most bots and many players do), and the rest of its best reply to our equilibrium
+    strategy. `lookahead` weighs the greedy exchange in the position value."""
+
+    nash: float = 0.5
+    damage: float = 0.0
+    lookahead: float = 0.5
+
+    @classmethod
+    def from_env(cls) -> Tuning:
+        text = os.environ.get("SEARCH_TUNE", "").strip()
+        if not text:
+            return cls()
+        values = {}
+        for part in text.split(","):
+            key, _, value = part.partition("=")
+            values[key.strip()] = float(value)
+        return cls(**values)
+
+
+def action_values(
+    matrix: list[list[float]], tuning: Tuning = Tuning(), damage_reply: int | None = None
+) -> list[float]:
+    """The value of each row action against the opponent model (see `Tuning`);
+    `damage_reply` is the column of the opponent's most damaging move, if any."""
     if len(matrix[0]) == 1:
         return [row[0] for row in matrix]
     x, y = regret_matching(matrix, REGRET_ITERATIONS)
     cols = len(matrix[0])
     col_values = [sum(matrix[i][j] * x[i] for i in range(len(matrix))) for j in range(cols)]
-    greedy = min(range(cols), key=col_values.__getitem__)
-    belief = [NASH_WEIGHT * yj for yj in y]
-    belief[greedy] += 1.0 - NASH_WEIGHT
+    best_reply = min(range(cols), key=col_values.__getitem__)
+    belief = [tuning.nash * yj for yj in y]
+    damage = tuning.damage if damage_reply is not None else 0.0
+    if damage_reply is not None:
+        belief[damage_reply] += damage
+    belief[best_reply] += max(0.0, 1.0 - tuning.nash - damage)
     return [sum(v * b for v, b in zip(row, belief, strict=True)) for row in matrix]
 
 
@@ -360,25 +403,36 @@ class SearchResult:
 class Searcher:
     """The search of one decision (not shared between threads)."""
 
-    def __init__(self, pool: SetPool, budget_s: float, rng: random.Random):
+    def __init__(
+        self, pool: SetPool, budget_s: float, rng: random.Random, tuning: Tuning | None = None
+    ):
         self.pool = pool
         self.budget_s = budget_s
         self.rng = rng
+        self.tuning = tuning or Tuning()
 
-    def search(self, state: BattleState) -> SearchResult:
-        """Values of `state`'s legal actions, over as many hypotheses as the budget allows."""
+    def search(self, state: BattleState, battle: AbstractBattle | None = None) -> SearchResult:
+        """Values of `state`'s legal actions, over as many hypotheses as the budget allows
+        (`battle`, the live battle `state` was read from, adds what the state lacks)."""
         deadline = time.thread_time() + self.budget_s
         root = build_root(state)
         if not root.actions:
             raise ValueError(f"no legal action the model can play: {root.unmapped}")
-        worlds = (build_world(root, self.pool, self.rng) for _ in range(MAX_HYPOTHESES))
+
+        def worlds() -> Iterator[Battle]:
+            for _ in range(MAX_HYPOTHESES):
+                world = build_world(root, self.pool, self.rng)
+                _live_details(battle, world)
+                yield world
+
         return solve(
-            TurnModel(state.gen),
-            worlds,
+            TurnModel(state.gen, lookahead=self.tuning.lookahead),
+            worlds(),
             root.actions,
             root.labels,
             force_switch=state.force_switch,
             deadline=deadline,
+            tuning=self.tuning,
         )
 
 
@@ -390,12 +444,13 @@ def solve(
     *,
     force_switch: bool = False,
     deadline: float | None = None,
+    tuning: Tuning = Tuning(),
 ) -> SearchResult:
-    """Average the one-turn matrices of side 0's `actions` over `worlds` (hypotheses,
-    consumed lazily: the first always, the next ones while `deadline`, a
-    `time.thread_time()` value, is not reached) and value each action."""
+    """Value side 0's `actions` in each of `worlds` (hypotheses, consumed lazily: the
+    first always, the next ones while `deadline`, a `time.thread_time()` value, is not
+    reached) by its one-turn matrix game, and average the values over the worlds."""
     deadline = math.inf if deadline is None else deadline
-    total: list[list[float]] | None = None
+    total = [0.0] * len(actions)
     replies: list[str] = []
     hypotheses = 0
     # The model's damage cache keys on id() of each hypothesis' stats: keep every world
@@ -403,28 +458,38 @@ def solve(
     searched: list[Battle] = []
     for world in worlds:
         searched.append(world)
+        damage_reply = None
         if force_switch:
-            matrix = _switch_values(model, world, actions, deadline, hypotheses)
+            matrix = _switch_values(model, world, actions, deadline, hypotheses, tuning)
             reply_actions: list[Action] = [PASS]
         else:
             reply_actions = opponent_actions(model, world)
             matrix = _matrix(model, world, actions, reply_actions, deadline, hypotheses)
+            damage_reply = _damage_reply(model, world, reply_actions)
         if matrix is None:
             break
         hypotheses += 1
-        if total is None:
-            total = matrix
+        for i, value in enumerate(action_values(matrix, tuning, damage_reply)):
+            total[i] += value
+        if not replies:
             replies = _worst_replies(world, reply_actions, matrix)
-        else:
-            for row_total, row in zip(total, matrix, strict=True):
-                for j, value in enumerate(row):
-                    row_total[j] += value
         if time.thread_time() >= deadline:
             break
-    if total is None:
+    if not hypotheses:
         raise ValueError("no hypothesis to search")
-    values = action_values([[v / hypotheses for v in row] for row in total])
-    return SearchResult(labels, values, hypotheses, replies)
+    return SearchResult(labels, [v / hypotheses for v in total], hypotheses, replies)
+
+
+def _damage_reply(model: TurnModel, world: Battle, replies: list[Action]) -> int | None:
+    """The column of the opponent's most damaging move against our active, if any."""
+    _, move = model.best_damage(world, 1)
+    if move is None:
+        return None
+    moves = world.sides[1].mon.moves
+    for j, reply in enumerate(replies):
+        if reply.kind == "move" and moves[reply.index] is move:
+            return j
+    return None
 
 
 def opponent_actions(model: TurnModel, world: Battle) -> list[Action]:
@@ -459,7 +524,12 @@ def _matrix(
 
 
 def _switch_values(
-    model: TurnModel, world: Battle, actions: list[Action], deadline: float, done: int
+    model: TurnModel,
+    world: Battle,
+    actions: list[Action],
+    deadline: float,
+    done: int,
+    tuning: Tuning,
 ) -> list[list[float]] | None:
     """Forced switch: each switch-in valued by the next turn's game value from there."""
     matrix = []
@@ -474,7 +544,8 @@ def _switch_values(
         sub = _matrix(model, position, own, replies, deadline, done)
         if sub is None:
             return None
-        matrix.append([max(action_values(sub))])
+        damage_reply = _damage_reply(model, position, replies)
+        matrix.append([max(action_values(sub, tuning, damage_reply))])
     return matrix
 
 
@@ -518,6 +589,9 @@ class SearchAgent(BaseAgent):
         self._pools: dict[str, SetPool] = {}
         self._pool_lock = threading.Lock()
         self._fallback: HeuristicAgent | None = None
+        self.tuning = Tuning.from_env()
+        if self.tuning != Tuning():
+            self.params = {"tuning": str(self.tuning)}
 
     def _pool(self, battle_format: str | None) -> SetPool:
         """The opponent-set data of the format, loaded (or built, once per machine) on
@@ -536,8 +610,9 @@ class SearchAgent(BaseAgent):
             return Decision(order=orders[0] if orders else self.random_order(battle))
         state = BattleState.from_battle(battle)
         pool = self._pool(state.format)
-        searcher = Searcher(pool, self.budget_ms / 1000, random.Random(self.rng.random()))
-        result = searcher.search(state)
+        rng = random.Random(self.rng.random())
+        searcher = Searcher(pool, self.budget_ms / 1000, rng, self.tuning)
+        result = searcher.search(state, battle)
         return Decision(
             order=order_for(battle, result.best),
             reasoning=result.reasoning(),

@@ -44,6 +44,11 @@ Singles only. Known simplifications (what is NOT modelled):
   is <= the defense boost) but no abilities; gen 2 items are the type boosters (x1.1),
   Light Ball, Thick Club and Metal Powder. Gen 1 stat changes from boosts use the gen 2
   table, Reflect / Light Screen are read from the side (gen 1 has them as volatiles).
+- Protean / Libero are assumed active (every move gets STAB). Gens 3-4 follow their
+  modifyDamage order (burn and screens before the +2, random last in gen 3, Life Orb x1.3
+  in gen 4) with Thick Fat and Blaze/Torrent/Overgrow/Swarm on the base power; abilities
+  and items given to a Pokémon of a generation that lacks them are applied anyway.
+- Gen 2 Triple Kick is six times its 10-power hit (Showdown floors each hit).
 - crit_chance in gen 2 uses Showdown's 17/256, 32/256, 64/256, 85/256, 128/256 and in gen 6
   1/16, 1/8, 1/2, 1 (Showdown's tables); Focus Energy is read from `volatiles`.
 """

@@ -226,6 +226,7 @@ class Mon:
     sleep_turns: int = 0  # turns asleep so far
     first_turn: bool = False  # switched in this turn or last (fake out, first impression)
     substitute_hp: int = 0
+    protect_count: int = 0  # Protect-like moves used successfully in a row
 
     @property
     def max_hp(self) -> int:
@@ -268,6 +269,7 @@ class Mon:
             sleep_turns=self.sleep_turns,
             first_turn=self.first_turn,
             substitute_hp=self.substitute_hp,
+            protect_count=self.protect_count,
         )
 
 

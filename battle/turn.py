@@ -23,7 +23,8 @@ What is simplified or left out (the search works on a model of the game, not the
   their damage with no side effect, or do nothing;
 - asleep and frozen Pokémon never move (no wake-up or thaw roll; Rest sleeps 2 turns),
   Sleep Talk is not modelled; a Pokémon that must recharge skips its move;
-- Protect always works (no consecutive-use failure), and blocks damaging and status moves;
+- Protect succeeds a third as often for each success in a row (gen 6+ odds in every gen),
+  and blocks damaging and status moves alike;
 - self-switching moves (U-turn) and a fainted active's replacement bring in the benched
   Pokémon with the best immediate matchup (`best_switch`), not a chosen one; phazing
   (Roar, Dragon Tail) brings in the opponent's healthiest benched Pokémon;
@@ -374,8 +375,8 @@ class TurnModel:
         saved = side.active
         side.active = index
         try:
-            out, out_move = self._best_damage(b, s)
-            taken, _ = self._best_damage(b, 1 - s)
+            out, out_move = self.best_damage(b, s)
+            taken, _ = self.best_damage(b, 1 - s)
             first = out_move is not None and self._goes_first(b, s, out_move)
         finally:
             side.active = saved
@@ -384,7 +385,7 @@ class TurnModel:
         received = min(taken / max(mon.hp, 1), 1.0)
         return dealt - received + (0.1 if first else 0.0)
 
-    def _best_damage(self, b: Battle, s: int) -> tuple[float, MoveData | None]:
+    def best_damage(self, b: Battle, s: int) -> tuple[float, MoveData | None]:
         """Side `s`'s active's best expected damage (mean roll x accuracy) on the other
         active, and the move that deals it (None when none deals damage)."""
         attacker, defender = b.sides[s].mon, b.sides[1 - s].mon
@@ -452,8 +453,18 @@ class TurnModel:
         side, foe_side = b.sides[s], b.sides[1 - s]
         mon, foe = side.mon, foe_side.mon
         if move.id in _PROTECT:
+            # Each success in a row makes the next one a third as likely (gen 6 on).
+            chance = 1.0 / 3**mon.protect_count if mon.protect_count else 1.0
+            outcomes: list[Outcome] = []
+            if chance < 1.0:
+                failed = b.fork()
+                failed.sides[s].mon.protect_count = 0
+                outcomes.append(((1.0 - chance) * p, failed))
             mon.volatiles.add("protect")
-            return [(p, b)]
+            mon.protect_count += 1
+            outcomes.append((chance * p, b))
+            return outcomes
+        mon.protect_count = 0
         targets_foe = move.target not in ("self", "allySide", "all", "allyTeam", "foeSide",
                                           "adjacentAllyOrSelf")  # fmt: skip
         if targets_foe and foe.hp <= 0 and move.is_damaging:
@@ -825,8 +836,8 @@ class TurnModel:
         hp = [m0.hp, m1.hp]
         if hp[0] <= 0 or hp[1] <= 0:
             return hp[0], hp[1]
-        d0, move0 = self._best_damage(b, 0)
-        d1, move1 = self._best_damage(b, 1)
+        d0, move0 = self.best_damage(b, 0)
+        d1, move1 = self.best_damage(b, 1)
         if move0 is None and move1 is None:
             return hp[0], hp[1]
         keys = []
