@@ -60,7 +60,7 @@ from agents.base import BaseAgent, Decision, legal_orders
 from agents.baselines import HeuristicAgent
 from agents.registry import UnknownAgentError, register
 from agents.state import BattleState, PokemonState, SideState, order_for
-from battle.model import Battle, Field, Mon, Side, move_data, species_data
+from battle.model import Battle, Field, Mon, Side, move_data, species_data, to_id
 from battle.sets import SetPool
 from battle.turn import PASS, Action, TurnModel
 
@@ -271,15 +271,53 @@ def build_world(root: Root, pool: SetPool, rng: random.Random) -> Battle:
     state = root.state
     gen = state.gen
     opponent = state.opponent
-    mons = [_hypothesis_mon(gen, m, pool, rng) for m in opponent.pokemon]
+    states = list(opponent.pokemon) + _previewed_unrevealed(state)
+    mons = [_hypothesis_mon(gen, m, pool, rng) for m in states]
     foe = Side(mons=mons or [_placeholder(gen)], active=0)
-    revealed = len(opponent.pokemon)
-    team_size = opponent.team_size or max(6, revealed)
-    foe.unseen = max(team_size - revealed, 0)
+    team_size = opponent.team_size or max(6, len(states))
+    foe.unseen = max(team_size - len(states), 0)
     foe.can_tera = gen == 9 and not state.opponent_used_tera
     _side_conditions(foe, opponent)
     own = root.own.copy()
     return Battle(gen, (own, foe), _field(state), state.turn)
+
+
+def _base(gen: int, species: str) -> str:
+    try:
+        return to_id(species_data(gen, species).get("baseSpecies", species))
+    except KeyError:
+        return to_id(species)
+
+
+def _previewed_unrevealed(state: BattleState) -> list[PokemonState]:
+    """The opponent's Pokémon shown at team preview that have not come in yet, as
+    healthy Pokémon with nothing revealed (matched to the revealed ones by base species,
+    since a forme may show differently at preview)."""
+    opponent = state.opponent
+    if not opponent.preview:
+        return []
+    gen = state.gen
+    revealed = [_base(gen, m.species) for m in opponent.pokemon]
+    unrevealed = []
+    for species in opponent.preview:
+        base = _base(gen, species)
+        if base in revealed:
+            revealed.remove(base)
+            continue
+        try:
+            data = species_data(gen, species)
+        except KeyError:
+            continue
+        hidden = PokemonState(
+            species=to_id(species), level=0,
+            types=tuple(t.lower() for t in data.get("types", ())), tera_type=None,
+            terastallized=False, hp_fraction=1.0, current_hp=None, max_hp=None,
+            status=None, boosts={}, ability=None, possible_abilities=(), item=None,
+            moves=(), base_stats=dict(data.get("baseStats", {})), stats=None,
+            fainted=False, active=False, revealed=False,
+        )  # fmt: skip
+        unrevealed.append(hidden)
+    return unrevealed
 
 
 def _placeholder(gen: int) -> Mon:

@@ -734,6 +734,7 @@ class TurnModel:
             mon = side.mon
             mon.volatiles.discard("protect")
             mon.volatiles.discard("flinch")
+            arrived = mon.first_turn  # switched in this turn: no Speed Boost yet
             mon.first_turn = False
             if mon.hp <= 0:
                 continue
@@ -768,7 +769,7 @@ class TurnModel:
                 elif status == "tox":
                     mon.toxic_turns += 1
                     mon.hp -= mon.max_hp * min(mon.toxic_turns, 15) // 16
-            if mon.ability == "speedboost" and not mon.first_turn:
+            if mon.ability == "speedboost" and not arrived:
                 _apply_boosts(mon, (("spe", 1),), from_foe=False)
             if mon.hp < 0:
                 mon.hp = 0

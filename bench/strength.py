@@ -40,58 +40,79 @@ def make_parser() -> argparse.ArgumentParser:
     p.add_argument("--n", type=int, default=200, help="battles against each opponent")
     p.add_argument("--format", default="gen9randombattle", help="Showdown format")
     p.add_argument("--concurrency", type=int, default=8)
-    p.add_argument(
-        "--opponents", nargs="+", default=list(OPPONENTS), help="agents to play against"
-    )
+    p.add_argument("--opponents", nargs="+", default=list(OPPONENTS), help="agents to play against")
     p.add_argument("--output", type=Path, default=Path("runs/strength"))
     p.add_argument("--seed", type=int, default=0)
     return p
 
 
-def main(argv: list[str] | None = None) -> int:
-    args = make_parser().parse_args(argv)
-    logging.basicConfig(level=logging.WARNING)
+def measure(
+    agent: str,
+    opponent: str,
+    *,
+    n: int,
+    battle_format: str = "gen9randombattle",
+    concurrency: int = 8,
+    output: Path = Path("runs/strength"),
+    seed: int = 0,
+):
+    """Play `n` battles of `agent` (p1) against `opponent` on the sim engine; return the
+    finished run record."""
     from arena import server as showdown
     from arena.match import DirectEngine
     from arena.run import RunRequest, finalize, plan_run, play_session
 
     if not showdown.is_installed():
         showdown.install()
+    request = RunRequest(
+        p1=agent, p2=opponent, n=n, concurrency=concurrency, output_dir=output,
+        engine="sim", seed=seed, battle_format=battle_format,
+    )  # fmt: skip
+    plan = plan_run(request)
+    asyncio.run(play_session(plan, DirectEngine()))
+    record = finalize(plan.paths, finished=True)
+    assert record is not None
+    return record, plan.paths.record
+
+
+def describe(record) -> str:
+    """ "62.0%  95% CI [55.1%, 68.4%]  (124-76-0, 0 errors)  latency p50 .. p95 .." for p1."""
+    s = record.summary
+    low, high = s.p1_win_rate_ci95 or (0.0, 1.0)
+    text = (
+        f"{s.p1_win_rate or 0.0:6.1%}  95% CI [{low:.1%}, {high:.1%}]  "
+        f"({s.p1_wins}-{s.p2_wins}-{s.draws}, {s.errors} errors)"
+    )
+    side = s.sides.get("p1")
+    if side is not None and side.latency_p50_ms is not None:
+        text += (
+            f"  latency p50 {side.latency_p50_ms:.0f} ms p95 {side.latency_p95_ms:.0f} ms, "
+            f"fallbacks {side.fallback_rate:.1%}"
+        )
+    return text
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = make_parser().parse_args(argv)
+    logging.basicConfig(level=logging.WARNING)
     targets = TARGETS.get(args.agent.partition(":")[0], {}).get(args.format, {})
     print(f"{args.agent} in {args.format}: {args.n} battles against each of "
           f"{', '.join(args.opponents)}")  # fmt: skip
     for opponent in args.opponents:
-        request = RunRequest(
-            p1=args.agent, p2=opponent, n=args.n, concurrency=args.concurrency,
-            output_dir=args.output, engine="sim", seed=args.seed,
-            battle_format=args.format,
+        record, path = measure(
+            args.agent, opponent, n=args.n, battle_format=args.format,
+            concurrency=args.concurrency, output=args.output, seed=args.seed,
         )  # fmt: skip
-        plan = plan_run(request)
-        asyncio.run(play_session(plan, DirectEngine()))
-        record = finalize(plan.paths, finished=True)
-        assert record is not None
         s = record.summary
         low, high = s.p1_win_rate_ci95 or (0.0, 1.0)
         rate = s.p1_win_rate or 0.0
-        side = s.sides.get("p1")
-        latency = ""
-        if side is not None and side.latency_p50_ms is not None:
-            latency = (
-                f"  latency p50 {side.latency_p50_ms:.0f} ms p95 "
-                f"{side.latency_p95_ms:.0f} ms, fallbacks {side.fallback_rate:.1%}"
-            )
-        target = targets.get(opponent)
         verdict = ""
+        target = targets.get(opponent)
         if target is not None:
             met = "misses" if rate < target else "meets"
             met += " (conclusively)" if low >= target or high < target else " (within noise)"
             verdict = f"  target >= {target:.0%}: {met}"
-        print(
-            f"vs {opponent:10s} {rate:6.1%}  95% CI [{low:.1%}, {high:.1%}]  "
-            f"({s.p1_wins}-{s.p2_wins}-{s.draws}, {s.errors} errors){latency}{verdict}"
-            f"   run: {plan.paths.record}",
-            flush=True,
-        )
+        print(f"vs {opponent:10s} {describe(record)}{verdict}   run: {path}", flush=True)
     return 0
 
 
