@@ -51,7 +51,7 @@ import random
 import threading
 import time
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -79,6 +79,7 @@ _SCREEN_TURNS = 5
 
 
 def _check_arg(arg: str | None) -> None:
+    Tuning.from_env()  # a malformed SEARCH_TUNE is an error before any battle
     if arg is None:
         return
     try:
@@ -364,8 +365,8 @@ class Tuning:
     most bots and many players do), and the rest of its best reply to our equilibrium
     strategy. `lookahead` weighs the greedy exchange in the position value."""
 
-    nash: float = 0.5
-    damage: float = 0.0
+    nash: float = 0.3
+    damage: float = 0.5
     lookahead: float = 0.5
 
     @classmethod
@@ -373,10 +374,22 @@ class Tuning:
         text = os.environ.get("SEARCH_TUNE", "").strip()
         if not text:
             return cls()
+        known = {f.name for f in fields(cls)}
         values = {}
         for part in text.split(","):
             key, _, value = part.partition("=")
-            values[key.strip()] = float(value)
+            key = key.strip()
+            try:
+                number = float(value)
+            except ValueError:
+                number = None
+            if key not in known or number is None or not 0.0 <= number <= 1.0:
+                raise UnknownAgentError(
+                    f"SEARCH_TUNE={text!r}: expected comma-separated key=value with keys "
+                    f"{', '.join(sorted(known))} and values from 0 to 1, "
+                    f"e.g. SEARCH_TUNE=nash=0.3,damage=0.5"
+                )
+            values[key] = number
         return cls(**values)
 
 
@@ -577,7 +590,10 @@ def _switch_values(
         if position.sides[0].mon.hp <= 0:
             matrix.append([model.evaluate(position)])
             continue
-        own = model.legal_actions(position, 0)
+        # the next turn from there: our moves only (no tera, no second switch), to keep
+        # a forced switch's cost near one ordinary decision's
+        own = [a for a in model.legal_actions(position, 0) if a.kind == "move" and not a.tera]
+        own = own or model.legal_actions(position, 0)
         replies = opponent_actions(model, position)
         sub = _matrix(model, position, own, replies, deadline, done)
         if sub is None:
