@@ -18,7 +18,7 @@ import plotly.graph_objects as go
 
 from arena.ratings import Leaderboard
 from arena.record import SIDES, BattleRecord, DecisionRecord, RunRecord, wilson_interval
-from viz.llm import battle_tokens, llm_sides
+from viz.llm import battle_tokens, llm_sides, side_params
 from viz.teams import TeamRow
 
 COLORS = {"p1": "#1f77b4", "p2": "#ff7f0e", "draw": "#9e9e9e", "error": "#d62728"}
@@ -339,7 +339,7 @@ def _always(record: RunRecord) -> bool:
 
 
 def _has_llm_side(record: RunRecord) -> bool:
-    return bool(llm_sides(record.decisions))
+    return bool(llm_sides(record.decisions, side_params(record)))
 
 
 @dataclass(frozen=True)

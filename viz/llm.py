@@ -95,10 +95,32 @@ def is_llm_decision(decision: DecisionRecord) -> bool:
     )
 
 
-def llm_sides(decisions: Sequence[DecisionRecord]) -> list[Side]:
-    """The sides with a decision carrying tokens, reasoning or an API fallback, p1 first."""
-    found = {d.side for d in decisions if is_llm_decision(d)}
+def llm_sides(
+    decisions: Sequence[DecisionRecord], params: dict[str, dict] | None = None
+) -> list[Side]:
+    """The sides with a decision carrying tokens, reasoning or an API fallback, p1 first.
+
+    With `params` (each side's agent parameters from the run spec), reasoning alone marks
+    a language model only when its agent names a `model`: the `search` agent also
+    explains its choices, and is no language model."""
+    found = set()
+    for d in decisions:
+        if d.side in found or not is_llm_decision(d):
+            continue
+        if (
+            params is not None
+            and d.tokens is None
+            and d.fallback_reason not in LLM_FALLBACK_REASONS
+            and "model" not in (params.get(d.side) or {})
+        ):
+            continue
+        found.add(d.side)
     return [side for side in SIDES if side in found]
+
+
+def side_params(record: RunRecord) -> dict[str, dict]:
+    """Each side's agent parameters from a match record's spec."""
+    return {side: dict(getattr(record.spec, side).params or {}) for side in SIDES}
 
 
 def latency_stats(decisions: Sequence[DecisionRecord]) -> LatencyStats:
@@ -160,7 +182,7 @@ def params_text(params: object) -> str:
 def llm_side_stats(record: RunRecord) -> list[LLMSideStats]:
     """One entry per language-model side of the run (none for a run without one)."""
     stats = []
-    for side in llm_sides(record.decisions):
+    for side in llm_sides(record.decisions, side_params(record)):
         mine = [d for d in record.decisions if d.side == side]
         agent = getattr(record.spec, side)
         fallbacks = sum(1 for d in mine if d.fallback)

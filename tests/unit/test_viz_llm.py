@@ -6,6 +6,7 @@ library's `statistics`, independently of `viz.llm` and `arena.record.percentile`
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import json
 import statistics
@@ -110,20 +111,40 @@ def test_model_and_params(record: RunRecord):
 
 
 def test_both_sides_and_reasoning_only(record: RunRecord):
-    """p2 with reasoning but no token count is a language-model side too."""
+    """p2 with reasoning but no token count is a language-model side too, when its agent
+    names a model (alphastral scores options and counts no tokens)."""
     decisions = [
         dataclasses.replace(d, reasoning="because") if d.side == "p2" else d
         for d in record.decisions
     ]
-    stats = llm_side_stats(dataclasses.replace(record, decisions=decisions))
+    spec = copy.deepcopy(record.spec)
+    spec.p2.params = {"model": "tiny"}
+    stats = llm_side_stats(dataclasses.replace(record, decisions=decisions, spec=spec))
     assert [s.side for s in stats] == ["p1", "p2"]
     p2 = stats[1]
-    assert p2.resolved == "random" and p2.params == "{}"
+    assert p2.resolved == "random" and p2.params == '{"model": "tiny"}'
+
     assert p2.tokens.counted == 0 and p2.tokens.total == 0
     assert p2.tokens.per_decision_mean is None and p2.tokens.per_decision_max is None
     assert p2.fallback_reasons == [] and p2.fallback_rate == 0.0
-    page = render_report(dataclasses.replace(record, decisions=decisions), FIXTURES)
+    page = render_report(dataclasses.replace(record, decisions=decisions, spec=spec), FIXTURES)
     assert "Fallbacks of p2 by reason" in page and "no fallback" in page
+
+
+def test_reasoning_without_a_model_is_no_language_model(record: RunRecord):
+    """The search agent explains its choices (reasoning, candidates) but is no language
+    model: its side gets no language-model section; its reasoning still shows."""
+    decisions = [
+        dataclasses.replace(d, reasoning="move earthquake +0.412 [3 hypotheses]")
+        if d.side == "p2"
+        else d
+        for d in record.decisions
+    ]
+    searched = dataclasses.replace(record, decisions=decisions)
+    assert [s.side for s in llm_side_stats(searched)] == ["p1"]
+    page = render_report(searched, FIXTURES)
+    assert "Fallbacks of p2 by reason" not in page
+    assert "move earthquake +0.412 [3 hypotheses]" in page
 
 
 def test_many_reasons_are_grouped():
