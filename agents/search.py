@@ -37,8 +37,9 @@ heuristic's choice is played and recorded as the fallback `search_error`.
 Simplifications (beyond those of `battle.turn` and `battle.damage`): one turn of exact
 search plus the greedy exchange, no second ply of choices; the opponent never
 terastallizes in the model (its tera type, once seen, is used); the opponent's choice
-lock is not modelled; a switch-in chosen after our own U-turn or a faint in the model is
-the model's best matchup, not searched; at team preview the team goes as written.
+lock is not modelled; Slow Start halves Attack and Speed for good; a switch-in chosen
+after our own U-turn or a faint in the model is the model's best matchup, not searched;
+at team preview the team goes as written.
 """
 
 from __future__ import annotations
@@ -108,6 +109,7 @@ def _own_mon(gen: int, state: PokemonState) -> Mon:
             moves.append(move_data(gen, move.id))
         except KeyError:
             logger.debug("unknown move %s of %s", move.id, state.species)
+    stats = _slow_start(state.ability, stats)
     return Mon(
         species=state.species,
         level=state.level,
@@ -124,6 +126,14 @@ def _own_mon(gen: int, state: PokemonState) -> Mon:
         weight=float(data.get("weightkg", 0.0)),
         volatiles=_volatiles(state),
     )
+
+
+def _slow_start(ability: str | None, stats: dict[str, int]) -> dict[str, int]:
+    """Slow Start halves Attack and Speed for five turns after each switch-in, most of
+    a Regigigas' time in battle: the model halves them for good."""
+    if ability != "slowstart":
+        return stats
+    return {**stats, "atk": stats["atk"] // 2, "spe": stats["spe"] // 2}
 
 
 def _volatiles(state: PokemonState) -> set[str]:
@@ -156,6 +166,7 @@ def _hypothesis_mon(gen: int, state: PokemonState, pool: SetPool, rng: random.Ra
             moves.append(move_data(gen, move))
         except KeyError:
             logger.debug("unknown move %s of %s", move, state.species)
+    stats = _slow_start(state.ability or hypothesis.ability, stats)
     item = hypothesis.item if state.item is None else state.item
     hp = 0 if state.fainted else max(1, round(state.hp_fraction * stats["hp"]))
     return Mon(
@@ -363,11 +374,14 @@ class Tuning:
     The opponent is modelled as a blend: `nash` of its equilibrium strategy of the
     turn's matrix game, `damage` of its most damaging move against our active (what
     most bots and many players do), and the rest of its best reply to our equilibrium
-    strategy. `lookahead` weighs the greedy exchange in the position value."""
+    strategy. `lookahead` weighs the greedy exchange in the position value;
+    `switch_cost` is taken off the value of a voluntary switch (a one-turn search sees
+    the next matchup, not that the opponent can answer it in turn)."""
 
     nash: float = 0.3
     damage: float = 0.5
     lookahead: float = 0.5
+    switch_cost: float = 0.0
 
     @classmethod
     def from_env(cls) -> Tuning:
@@ -522,6 +536,8 @@ def solve(
         hypotheses += 1
         for i, value in enumerate(action_values(matrix, tuning, damage_reply)):
             total[i] += value
+            if not force_switch and actions[i].kind == "switch":
+                total[i] -= tuning.switch_cost
         if not replies:
             replies = _worst_replies(world, reply_actions, matrix)
         if time.thread_time() >= deadline:
