@@ -30,8 +30,8 @@ def test_builtins_registered() -> None:
     for reg in regs.values():
         assert reg.help, f"{reg.name} has no help text"
         # Only `kind:arg` agents take an argument (mistral:<model-id>, metamon:PATH,
-        # alphastral:DIR_OR_HUB_ID, heuristic:matchup-lead).
-        takers = {"mistral", "metamon", "alphastral", "heuristic"}
+        # alphastral:DIR_OR_HUB_ID, heuristic:matchup-lead, search:MS).
+        takers = {"mistral", "metamon", "alphastral", "heuristic", "search"}
         assert reg.takes_arg == (reg.name in takers), reg.name
     assert list(regs) == sorted(regs)
 
