@@ -25,7 +25,11 @@ Each decision:
    at least one, more while the budget lasts), solves the matrix game for the opponent's
    equilibrium strategy (regret matching), and plays the action with the best value
    against a blend of that strategy and the opponent's greedy best reply;
-5. records the top actions with their values as the decision's reasoning, and a softmax
+5. with a budget of `SECOND_PLY_MIN_MS` or more, spends the second part of it on a second
+   ply for the three best actions: each outcome of the turn against the opponent's two
+   likeliest replies is valued by the next turn's game value instead of the static
+   evaluation (two hypotheses; dropped if it cannot finish in the budget);
+6. records the top actions with their values as the decision's reasoning, and a softmax
    of the values as its `candidates`.
 
 A forced switch (own active fainted) values each switch-in by the game value of the
@@ -35,7 +39,8 @@ so concurrent battles do not starve one another's search. On an internal error t
 heuristic's choice is played and recorded as the fallback `search_error`.
 
 Simplifications (beyond those of `battle.turn` and `battle.damage`): one turn of exact
-search plus the greedy exchange, no second ply of choices; the opponent never
+search plus the greedy exchange (a second ply only for large budgets and the best three
+actions); the opponent never
 terastallizes in the model (its tera type, once seen, is used); the opponent's choice
 lock is not modelled; Slow Start halves Attack and Speed for good; a switch-in chosen
 after our own U-turn or a faint in the model is the model's best matchup, not searched;
@@ -72,6 +77,14 @@ logger = logging.getLogger(__name__)
 
 DEFAULT_BUDGET_MS = 150
 MAX_HYPOTHESES = 16
+# Budgets from this many ms on also refine the best actions with a second ply, with the
+# budget left after the hypotheses (`_refine`): so many actions, replies and hypotheses.
+SECOND_PLY_MIN_MS = 300
+SECOND_PLY_ACTIONS = 3
+SECOND_PLY_REPLIES = 2
+SECOND_PLY_WORLDS = 2
+SECOND_PLY_DISCOUNT = 0.95
+SECOND_PLY_HYPOTHESES = 0.4  # share of such a budget spent on hypotheses
 REGRET_ITERATIONS = 150
 # Softmax temperature turning values into the record's candidate probabilities.
 CANDIDATE_TEMPERATURE = 0.05
@@ -413,15 +426,15 @@ class Tuning:
         return cls(**values)
 
 
-def action_values(
+def opponent_belief(
     matrix: list[list[float]], tuning: Tuning = Tuning(), damage_reply: int | None = None
 ) -> list[float]:
-    """The value of each row action against the opponent model (see `Tuning`);
-    `damage_reply` is the column of the opponent's most damaging move, if any."""
-    if len(matrix[0]) == 1:
-        return [row[0] for row in matrix]
-    x, y = regret_matching(matrix, REGRET_ITERATIONS)
+    """The opponent model's probability of each column (see `Tuning`); `damage_reply` is
+    the column of the opponent's most damaging move, if any."""
     cols = len(matrix[0])
+    if cols == 1:
+        return [1.0]
+    x, y = regret_matching(matrix, REGRET_ITERATIONS)
     col_values = [sum(matrix[i][j] * x[i] for i in range(len(matrix))) for j in range(cols)]
     best_reply = min(range(cols), key=col_values.__getitem__)
     belief = [tuning.nash * yj for yj in y]
@@ -429,6 +442,15 @@ def action_values(
     if damage_reply is not None:
         belief[damage_reply] += damage
     belief[best_reply] += max(0.0, 1.0 - tuning.nash - damage)
+    total = sum(belief)
+    return [b / total for b in belief]
+
+
+def action_values(
+    matrix: list[list[float]], tuning: Tuning = Tuning(), damage_reply: int | None = None
+) -> list[float]:
+    """The value of each row action against the opponent model (`opponent_belief`)."""
+    belief = opponent_belief(matrix, tuning, damage_reply)
     return [sum(v * b for v, b in zip(row, belief, strict=True)) for row in matrix]
 
 
@@ -440,6 +462,7 @@ class SearchResult:
     values: list[float]
     hypotheses: int
     worst_replies: list[str]  # per action, the opponent's reply it fears most ("" if none)
+    plies: int = 1  # 2 when the best actions were refined by a second ply
 
     def ranked(self) -> list[tuple[float, str, str]]:
         """(value, label, worst reply), best first (ties: the legal order)."""
@@ -458,7 +481,8 @@ class SearchResult:
             f"{label} {value:+.3f}" + (f" (worst reply {reply})" if reply else "")
             for value, label, reply in self.ranked()[:top]
         ]
-        return "; ".join(parts) + f" [{self.hypotheses} hypotheses]"
+        depth = ", 2 plies" if self.plies == 2 else ""
+        return "; ".join(parts) + f" [{self.hypotheses} hypotheses{depth}]"
 
     def candidates(self, temperature: float = CANDIDATE_TEMPERATURE) -> list[tuple[str, float]]:
         """Every action with a softmax of its value (best first, summing to 1): how clearly
@@ -485,7 +509,11 @@ class Searcher:
     def search(self, state: BattleState, battle: AbstractBattle | None = None) -> SearchResult:
         """Values of `state`'s legal actions, over as many hypotheses as the budget allows
         (`battle`, the live battle `state` was read from, adds what the state lacks)."""
-        deadline = time.thread_time() + self.budget_s
+        start = time.thread_time()
+        deadline = start + self.budget_s
+        second_ply = None
+        if self.budget_s * 1000 >= SECOND_PLY_MIN_MS:  # hypotheses first, then a 2nd ply
+            second_ply, deadline = deadline, start + SECOND_PLY_HYPOTHESES * self.budget_s
         root = build_root(state)
         if not root.actions:
             raise ValueError(f"no legal action the model can play: {root.unmapped}")
@@ -504,6 +532,7 @@ class Searcher:
             force_switch=state.force_switch,
             deadline=deadline,
             tuning=self.tuning,
+            second_ply=second_ply,
         )
 
 
@@ -516,10 +545,15 @@ def solve(
     force_switch: bool = False,
     deadline: float | None = None,
     tuning: Tuning = Tuning(),
+    second_ply: float | None = None,
 ) -> SearchResult:
     """Value side 0's `actions` in each of `worlds` (hypotheses, consumed lazily: the
     first always, the next ones while `deadline`, a `time.thread_time()` value, is not
-    reached) by its one-turn matrix game, and average the values over the worlds."""
+    reached) by its one-turn matrix game, and average the values over the worlds.
+
+    With `second_ply` (a `time.thread_time()` deadline later than `deadline`), the time
+    from the end of the worlds' search to it goes to a second ply for the best actions
+    (`_refine`); the second ply is dropped if it cannot finish by then."""
     deadline = math.inf if deadline is None else deadline
     total = [0.0] * len(actions)
     replies: list[str] = []
@@ -527,6 +561,7 @@ def solve(
     # The model's damage cache keys on id() of each hypothesis' stats: keep every world
     # alive until the search ends so that no id is reused by another hypothesis.
     searched: list[Battle] = []
+    beliefs: list[tuple[Battle, list[Action], list[float]]] = []
     for world in worlds:
         searched.append(world)
         damage_reply = None
@@ -540,8 +575,10 @@ def solve(
         if matrix is None:
             break
         hypotheses += 1
-        for i, value in enumerate(action_values(matrix, tuning, damage_reply)):
-            total[i] += value
+        belief = opponent_belief(matrix, tuning, damage_reply)
+        beliefs.append((world, reply_actions, belief))
+        for i, row in enumerate(matrix):
+            total[i] += sum(v * p for v, p in zip(row, belief, strict=True))
             if not force_switch and actions[i].kind == "switch":
                 total[i] -= tuning.switch_cost
         if not replies:
@@ -550,7 +587,69 @@ def solve(
             break
     if not hypotheses:
         raise ValueError("no hypothesis to search")
-    return SearchResult(labels, [v / hypotheses for v in total], hypotheses, replies)
+    values = [v / hypotheses for v in total]
+    result = SearchResult(labels, values, hypotheses, replies)
+    if second_ply is not None and not force_switch and time.thread_time() < second_ply:
+        refined = _refine(model, actions, values, beliefs, tuning, second_ply)
+        if refined is not None:
+            for i, value in refined.items():
+                values[i] = value
+            result.plies = 2
+    return result
+
+
+def _refine(
+    model: TurnModel,
+    actions: list[Action],
+    values: list[float],
+    beliefs: list[tuple[Battle, list[Action], list[float]]],
+    tuning: Tuning,
+    deadline: float,
+) -> dict[int, float] | None:
+    """A second ply for the `SECOND_PLY_ACTIONS` best actions: each outcome of the turn
+    (against the opponent's `SECOND_PLY_REPLIES` likeliest replies, in the first
+    `SECOND_PLY_WORLDS` hypotheses) is valued by the game value of the next turn instead
+    of the static evaluation. Returns the refined values of those actions (scaled to
+    stay comparable: the best of them keeps the top value, the rest move by the same
+    second-ply differences), or None when the deadline passes first."""
+    top = sorted(range(len(actions)), key=lambda i: -values[i])[:SECOND_PLY_ACTIONS]
+    if len(top) < 2:
+        return None
+    deep: dict[int, float] = {}
+    for i in top:
+        total = 0.0
+        weight = 0.0
+        for world, replies, belief in beliefs[:SECOND_PLY_WORLDS]:
+            likely = sorted(range(len(replies)), key=lambda j: -belief[j])[:SECOND_PLY_REPLIES]
+            for j in likely:
+                for p, outcome in model.resolve(world, (actions[i], replies[j])):
+                    if time.thread_time() >= deadline:
+                        return None
+                    total += belief[j] * p * _turn_value(model, outcome, tuning)
+                weight += belief[j]
+        deep[i] = total / weight if weight else values[i]
+    best = max(top, key=lambda i: deep[i])
+    shift = values[top[0]] - deep[best]
+    refined = {i: deep[i] + shift for i in top}
+    for i in top:
+        if actions[i].kind == "switch":
+            refined[i] -= tuning.switch_cost
+    return refined
+
+
+def _turn_value(model: TurnModel, battle: Battle, tuning: Tuning) -> float:
+    """The game value of the next turn from `battle` (our moves and switches against the
+    opponent's, no tera), or its static value when the game is over."""
+    if not any(m.hp > 0 for m in battle.sides[0].mons) or not (
+        any(m.hp > 0 for m in battle.sides[1].mons) or battle.sides[1].unseen
+    ):
+        return model.evaluate(battle)
+    own = [a for a in model.legal_actions(battle, 0) if not a.tera]
+    replies = opponent_actions(model, battle)
+    matrix = _matrix(model, battle, own, replies, math.inf, 0)
+    assert matrix is not None
+    value = max(action_values(matrix, tuning, _damage_reply(model, battle, replies)))
+    return SECOND_PLY_DISCOUNT * value  # a gain now is worth more than the same gain later
 
 
 def _damage_reply(model: TurnModel, world: Battle, replies: list[Action]) -> int | None:

@@ -3,6 +3,7 @@ recorded real battles, and its time budget."""
 
 from __future__ import annotations
 
+import math
 import random
 import time
 
@@ -114,7 +115,7 @@ def test_hazards_and_status_from_moves():
     assert all(o.sides[0].mon.status == "" for _, o in outcomes)
     # Charizard switching into the rocks loses half its HP (4x weak to rock)
     b.sides[1].stealth_rock = True
-    (p, after), *_ = model.resolve(b, (PASS, Action("switch", 1)))
+    (_, after), *_ = model.resolve(b, (PASS, Action("switch", 1)))
     zard = after.sides[1].mon
     assert zard.species == "charizard" and zard.hp == zard.max_hp - zard.max_hp // 2
 
@@ -130,6 +131,20 @@ def test_search_takes_the_ko():
     actions, labels = labels_for(b)
     result = solve(TurnModel(9), [b], actions, labels)
     assert result.best == "move earthquake", result.reasoning()
+
+
+def test_second_ply_refines_the_best_actions_and_keeps_the_ko():
+    own = mon("garchomp", 80, ["swordsdance", "earthquake", "dragonclaw", "stealthrock"])
+    foe = mon("heatran", 80, ["magmastorm", "earthpower", "flashcannon", "taunt"],
+              hp_fraction=0.35)  # fmt: skip
+    b = battle([own, mon("toxapex", 80, ["toxic", "recover", "haze", "surf"])], [foe])
+    actions, labels = labels_for(b)
+    result = solve(TurnModel(9), [b], actions, labels, second_ply=math.inf)
+    assert result.plies == 2 and "2 plies" in result.reasoning()
+    assert result.best == "move earthquake", result.reasoning()
+    # no time left: the second ply is skipped, the one-ply values stand
+    quick = solve(TurnModel(9), [b], actions, labels, second_ply=0.0, deadline=0.0)
+    assert quick.plies == 1 and quick.best == "move earthquake"
 
 
 def test_search_switches_out_of_a_faster_ko():
