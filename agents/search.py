@@ -765,8 +765,9 @@ class SearchAgent(BaseAgent):
         self._pool_lock = threading.Lock()
         self._fallback: HeuristicAgent | None = None
         self.tuning = Tuning.from_env()
+        self.params: dict[str, object] = {"budget_ms": self.budget_ms}
         if self.tuning != Tuning():
-            self.params = {"tuning": str(self.tuning)}
+            self.params["tuning"] = str(self.tuning)
 
     def _pool(self, battle_format: str | None) -> SetPool:
         """The opponent-set data of the format, loaded (or built, once per machine) on

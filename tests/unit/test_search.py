@@ -224,3 +224,29 @@ def test_time_budget_is_honoured(pool):
     assert many > 1
     # never more than the budget plus about one hypothesis' worth of work
     assert elapsed <= 0.25 + 2 * one_elapsed + 0.05, (elapsed, one_elapsed)
+
+
+# --------------------------------------------------------------------------- settings
+
+
+def test_budget_argument_and_tuning_errors_are_one_line(monkeypatch):
+    from agents.registry import UnknownAgentError, preflight
+    from agents.search import DEFAULT_BUDGET_MS, Tuning
+
+    assert SearchAgent().budget_ms == DEFAULT_BUDGET_MS
+    agent = SearchAgent(arg="40")
+    assert agent.budget_ms == 40 and agent.resolved == "search:40"
+    assert agent.params == {"budget_ms": 40}
+    for bad in ("0", "-5", "fast"):
+        with pytest.raises(UnknownAgentError, match="milliseconds per decision"):
+            preflight(f"search:{bad}")
+    monkeypatch.setenv("SEARCH_TUNE", "nash=0.2,damage=0.7")
+    assert Tuning.from_env() == Tuning(nash=0.2, damage=0.7)
+    assert SearchAgent().params == {
+        "budget_ms": DEFAULT_BUDGET_MS,
+        "tuning": str(Tuning(nash=0.2, damage=0.7)),
+    }
+    for bad in ("nash=2", "depth=3", "nash"):
+        monkeypatch.setenv("SEARCH_TUNE", bad)
+        with pytest.raises(UnknownAgentError, match="SEARCH_TUNE"):
+            preflight("search")
