@@ -251,6 +251,7 @@ class TurnModel:
                     side.mon.terastallized = True
                     side.can_tera = False
         movers = [s for s in (0, 1) if actions[s].kind == "move" and b.sides[s].mon.hp > 0]
+        chose = (b.sides[0].active, b.sides[1].active)  # a Pokémon forced out does not move
         outcomes: list[Outcome] = []
         for p, order in self.move_order(b, actions, movers):
             branch = [(p, b.fork() if p < 1.0 else b)]
@@ -258,6 +259,9 @@ class TurnModel:
                 first = position == 0
                 next_branch: list[Outcome] = []
                 for q, bb in branch:
+                    if bb.sides[s].active != chose[s]:
+                        next_branch.append((q, bb))
+                        continue
                     next_branch.extend(self._use_move(q, bb, s, actions[s].index, first=first))
                 branch = next_branch
             outcomes.extend(branch)
