@@ -188,7 +188,8 @@ def test_result_reasoning_and_candidates():
 
 
 @pytest.fixture(scope="module")
-def pool() -> SetPool:
+def pool(bundled_showdown: None) -> SetPool:
+    """Showdown's gen9 random-battle sets (generated into the cache on first use)."""
     return SetPool.for_format("gen9randombattle")
 
 
