@@ -59,6 +59,13 @@ State
     announced otherwise) minus its fainted pokemon. `forced_switch`, `battle_won`,
     `battle_lost` are bools; a tie has both results false.
 
+Arena extensions
+    Fields Metamon's files lack, written after Metamon's own (readers must not need them):
+    `can_tera` (the player may still terastallize this battle), `opponent_bench` (the
+    opponent's revealed Pokémon other than its active, fainted ones included, sorted by
+    species id, each a pokemon as above) and, on every pokemon, `tera_type` (its tera
+    type id, "notype" while unknown; the opponent's is known once it terastallized).
+
 Trajectory
     `states[i]` is the state in which `actions[i]` was taken; a last, terminal state (taken
     when the battle ended, with `battle_won` / `battle_lost` set) follows, so there is one
@@ -165,6 +172,10 @@ STATE_FIELDS = (
     "battle_won",
     "battle_lost",
 )
+# The arena's additions to Metamon's fields (after them, in this order; readers must not
+# need them: Metamon's public files lack them). See "Arena extensions" in the module doc.
+EXTENSION_STATE_FIELDS = ("can_tera", "opponent_bench")
+EXTENSION_POKEMON_FIELDS = ("tera_type",)
 POKEMON_FIELDS = (
     "name",
     "hp_pct",
@@ -258,6 +269,7 @@ def blank_pokemon() -> dict[str, Any]:
     }
     data.update({f"{s}_boost": 0 for s in BOOSTS})
     data.update({f"base_{s}": 0 for s in BASE_STATS})
+    data["tera_type"] = NO_TYPE
     return data
 
 
@@ -278,6 +290,7 @@ def _pokemon_dict(mon: PokemonState, moves: list[dict[str, Any]] | None = None) 
     }
     data.update({f"{s}_boost": int(mon.boosts.get(s, 0)) for s in BOOSTS})
     data.update({f"base_{s}": int(mon.base_stats.get(s, 0)) for s in BASE_STATS})
+    data["tera_type"] = mon.tera_type or NO_TYPE
     return data
 
 
@@ -362,6 +375,8 @@ class _View:
     force_switch: bool
     opponent_team_size: int | None
     opponent_fainted: int
+    opponent_bench: tuple[PokemonState, ...]  # revealed, not active (fainted ones too)
+    can_tera: bool
 
     @classmethod
     def of_state(cls, state: BattleState) -> _View:
@@ -378,6 +393,8 @@ class _View:
             force_switch=state.force_switch,
             opponent_team_size=state.opponent.team_size,
             opponent_fainted=sum(mon.fainted for mon in state.opponent.pokemon),
+            opponent_bench=state.opponent.bench,
+            can_tera=state.can_tera,
         )
 
     @classmethod
@@ -410,6 +427,12 @@ class _View:
             opponent_fainted=sum(
                 mon.fainted for mon in battle.opponent_team.values() if mon.revealed
             ),
+            opponent_bench=tuple(
+                pokemon_state(mon, own=False)
+                for mon in battle.opponent_team.values()
+                if mon is not foe and mon.revealed
+            ),
+            can_tera=bool(battle.can_tera),
         )
 
 
@@ -487,6 +510,10 @@ def metamon_state(battle: AbstractBattle, state: BattleState | None = None) -> d
         "forced_switch": view.force_switch,
         "battle_won": battle.won is True,
         "battle_lost": battle.lost is True,
+        "can_tera": view.can_tera,
+        "opponent_bench": [
+            _pokemon_dict(mon) for mon in sorted(view.opponent_bench, key=lambda m: m.species)
+        ],
     }
 
 

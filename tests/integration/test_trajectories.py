@@ -17,7 +17,12 @@ from agents import BaseAgent, Decision, registry
 from arena.match import DirectEngine, Match, ServerEngine
 from arena.record import RunRecord
 from arena.run import RunRequest, finalize, plan_run, play_session
-from training.metamon_format import STATE_FIELDS, battle_id_for, read_trajectory
+from training.metamon_format import (
+    EXTENSION_STATE_FIELDS,
+    STATE_FIELDS,
+    battle_id_for,
+    read_trajectory,
+)
 
 REPO = Path(__file__).resolve().parents[2]
 NAME = re.compile(
@@ -52,7 +57,7 @@ def check_trajectories(folder: Path, record: RunRecord, usernames: dict[str, str
             assert set(data) == {"states", "actions"}
             assert len(states) == len(actions) + 1 and actions
             assert all(a == -1 or 0 <= a <= 12 for a in actions), actions
-            assert all(tuple(s) == STATE_FIELDS for s in states)
+            assert all(tuple(s) == STATE_FIELDS + EXTENSION_STATE_FIELDS for s in states)
             assert not any(s["battle_won"] or s["battle_lost"] for s in states[:-1])
             assert states[-1]["battle_won"] == won
             assert states[-1]["battle_lost"] == (battle.winner not in (side, "draw"))

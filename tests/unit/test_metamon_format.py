@@ -19,6 +19,8 @@ from poke_env.player.battle_order import DefaultBattleOrder, SingleBattleOrder
 
 from agents.state import BattleState
 from training.metamon_format import (
+    EXTENSION_POKEMON_FIELDS,
+    EXTENSION_STATE_FIELDS,
     MOVE_FIELDS,
     N_ACTIONS,
     POKEMON_FIELDS,
@@ -62,7 +64,8 @@ def _check_move(move: dict[str, Any], where: str) -> None:
 
 
 def _check_pokemon(mon: dict[str, Any], where: str) -> None:
-    assert tuple(mon) == POKEMON_FIELDS, where
+    assert tuple(mon) == POKEMON_FIELDS + EXTENSION_POKEMON_FIELDS, where
+    assert ID.fullmatch(mon["tera_type"]), (where, mon["tera_type"])
     assert ID.fullmatch(mon["name"]), (where, mon["name"])
     assert type(mon["hp_pct"]) is float and 0.0 <= mon["hp_pct"] <= 1.0, (where, mon)
     assert TYPES.fullmatch(mon["types"]), (where, mon["types"])
@@ -83,7 +86,10 @@ def _check_pokemon(mon: dict[str, Any], where: str) -> None:
 
 def check_state(state: dict[str, Any], where: str) -> None:
     """Every field, with the documented types and textual conventions."""
-    assert tuple(state) == STATE_FIELDS, where
+    assert tuple(state) == STATE_FIELDS + EXTENSION_STATE_FIELDS, where
+    assert type(state["can_tera"]) is bool, where
+    for mon in state["opponent_bench"]:
+        _check_pokemon(mon, where)
     assert json.loads(json.dumps(state)) == state, where
     assert state["format"] == "gen9randombattle"
     _check_pokemon(state["player_active_pokemon"], where)
@@ -156,7 +162,30 @@ def test_state_at_every_decision_point(path: Path) -> None:
         assert state["opponents_remaining"] == 6 - fainted, where
         opponent = battle.opponent_active_pokemon
         assert state["opponent_active_pokemon"]["name"] == opponent.species, where
+
+        # The arena's extensions: tera still available, tera types, the revealed bench.
+        active_request = request.get("active", [{}])[0]
+        assert state["can_tera"] == bool(active_request.get("canTerastallize")), where
+        own = next(p for p in request["side"]["pokemon"] if p["active"])
+        assert mine["tera_type"] == own["teraType"].lower(), where
+        revealed = sorted(
+            m.species for m in battle.opponent_team.values() if m.revealed and m is not opponent
+        )
+        assert [m["name"] for m in state["opponent_bench"]] == revealed, where
     assert n > 0
+
+
+@pytest.mark.parametrize("path", FIXTURES, ids=_ids)
+def test_can_tera_turns_off_after_terastallizing(path: Path) -> None:
+    seen_tera = False
+    for battle, _request in decision_points(path):
+        state = metamon_state(battle)
+        if battle.used_tera:
+            seen_tera = True
+            assert state["can_tera"] is False, battle.turn
+            assert state["player_active_pokemon"]["tera_type"] != "notype"
+    if not seen_tera:
+        pytest.skip("this recording's player never terastallized")
 
 
 @pytest.mark.parametrize("path", FIXTURES, ids=_ids)
