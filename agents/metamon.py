@@ -7,8 +7,9 @@ written by `training.model.save_checkpoint` (weights, model config and vocabular
 checkpoint is missing or unreadable.
 
 Per decision the agent builds the battle's Metamon state (`training.metamon_format`),
-encodes it into one turn (`training.features.StateEncoder`) and keeps, per battle, the
-vectors of every turn so far (`PolicyModel.encode_turns` runs once per new turn), the
+encodes it into one turn with the checkpoint's observation (`training.entities`: the
+entity view, or Metamon's text view) and keeps, per battle, the encoding of every turn so
+far (`PolicyModel.encode_turns` runs once per new turn), the
 action it took and the shaped reward between consecutive states (`training.data.
 shaped_reward`), as the training data has them: at turn t the model reads `prev_action` =
 the action index taken at t-1 (-1 at the first turn, or when it was outside the action
@@ -53,6 +54,7 @@ if TYPE_CHECKING:
     from poke_env.battle.abstract_battle import AbstractBattle
 
     from training.accel import Accel
+    from training.entities import EntityEncoder
     from training.features import StateEncoder
     from training.model import ModelConfig, PolicyModel
 
@@ -79,7 +81,7 @@ class LoadedModel:
     path: Path
     model: PolicyModel
     config: ModelConfig
-    encoder: StateEncoder
+    encoder: StateEncoder | EntityEncoder  # the checkpoint's observation
     accel: Accel
     size: str
     step: int | None
@@ -155,7 +157,7 @@ def load_model(path: Path | str) -> LoadedModel:
 
 def _load(path: Path) -> LoadedModel:
     from training.accel import detect_accelerator
-    from training.features import StateEncoder
+    from training.entities import make_encoder
     from training.model import load_checkpoint
     from training.tokenizer import Vocabulary
 
@@ -176,7 +178,7 @@ def _load(path: Path) -> LoadedModel:
         path=path,
         model=model,
         config=config,
-        encoder=StateEncoder(vocab),
+        encoder=make_encoder(config.observation, vocab),
         accel=accel,
         size=_size_of(config, extra),
         step=int(step) if isinstance(step, (int, float)) else None,
@@ -225,7 +227,8 @@ class History:
     """One battle as the model has seen it so far (one entry per decision)."""
 
     battle: Any  # the poke-env Battle these turns belong to
-    turns: list[torch.Tensor] = field(default_factory=list)  # (d_model,) each
+    turns: list[tuple[torch.Tensor, torch.Tensor]] = field(default_factory=list)  # (vector
+    # (d_model,), action keys (n_actions, d_model)) of each turn
     prev_actions: list[int] = field(default_factory=list)
     prev_rewards: list[float] = field(default_factory=list)
     states: list[dict[str, Any]] = field(default_factory=list)
@@ -311,16 +314,15 @@ class MetamonAgent(BaseAgent):
         history.last_rqid = rqid
 
         state = metamon_state(battle)
-        turn = self._loaded.encoder.encode(state)
         prev_action = history.actions[-1] if history.actions else NO_ACTION
         prev_reward = shaped_reward(history.states[-1], state) if history.states else 0.0
         real = legal_indices(battle)
-        allowed = [i for i in real if turn.legal[i]] or real
 
-        vector, logits = await asyncio.to_thread(
-            self._infer, history, turn.tokens, turn.numbers, prev_action, prev_reward, bool(real)
+        legal, encoded, logits = await asyncio.to_thread(
+            self._infer, history, state, prev_action, prev_reward, bool(real)
         )
-        history.turns.append(vector)
+        allowed = [i for i in real if legal[i]] or real
+        history.turns.append(encoded)
         history.prev_actions.append(prev_action)
         history.prev_rewards.append(prev_reward)
         history.states.append(state)
@@ -353,28 +355,35 @@ class MetamonAgent(BaseAgent):
     def _infer(
         self,
         history: History,
-        tokens: Any,
-        numbers: Any,
+        state: dict[str, Any],
         prev_action: int,
         prev_reward: float,
         want_logits: bool,
-    ) -> tuple[torch.Tensor, list[float] | None]:
-        """(the new turn's vector, the last turn's logits) — in a worker thread."""
+    ) -> tuple[Any, tuple[torch.Tensor, torch.Tensor], list[float] | None]:
+        """(the encoder's legal mask, the new turn's encoding, the last turn's logits), in a
+        worker thread: the entity encoder's damage numbers take a millisecond or two."""
         import torch
 
         from training.accel import autocast
+        from training.model import Turns
 
         loaded = self._loaded
+        turn = loaded.encoder.encode(state)
         model, device = loaded.model, loaded.accel.device
         window = loaded.config.max_turns
         with loaded.lock, torch.inference_mode(), autocast(loaded.accel):
-            tok = torch.from_numpy(tokens).to(device).view(1, 1, -1)
-            num = torch.from_numpy(numbers).to(device).view(1, 1, -1)
-            vector = model.encode_turns(tok, num)[0, 0]  # (d_model,)
+            tok = torch.from_numpy(turn.tokens).to(device).view(1, 1, -1)
+            num = torch.from_numpy(turn.numbers).to(device).view(1, 1, -1)
+            new = model.encode_turns(tok, num)
+            encoded = (new.vectors[0, 0], new.keys[0, 0])  # (d_model,), (n_actions, d_model)
             if not want_logits:
-                return vector, None
+                return turn.legal, encoded, None
             start = max(0, len(history) + 1 - window)
-            turns = torch.stack([*history.turns[start:], vector]).unsqueeze(0)  # (1, T, C)
+            past = [*history.turns[start:], encoded]
+            turns = Turns(
+                torch.stack([v for v, _ in past]).unsqueeze(0),  # (1, T, C)
+                torch.stack([k for _, k in past]).unsqueeze(0),  # (1, T, A, C)
+            )
             actions = torch.tensor(
                 [[*history.prev_actions[start:], prev_action]], dtype=torch.long, device=device
             )
@@ -383,7 +392,7 @@ class MetamonAgent(BaseAgent):
             )
             out = model.forward_turns(turns, actions, rewards)
             logits = out.logits[0, -1].float().cpu().tolist()
-        return vector, logits
+        return turn.legal, encoded, logits
 
     async def close(self) -> None:
         self._histories.clear()

@@ -209,6 +209,10 @@ class StateEncoder:
     that gives the same result on well-formed states (tested).
     """
 
+    observation = "text"
+    n_tokens = N_TOKENS
+    n_numbers = N_NUMBERS
+
     def __init__(self, vocab: Vocabulary) -> None:
         self.vocab = vocab
         self._pad = Vocabulary.PAD

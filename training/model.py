@@ -1,16 +1,29 @@
-"""The Metamon-style policy: a per-turn encoder feeding a causal transformer over turns.
+"""The metamon policy: a per-turn encoder, a causal transformer over turns, shared heads.
 
     from training.model import ModelConfig, PolicyModel, load_checkpoint, save_checkpoint
-    config = ModelConfig.preset("small", vocab_size=len(vocab))
+    config = ModelConfig.preset("small", vocab_size=len(vocab))     # observation "entities"
     model = PolicyModel(config)
-    out = model(tokens, numbers, prev_action, prev_reward, legal)   # out.logits, out.values
+    out = model(tokens, numbers, prev_action, prev_reward, legal)    # out.logits, out.q
 
-One turn is 87 token ids and 48 numbers (training/features.py). The turn encoder reads
-[scratch tokens | 87 embedded tokens | numbers projected into a few tokens] with a small
-bidirectional transformer and pools the scratch tokens into one vector per turn. To that
-vector we add embeddings of the previous action (-1 = none) and reward and a learned turn
-position; a causal pre-LN transformer reads the turns; an actor head gives logits over the
-13 actions (illegal ones masked) and a critic head one value per discount factor.
+Observation (`ModelConfig.observation`, the encoder of `training.entities.make_encoder`):
+- "entities" (default, metamon v2): a turn is 19 entities (global, both sides, every
+  Pokémon, each move slot; `training/entities.py`), each its 8 words (embedded,
+  concatenated, projected) plus its own numbers (projected by a layer of its kind:
+  global, side, Pokémon, move) plus a learned embedding of its role (slots of one group,
+  such as the four move slots, share it: their order means nothing). The turn encoder reads
+  [scratch tokens | entities] and gives the turn vector (the pooled scratch tokens) and,
+  for each of the 13 actions, the output of its entity (move slot, switch target): the
+  action's key.
+- "text": Metamon's 87 word tokens and 48 numbers (`training/features.py`), the numbers
+  projected into a few generic tokens; the actions' keys are learned embeddings.
+
+To the turn vector we add embeddings of the previous action (-1 = none) and reward and a
+learned turn position; a causal pre-LN transformer reads the turns (h_t). The heads are
+shared across actions: each action's hidden vector is GELU(key_a + W h_t + tera if a is a
+terastallizing move), from which the actor gives one logit (illegal actions masked) and
+the critic one Q value per discount factor (`gammas`). Actor and critic have their own
+projections (the critic's can be copied as a target network on its own:
+`critic_head`). V(s) = sum_a pi(a|s) Q(s, a) is the offline learner's business.
 
 Attention (`ModelConfig.attention`):
 - "sdpa": torch's scaled_dot_product_attention (on CUDA it picks its own flash kernel).
@@ -20,11 +33,13 @@ Attention (`ModelConfig.attention`):
   autocast dtype, so flash-attn gets bf16 with no casts; fp32 tensors simply go to SDPA.
 - "math": the explicit softmax(QK^T / sqrt(d)) V, a reference for tests.
 
-A player can cache turn vectors: `encode_turns` works on each turn alone, so per decision
-it encodes only the new turn and runs `forward_turns` over the cached history. Checkpoints
-are one .safetensors file whose metadata holds the model config and an `extra` dict (the
-vocabulary, the step...), so `load_checkpoint` needs nothing else. Ids are never clamped:
-`check_inputs` says what is out of range, and nn.Embedding raises on it anyway.
+A player can cache turns: `encode_turns` works on each turn alone (a `Turns` of vectors and
+action keys), so per decision it encodes only the new turn and runs `forward_turns` over
+the cached history. Checkpoints are one .safetensors file whose metadata holds the model
+config, the checkpoint version and an `extra` dict (the vocabulary, the step...), so
+`load_checkpoint` needs nothing else; a checkpoint of another version is refused with a
+one-line error. Ids are never clamped: `check_inputs` says what is out of range, and
+nn.Embedding raises on it anyway.
 """
 
 from __future__ import annotations
@@ -50,7 +65,8 @@ from training import accel
 log = logging.getLogger(__name__)
 
 ATTENTION_MODES = ("auto", "sdpa", "flash", "math")
-CHECKPOINT_VERSION = "1"
+CHECKPOINT_VERSION = "2"  # 2: metamon v2 (entity observation, shared heads, Q critics)
+OBSERVATIONS = ("entities", "text")
 
 # Sizes. "small" trains on a 2-core CPU in under an hour; "base" is the seed's ~200M model
 # (Metamon's "large": 9 layers, d_model 1280, 20 heads, d_ff 5120; turn encoder 160 x 5).
@@ -77,15 +93,19 @@ PRESETS: dict[str, dict[str, Any]] = {
 @dataclass(kw_only=True)
 class ModelConfig:
     vocab_size: int
-    n_tokens: int = 87  # text tokens per turn
-    n_numbers: int = 48  # numeric features per turn
+    observation: str = "entities"  # "entities" (metamon v2) | "text" (Metamon's 87 + 48)
+    n_entities: int = 19  # entities per turn ("entities")
+    n_words: int = 8  # word slots per entity
+    n_features: int = 25  # numbers per entity
+    n_tokens: int = 87  # text tokens per turn ("text"; entities: n_entities * n_words)
+    n_numbers: int = 48  # numeric features per turn ("text"; n_entities * n_features)
     n_actions: int = 13  # 0-3 moves, 4-8 switches, 9-12 moves with tera
     # turn encoder (bidirectional, over one turn)
     turn_d_model: int
     turn_layers: int
     turn_heads: int
     n_scratch: int = 4  # learned scratch tokens, pooled into the turn vector
-    n_number_tokens: int = 4  # tokens the 48 numbers are projected into
+    n_number_tokens: int = 4  # tokens the 48 numbers are projected into ("text")
     # history transformer (causal, over turns)
     d_model: int
     n_layers: int
@@ -99,6 +119,11 @@ class ModelConfig:
 
     def __post_init__(self) -> None:
         self.gammas = tuple(float(g) for g in self.gammas)
+        if self.observation not in OBSERVATIONS:
+            raise ValueError(f"observation={self.observation!r}: choose one of {OBSERVATIONS}")
+        if self.observation == "entities":
+            self.n_tokens = self.n_entities * self.n_words
+            self.n_numbers = self.n_entities * self.n_features
         if self.attention not in ATTENTION_MODES:
             raise ValueError(f"attention={self.attention!r}: choose one of {ATTENTION_MODES}")
         for d, h, what in [
@@ -133,9 +158,20 @@ class ModelConfig:
         return cls(**d)
 
 
+class Turns(NamedTuple):
+    vectors: torch.Tensor  # (B, T, d_model): one vector per turn
+    keys: torch.Tensor  # (B, T, n_actions, d_model): each action's key in its turn
+
+
+class HeadInputs(NamedTuple):
+    h: torch.Tensor  # (B, T, d_model): the history transformer's output
+    keys: torch.Tensor  # (B, T, n_actions, d_model)
+
+
 class ModelOutput(NamedTuple):
     logits: torch.Tensor  # (B, T, n_actions) float32, illegal actions at finfo.min
-    values: torch.Tensor  # (B, T, len(gammas)) float32
+    q: torch.Tensor  # (B, T, n_actions, len(gammas)) float32: Q(s, a) per discount
+    features: HeadInputs  # what the heads read (for a target critic)
 
 
 # --------------------------------------------------------------------------------------
@@ -259,8 +295,8 @@ class Transformer(nn.Module):
 # the model
 
 
-class TurnEncoder(nn.Module):
-    """One turn's tokens and numbers -> one vector of width d_model."""
+class TextTurnEncoder(nn.Module):
+    """Metamon's text view of one turn -> (turn vector, action keys)."""
 
     def __init__(self, c: ModelConfig):
         super().__init__()
@@ -271,26 +307,100 @@ class TurnEncoder(nn.Module):
         self.numbers_proj = nn.Linear(c.n_numbers, c.n_number_tokens * D)
         self.scratch = nn.Parameter(torch.zeros(c.n_scratch, D))
         self.drop = nn.Dropout(c.dropout)
-        self.transformer = Transformer(
-            D,
-            c.turn_layers,
-            c.turn_heads,
-            4 * D,
-            dropout=c.dropout,
-            causal=False,
-            mode=c.attention,
-            gradient_checkpointing=c.gradient_checkpointing,
-        )
+        self.transformer = _turn_transformer(c)
         self.pool = nn.Linear(c.n_scratch * D, c.d_model)
+        self.action_keys = nn.Parameter(torch.zeros(c.n_actions, c.d_model))
 
-    def forward(self, tokens: torch.Tensor, numbers: torch.Tensor) -> torch.Tensor:
+    def forward(self, tokens: torch.Tensor, numbers: torch.Tensor) -> tuple[torch.Tensor, ...]:
         N = tokens.size(0)  # B * T turns of L = n_tokens tokens
         tok = self.token_emb(tokens) + self.slot_emb  # (N, L, D)
         num = self.numbers_proj(numbers).view(N, self.n_number_tokens, -1)  # (N, K, D)
         scratch = self.scratch.expand(N, -1, -1)  # (N, S, D)
         x = torch.cat([scratch, tok, num], dim=1)  # (N, S + L + K, D)
         x = self.transformer(self.drop(x))
-        return self.pool(x[:, : self.n_scratch].reshape(N, -1))  # (N, d_model)
+        vector = self.pool(x[:, : self.n_scratch].reshape(N, -1))  # (N, d_model)
+        return vector, self.action_keys.expand(N, -1, -1)  # (N, A, d_model)
+
+
+class EntityTurnEncoder(nn.Module):
+    """One turn's entities (training/entities.py) -> (turn vector, action keys)."""
+
+    def __init__(self, c: ModelConfig):
+        super().__init__()
+        from training.entities import ACTION_ENTITIES, ENTITY_KINDS, ENTITY_ROLES, N_KINDS, N_ROLES
+
+        if c.n_actions != len(ACTION_ENTITIES) or c.n_entities != len(ENTITY_KINDS):
+            raise ValueError(
+                f"the entity observation has {len(ENTITY_KINDS)} entities and "
+                f"{len(ACTION_ENTITIES)} actions; the config says {c.n_entities} and "
+                f"{c.n_actions}"
+            )
+        D = c.turn_d_model
+        self.E, self.W, self.F, self.n_scratch = c.n_entities, c.n_words, c.n_features, c.n_scratch
+        self.token_emb = nn.Embedding(c.vocab_size, D)
+        self.words_proj = nn.Linear(c.n_words * D, D)  # an entity's words, in their slots
+        # the numbers of each kind of entity through their own projection
+        self.numbers_weight = nn.Parameter(torch.zeros(N_KINDS, c.n_features, D))
+        self.numbers_bias = nn.Parameter(torch.zeros(N_KINDS, D))
+        self.register_buffer("kinds", torch.tensor(ENTITY_KINDS), persistent=False)
+        self.register_buffer("action_entities", torch.tensor(ACTION_ENTITIES), persistent=False)
+        self.register_buffer("roles", torch.tensor(ENTITY_ROLES), persistent=False)
+        self.role_emb = nn.Parameter(torch.zeros(N_ROLES, D))  # what the entity is (no slot)
+        self.scratch = nn.Parameter(torch.zeros(c.n_scratch, D))
+        self.drop = nn.Dropout(c.dropout)
+        self.transformer = _turn_transformer(c)
+        self.pool = nn.Linear(c.n_scratch * D, c.d_model)
+        self.key_proj = nn.Linear(D, c.d_model)
+
+    def forward(self, tokens: torch.Tensor, numbers: torch.Tensor) -> tuple[torch.Tensor, ...]:
+        N, E = tokens.size(0), self.E
+        words = self.token_emb(tokens.view(N, E, self.W))  # (N, E, W, D)
+        x = self.words_proj(words.flatten(2))  # (N, E, D)
+        nums = numbers.view(N, E, self.F)  # (N, E, F)
+        w = self.numbers_weight[self.kinds]  # (E, F, D)
+        x = x + torch.einsum("nef,efd->ned", nums, w.to(nums.dtype)) + self.numbers_bias[self.kinds]
+        x = x + self.role_emb[self.roles]
+        x = torch.cat([self.scratch.expand(N, -1, -1), x], dim=1)  # (N, S + E, D)
+        x = self.transformer(self.drop(x))
+        vector = self.pool(x[:, : self.n_scratch].reshape(N, -1))  # (N, d_model)
+        entities = x[:, self.n_scratch :]  # (N, E, D)
+        keys = self.key_proj(entities[:, self.action_entities])  # (N, A, d_model)
+        return vector, keys
+
+
+def _turn_transformer(c: ModelConfig) -> Transformer:
+    return Transformer(
+        c.turn_d_model,
+        c.turn_layers,
+        c.turn_heads,
+        4 * c.turn_d_model,
+        dropout=c.dropout,
+        causal=False,
+        mode=c.attention,
+        gradient_checkpointing=c.gradient_checkpointing,
+    )
+
+
+class ActionHead(nn.Module):
+    """Shared over actions: hidden_a = GELU(key_a + W h + tera_a) -> `n_out` numbers."""
+
+    def __init__(self, c: ModelConfig, n_out: int):
+        super().__init__()
+        from training.entities import ACTION_IS_TERA
+
+        self.query = nn.Linear(c.d_model, c.d_model)
+        self.tera = nn.Parameter(torch.zeros(c.d_model))  # the shared tera modifier
+        self.register_buffer(
+            "is_tera", torch.tensor(ACTION_IS_TERA[: c.n_actions]).float(), persistent=False
+        )
+        self.ln = nn.LayerNorm(c.d_model)
+        self.out = nn.Linear(c.d_model, n_out)
+
+    def forward(self, h: torch.Tensor, keys: torch.Tensor) -> torch.Tensor:
+        # h (B, T, C), keys (B, T, A, C) -> (B, T, A, n_out)
+        tera = self.is_tera.to(keys.dtype).unsqueeze(-1) * self.tera  # (A, C)
+        x = keys + self.query(h).unsqueeze(-2) + tera
+        return self.out(F.gelu(self.ln(x)))
 
 
 class PolicyModel(nn.Module):
@@ -302,7 +412,8 @@ class PolicyModel(nn.Module):
                 "attention='flash' needs flash-attn (pip install flash-attn, CUDA only): "
                 f"{accel.FLASH_ATTN_IMPORT_ERROR}. Use attention='auto' or 'sdpa'."
             )
-        self.turn_encoder = TurnEncoder(c)
+        encoder = EntityTurnEncoder if c.observation == "entities" else TextTurnEncoder
+        self.turn_encoder = encoder(c)
         self.action_emb = nn.Embedding(c.n_actions + 1, c.d_model)  # 0 = none, a + 1 = action a
         self.reward_proj = nn.Linear(1, c.d_model)
         self.pos_emb = nn.Embedding(c.max_turns, c.d_model)
@@ -317,12 +428,15 @@ class PolicyModel(nn.Module):
             mode=c.attention,
             gradient_checkpointing=c.gradient_checkpointing,
         )
-        self.actor = nn.Linear(c.d_model, c.n_actions)
-        self.critic = nn.Linear(c.d_model, len(c.gammas))
+        self.actor_head = ActionHead(c, 1)
+        self.critic_head = ActionHead(c, len(c.gammas))
 
         self.apply(_init_weights)
-        nn.init.normal_(self.turn_encoder.slot_emb, std=0.02)
-        nn.init.normal_(self.turn_encoder.scratch, std=0.02)
+        for name, p in self.turn_encoder.named_parameters():
+            if name in ("slot_emb", "scratch", "role_emb", "action_keys", "numbers_weight"):
+                nn.init.normal_(p, std=0.02)
+        for head in (self.actor_head, self.critic_head):
+            nn.init.normal_(head.tera, std=0.02)
         for stack in (self.turn_encoder.transformer, self.history):  # GPT-2: scaled residuals
             for name, p in stack.named_parameters():
                 if name.endswith("c_proj.weight"):
@@ -336,49 +450,52 @@ class PolicyModel(nn.Module):
         prev_reward: torch.Tensor,  # (B, T) float
         legal: torch.Tensor | None = None,  # (B, T, n_actions) bool
     ) -> ModelOutput:
-        turns = self.encode_turns(tokens, numbers)  # (B, T, C)
+        turns = self.encode_turns(tokens, numbers)
         return self.forward_turns(turns, prev_action, prev_reward, legal)
 
-    def encode_turns(self, tokens: torch.Tensor, numbers: torch.Tensor) -> torch.Tensor:
-        """(B, T, n_tokens), (B, T, n_numbers) -> (B, T, d_model). Each turn is encoded on its
-        own, so a player can cache the vectors of past turns and encode only the new one."""
+    def encode_turns(self, tokens: torch.Tensor, numbers: torch.Tensor) -> Turns:
+        """(B, T, n_tokens), (B, T, n_numbers) -> Turns. Each turn is encoded on its own, so
+        a player can cache past turns and encode only the new one."""
         c = self.config
         B, T, L = tokens.shape
         if tokens.shape[-1] != c.n_tokens or numbers.shape != (B, T, c.n_numbers):
             raise ValueError(
-                f"a turn is {c.n_tokens} tokens and {c.n_numbers} numbers; "
-                f"got tokens {tuple(tokens.shape)}, numbers {tuple(numbers.shape)}"
+                f"a turn is {c.n_tokens} tokens and {c.n_numbers} numbers "
+                f"({c.observation} observation); got tokens {tuple(tokens.shape)}, "
+                f"numbers {tuple(numbers.shape)}"
             )
-        turns = self.turn_encoder(tokens.reshape(B * T, L), numbers.reshape(B * T, -1))
-        return turns.view(B, T, -1)  # (B, T, C)
+        vectors, keys = self.turn_encoder(tokens.reshape(B * T, L), numbers.reshape(B * T, -1))
+        return Turns(vectors.view(B, T, -1), keys.view(B, T, c.n_actions, -1))
 
     def forward_turns(
         self,
-        turns: torch.Tensor,  # (B, T, d_model) from encode_turns
+        turns: Turns,  # from encode_turns: vectors (B, T, C), keys (B, T, A, C)
         prev_action: torch.Tensor,  # (B, T) int64, -1 = none
         prev_reward: torch.Tensor,  # (B, T) float
         legal: torch.Tensor | None = None,  # (B, T, n_actions) bool
     ) -> ModelOutput:
         """The history transformer and the heads, over already encoded turns."""
         c = self.config
-        T = turns.size(1)
-        if turns.size(1) > c.max_turns:
+        vectors, keys = turns
+        T = vectors.size(1)
+        if vectors.size(1) > c.max_turns:
             raise ValueError(f"{T} turns > max_turns={c.max_turns}: cut the history to a window")
-        pos = torch.arange(T, device=turns.device)  # (T,)
+        pos = torch.arange(T, device=vectors.device)  # (T,)
         x = (
-            turns
+            vectors
             + self.action_emb(prev_action + 1)  # (B, T, C)
             + self.reward_proj(prev_reward.unsqueeze(-1))  # (B, T, C)
             + self.pos_emb(pos)  # (T, C)
         )
-        x = self.history(self.drop(x))  # (B, T, C)
+        h = self.history(self.drop(x))  # (B, T, C)
+        features = HeadInputs(h, keys)
 
         # heads in float32: the losses (and the masking constant) want full precision
-        logits = self.actor(x).float()  # (B, T, A)
-        values = self.critic(x).float()  # (B, T, G)
+        logits = self.actor_head(h, keys).squeeze(-1).float()  # (B, T, A)
+        q = self.critic_head(h, keys).float()  # (B, T, A, G)
         if legal is not None:
             logits = logits.masked_fill(~legal, torch.finfo(logits.dtype).min)
-        return ModelOutput(logits, values)
+        return ModelOutput(logits, q, features)
 
     def num_parameters(self) -> int:
         return sum(p.numel() for p in self.parameters())
@@ -468,6 +585,12 @@ def load_checkpoint(
         if "model_config" not in metadata:
             raise ValueError(f"{path}: no model_config in its metadata (not a model checkpoint)")
         state = {k: f.get_tensor(k) for k in f.keys()}  # noqa: SIM118 (safe_open is no dict)
+    version = metadata.get("checkpoint_version", "1")
+    if version != CHECKPOINT_VERSION:
+        raise ValueError(
+            f"{path}: a version {version} checkpoint (metamon v{version}); this code reads "
+            f"version {CHECKPOINT_VERSION}: retrain it with `python -m training.train`"
+        )
     config = ModelConfig.from_dict(json.loads(metadata["model_config"]))
     extra = json.loads(metadata.get("extra", "{}"))
     # Built on the CPU: a random init costs ~0.1 s at the small size, while the first use of

@@ -1,4 +1,4 @@
-"""Offline RL for the policy model: critics by TD with a target network, actor by filtered BC.
+"""Offline RL for the policy model: Q critics with target heads, actor by advantage-filtered BC.
 
     rl = OfflineRL(model, actor_filter="binary", filter_gamma=0.999, critic_coef=10.0,
                    reward_scale=0.01, target_tau=0.005)
@@ -7,7 +7,9 @@
 
 A window of T actions carries T + 1 states (training/data.py). The model runs once over all
 T + 1 states; position t < T is a decision, position t + 1 gives V(s_{t+1}) to bootstrap from.
-The model's critic gives V(s) for each discount factor gamma of `ModelConfig.gammas` (not Q).
+The model's critic gives Q(s, a) for each action and each discount factor gamma of
+`ModelConfig.gammas`; V(s) = sum_a pi(a|s) Q(s, a) under the actor's current policy pi
+(its masked softmax, detached), as in AMAGO / Metamon.
 
 Inputs (what the `metamon` agent feeds at play time, too):
 - prev_action[t] = actions[t - 1], -1 at the window's first state (and where it is hidden);
@@ -17,23 +19,24 @@ Inputs (what the `metamon` agent feeds at play time, too):
 - legal: the encoder's mask with the taken action forced legal (the encoder's mask is an
   estimate: a move whose estimated pp is 0 can still have been chosen).
 
-Critic (per gamma g, on every real transition, `valid`):
-    y_t = r_t + g * (1 - done_t) * V_target(s_{t+1}),   loss = mean (V(s_t) - y_t)^2
+Critic (per gamma g, on every real transition whose action is known, `mask`):
+    y_t = r_t + g * (1 - done_t) * sum_a pi(a|s_{t+1}) Q_target(s_{t+1}, a)
+    loss = mean (Q(s_t, a_t) - y_t)^2
 with r = reward_scale * shaped reward. Metamon's shaped reward is a few units per turn plus
 +-100 at the end; `reward_scale` 0.01 brings the win/loss term to +-1, so values stay within a
-few units whatever the discount and a plain MSE is well conditioned. The target network is a
-copy of the whole model, moved towards the online one by Polyak averaging (`target_tau`)
-every `target_every` optimizer steps (tau 1 with target_every N: a hard copy every N steps).
-With tau 1 and target_every 1 the target would always equal the online model: no copy is
-kept and the online values, detached, are the bootstrap (one forward pass instead of two).
+few units whatever the discount and a plain MSE is well conditioned. The target is a copy
+of the critic *head* only (`PolicyModel.critic_head`), applied to the online trunk's
+features (detached): no second forward pass through the transformers. It moves towards the
+online head by Polyak averaging (`target_tau`) every `target_every` optimizer steps; with
+tau 1 and target_every 1 no copy is kept and the online head, detached, is the target.
 
 Actor (on every known action, `mask`): cross-entropy of the taken action under the masked
 logits, weighted by
-- "binary" (Metamon's filter): 1 where the advantage A_t > 0, else 0, with the one-step
-  advantage A_t = r_t + g * (1 - done_t) * V(s_{t+1}) - V(s_t) of the online critic (detached)
-  at g = `filter_gamma` (default 0.999, a horizon of ~1000 turns: the whole battle; `None`
-  averages the advantages of all gammas). V is a state value, so this TD error is the
-  advantage of the action actually taken, estimated from one step.
+- "binary" (Metamon's filter): 1 where the advantage A(s_t, a_t) > 0, else 0, with
+  A(s, a) = Q(s, a) - sum_b pi(b|s) Q(s, b) from the online critic (detached) at
+  g = `filter_gamma` (default 0.999; `None` averages the advantages of all gammas). Unlike
+  a one-step TD error of a state value, this does not flip sign with damage rolls and
+  crits: Q averages over what followed the action in every battle that took it.
 - "none": 1 everywhere, i.e. plain behaviour cloning.
 The weighted sum is divided by the number of known actions, so the filter scales the actor's
 gradient down as it discards more (as in AMAGO/Metamon).
@@ -41,7 +44,7 @@ gradient down as it discards more (as in AMAGO/Metamon).
 Loss = actor + critic_coef * critic. `stats` (detached tensors; no GPU sync) holds: loss,
 actor, critic, bc (the unweighted cross-entropy of the taken actions), filtered (the fraction
 of known actions the filter keeps), accuracy (argmax == taken action), value (mean V at the
-filter's gamma) and advantage (its mean A).
+filter's gamma) and advantage (the mean A of the taken actions).
 """
 
 from __future__ import annotations
@@ -106,8 +109,21 @@ def td_targets(
     return rewards.unsqueeze(-1) + gammas * not_done * next_values
 
 
+def policy_values(logits: torch.Tensor, q: torch.Tensor) -> torch.Tensor:
+    """V(s) = sum_a pi(a|s) Q(s, a) per gamma: logits (..., A) masked, q (..., A, G) -> (..., G).
+    pi is the masked softmax of the logits, detached (illegal actions weigh 0)."""
+    pi = F.softmax(logits.detach().float(), dim=-1)  # (..., A)
+    return (pi.unsqueeze(-1) * q).sum(-2)
+
+
+def taken(q: torch.Tensor, actions: torch.Tensor) -> torch.Tensor:
+    """Q(s_t, a_t): q (B, T, A, G), actions (B, T) (-1 read as 0; mask it) -> (B, T, G)."""
+    index = actions.clamp(min=0)[..., None, None].expand(*actions.shape, 1, q.size(-1))
+    return q.gather(-2, index).squeeze(-2)
+
+
 def critic_loss(values: torch.Tensor, targets: torch.Tensor, valid: torch.Tensor) -> torch.Tensor:
-    """Mean squared TD error over real turns (`valid`, (B, T)) and all gammas."""
+    """Mean squared TD error over the turns of `valid` ((B, T)) and all gammas."""
     err = (values - targets.detach()).pow(2).mean(-1)  # (B, T)
     w = valid.to(err.dtype)
     return (err * w).sum() / w.sum().clamp(min=1.0)
@@ -152,10 +168,10 @@ def actor_loss(
 
 
 class OfflineRL:
-    """The loss of one batch and the target network, around a PolicyModel.
+    """The loss of one batch and the target critic head, around a PolicyModel.
 
     `model` is what the forward pass goes through (the PolicyModel, or it wrapped by DDP
-    and/or torch.compile); the target network is a copy of the PolicyModel inside.
+    and/or torch.compile); the target is a copy of the PolicyModel's `critic_head`.
     """
 
     def __init__(
@@ -194,37 +210,43 @@ class OfflineRL:
         self.target_every = target_every
         self.target: nn.Module | None = None
         if target_tau < 1.0 or target_every > 1:
-            self.target = copy.deepcopy(base).requires_grad_(False).eval()
+            self.target = copy.deepcopy(base.critic_head).requires_grad_(False)
         self._updates = 0
         device = next(base.parameters()).device
         self.gammas = torch.tensor(gammas, dtype=torch.float32, device=device)  # (G,)
 
+    def target_q(self, out: ModelOutput) -> torch.Tensor:
+        """Q_target(s, a) over every state and action: (B, T + 1, A, G), no gradient."""
+        h, keys = (t.detach() for t in out.features)
+        with torch.no_grad():
+            if self.target is None:
+                return out.q.detach()
+            return self.target(h, keys).float()
+
     def loss(self, batch: Any) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
         """The training loss of one batch and its terms (run it under autocast)."""
-        inputs = model_inputs(batch)
-        out: ModelOutput = self.model(**inputs)  # (B, T + 1, A), (B, T + 1, G)
-        if self.target is None:  # the target is the online model itself
-            target_values = out.values.detach()
-        else:
-            with torch.no_grad():
-                target_values = self.target(**inputs).values.float()  # (B, T + 1, G)
-        return self.loss_from_outputs(out, target_values, batch)
+        out: ModelOutput = self.model(**model_inputs(batch))  # logits (B, T + 1, A), q (.., G)
+        return self.loss_from_outputs(out, self.target_q(out), batch)
 
     def loss_from_outputs(
-        self, out: ModelOutput, target_values: torch.Tensor, batch: Any
+        self, out: ModelOutput, target_q: torch.Tensor, batch: Any
     ) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
-        """The loss given the model's and the target's outputs over all T + 1 states."""
+        """The loss given the model's outputs and the target's Q over all T + 1 states."""
         T = batch.actions.size(1)
         logits = out.logits[:, :T]  # (B, T, A): the decisions
-        values = out.values[:, :T]  # (B, T, G): V(s_t)
+        q_taken = taken(out.q[:, :T], batch.actions)  # (B, T, G): Q(s_t, a_t)
         rewards = batch.rewards * self.reward_scale  # (B, T)
-
-        y = td_targets(rewards, batch.dones, target_values[:, 1:], self.gammas)  # (B, T, G)
-        critic = critic_loss(values, y, batch.valid)
+        known = batch.mask & (batch.actions >= 0)  # (B, T)
 
         with torch.no_grad():
-            v = values.detach()
-            adv = td_targets(rewards, batch.dones, out.values[:, 1:].detach(), self.gammas) - v
+            next_v = policy_values(out.logits[:, 1:], target_q[:, 1:])  # (B, T, G)
+            y = td_targets(rewards, batch.dones, next_v, self.gammas)  # (B, T, G)
+        critic = critic_loss(q_taken, y, known)
+
+        with torch.no_grad():
+            q = out.q[:, :T].detach()
+            v = policy_values(logits, q)  # (B, T, G)
+            adv = q_taken.detach() - v
             if self.gamma_index is None:
                 adv, v = adv.mean(-1), v.mean(-1)  # (B, T)
             else:
@@ -235,13 +257,14 @@ class OfflineRL:
         loss = actor + self.critic_coef * critic
         valid = batch.valid.to(v.dtype)
         n_valid = valid.sum().clamp(min=1.0)
+        k = known.to(adv.dtype)
         stats = {
             "loss": loss.detach(),
             "actor": actor.detach(),
             "critic": critic.detach(),
             **{k: t.detach() for k, t in stats.items()},
             "value": (v * valid).sum() / n_valid,
-            "advantage": (adv * valid).sum() / n_valid,
+            "advantage": (adv * k).sum() / k.sum().clamp(min=1.0),
         }
         return loss, stats
 
@@ -251,7 +274,7 @@ class OfflineRL:
         self._updates += 1
         if self.target is None or self._updates % self.target_every:
             return
-        online = _unwrap(self.model).state_dict()
+        online = _unwrap(self.model).critic_head.state_dict()
         pairs = [(t, online[k]) for k, t in self.target.state_dict().items()]
         floats = [(t, o) for t, o in pairs if t.is_floating_point()]
         if floats:
@@ -267,8 +290,11 @@ class OfflineRL:
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         if self.target is not None:
-            if state.get("target") is None:  # the run had no target: start it from the model
-                self.target.load_state_dict(_unwrap(self.model).state_dict())
+            head = _unwrap(self.model).critic_head
+            saved = state.get("target")
+            if saved is None or set(saved) != set(head.state_dict()):
+                # the run had no target (or a whole-model one): start it from the head
+                self.target.load_state_dict(head.state_dict())
             else:
-                self.target.load_state_dict(state["target"])
+                self.target.load_state_dict(saved)
         self._updates = int(state.get("updates", 0))

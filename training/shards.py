@@ -7,7 +7,8 @@
         --data_path /tmp/arena-shards --out checkpoints/run
 
 Reading a `.json.lz4` trajectory costs ~1.1 ms of CPU for the JSON alone, and encoding its
-~44 states with `training.features.StateEncoder` another ~1.2 ms: a loader that does both
+~44 states another ~1.2 ms (the text view, `training.features.StateEncoder`) to ~50 ms (the
+entity view, `training.entities.EntityEncoder`, with its damage numbers): a loader that does both
 for every window cannot feed 1,500 trajectories/s on two cores. A shard folder holds the
 encoder's output instead, and a DataLoader worker only slices memory-mapped arrays.
 
@@ -16,15 +17,17 @@ Layout of a shard folder (format version `VERSION`):
     OUT/
       manifest.json        {"format": "showdown-arena-shards", "version": 1,
                             "vocab_digest": Vocabulary.digest(), "vocab_size": ...,
-                            "n_tokens": 87, "n_numbers": 48, "n_actions": 13,
+                            "observation": "entities", "n_tokens": 152,
+                            "n_numbers": 475, "n_actions": 13,
                             "token_dtype": "int16", "number_dtype": "float32",
                             "reward": "shaped_reward", "trajectories": N, "states": S,
                             "transitions": A, "skipped": ..., "parts": [{"name":
                             "part-00000", "trajectories": n, "states": s,
                             "transitions": a}, ...], "sources": [...], "build_seconds": ...}
       part-00000/
-        tokens.npy         (s, 87) int16 token ids (int32 if the vocabulary had > 32,767 words)
-        numbers.npy        (s, 48) float32, exactly the encoder's numbers (no rounding)
+        tokens.npy         (s, n_tokens) int16 token ids (int32 if the vocabulary had > 32,767
+                           words): 152 for the entity observation, 87 for the text one
+        numbers.npy        (s, n_numbers) float32, exactly the encoder's numbers (475 / 48)
         legal.npy          (s, 13) bool legal-action masks
         actions.npy        (a,) int8, -1 for a hidden action
         rewards.npy        (a,) float32, `training.data.shaped_reward` of states t -> t+1
@@ -82,7 +85,8 @@ from training.data import (
     read_trajectory,
     shaped_reward,
 )
-from training.features import N_ACTIONS, N_NUMBERS, N_TOKENS, StateEncoder
+from training.entities import LAYOUTS, make_encoder
+from training.features import N_ACTIONS
 from training.tokenizer import Vocabulary
 
 logger = logging.getLogger(__name__)
@@ -128,12 +132,15 @@ def read_manifest(folder: str | os.PathLike[str]) -> dict[str, Any] | None:
             f"{folder}: shards of version {manifest.get('version')!r}, this code reads "
             f"version {VERSION}: rebuild them with python -m training.shards --overwrite"
         )
+    observation = manifest.setdefault("observation", "text")  # older builds: the text view
     layout = (manifest.get("n_tokens"), manifest.get("n_numbers"), manifest.get("n_actions"))
-    if layout != (N_TOKENS, N_NUMBERS, N_ACTIONS):
+    expected = (*LAYOUTS.get(observation, (None, None)), N_ACTIONS)
+    if layout != expected:
         raise ShardError(
             f"{folder}: shards of {layout[0]} tokens, {layout[1]} numbers and {layout[2]} "
-            f"actions per state, the encoder makes {N_TOKENS}, {N_NUMBERS} and {N_ACTIONS}: "
-            "rebuild them with python -m training.shards --overwrite"
+            f"actions per state, the {observation!r} encoder makes {expected[0]}, "
+            f"{expected[1]} and {expected[2]}: rebuild them with python -m training.shards "
+            "--overwrite"
         )
     return manifest
 
@@ -211,11 +218,21 @@ def shard_folders(index: TrajectoryIndex) -> list[str]:
     return sorted({os.path.dirname(index.sources[int(s)]) for s in sources})
 
 
-def check_vocabulary(index: TrajectoryIndex, vocab: Vocabulary) -> None:
-    """Raise ShardError if a shard folder of `index` was encoded with another vocabulary."""
+def check_vocabulary(
+    index: TrajectoryIndex, vocab: Vocabulary, observation: str | None = None
+) -> None:
+    """Raise ShardError if a shard folder of `index` was encoded with another vocabulary
+    (or, given `observation`, by another encoder)."""
     digest = vocab.digest()
     for folder in shard_folders(index):
         manifest = read_manifest(folder)
+        if manifest and observation and manifest["observation"] != observation:
+            raise ShardError(
+                f"the shards in {folder} hold the {manifest['observation']!r} observation, "
+                f"the model reads {observation!r}: rebuild them with python -m training.shards "
+                f"SRC --out {folder} --observation {observation} --overwrite (or set "
+                f"model.observation)"
+            )
         theirs = manifest.get("vocab_digest") if manifest else None
         if theirs != digest:
             raise ShardError(
@@ -235,8 +252,8 @@ def check_vocabulary(index: TrajectoryIndex, vocab: Vocabulary) -> None:
 class EncodedTrajectory:
     """One trajectory as stored: T + 1 states, T actions and rewards."""
 
-    tokens: np.ndarray  # (T + 1, 87) token dtype
-    numbers: np.ndarray  # (T + 1, 48) float32
+    tokens: np.ndarray  # (T + 1, n_tokens) token dtype
+    numbers: np.ndarray  # (T + 1, n_numbers) float32
     legal: np.ndarray  # (T + 1, 13) bool
     actions: np.ndarray  # (T,) int8
     rewards: np.ndarray  # (T,) float32
@@ -262,7 +279,7 @@ def token_dtype(vocab_size: int) -> np.dtype:
 
 
 def encode_trajectory(
-    trajectory: dict[str, Any], encoder: StateEncoder, tokens_as: np.dtype
+    trajectory: dict[str, Any], encoder: Any, tokens_as: np.dtype
 ) -> EncodedTrajectory:
     """Encode every state and compute every transition's shaped reward, once."""
     states, actions = trajectory["states"], trajectory["actions"]
@@ -298,16 +315,16 @@ def stored_name(entry: IndexEntry) -> str:
     return f"{folder}/{base}"
 
 
-_encoder: StateEncoder | None = None
+_encoder: Any = None  # the worker's StateEncoder or EntityEncoder
 _tokens_as: np.dtype = np.dtype(np.int16)
 
 Encoded = tuple[str, EncodedTrajectory | str]  # (stored name, trajectory or why it failed)
 
 
-def _init_worker(words: list[str]) -> None:
+def _init_worker(words: list[str], observation: str = "entities") -> None:
     global _encoder, _tokens_as
     vocab = Vocabulary(words)
-    _encoder, _tokens_as = StateEncoder(vocab), token_dtype(len(vocab))
+    _encoder, _tokens_as = make_encoder(observation, vocab), token_dtype(len(vocab))
 
 
 def _encode_chunk(entries: list[IndexEntry]) -> tuple[list[Encoded], int]:
@@ -413,8 +430,10 @@ def build_shards(
     cache_dir: str | os.PathLike[str] | None = None,
     on_index: Callable[[int], None] | None = None,
     on_progress: Callable[[int], None] | None = None,
+    observation: str = "entities",
 ) -> BuildStats:
-    """Encode every trajectory of `roots` (as `filters` keep them) into shards in `out`.
+    """Encode every trajectory of `roots` (as `filters` keep them) into shards in `out`,
+    with the encoder of `observation` ("entities", the default model's; or "text").
 
     `workers` processes encode (default: every core; 0 or 1: this process). Unreadable
     trajectories are skipped, counted and logged. `on_index(total)` is called once the
@@ -424,6 +443,8 @@ def build_shards(
     out = Path(out)
     if per_part < 1:
         raise ValueError("per_part must be at least 1")
+    if observation not in LAYOUTS:
+        raise ShardError(f"observation {observation!r}: choose one of {', '.join(LAYOUTS)}")
     check_out(out, overwrite)  # before the index: bad input fails fast
     index = build_index(list(roots), filters, cache_dir=cache_dir, use_cache=use_cache)
     if len(index) == 0:
@@ -446,11 +467,11 @@ def build_shards(
     if workers > 1:
         method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
         pool = multiprocessing.get_context(method).Pool(
-            workers, initializer=_init_worker, initargs=(vocab.words,)
+            workers, initializer=_init_worker, initargs=(vocab.words, observation)
         )
         results: Iterable[tuple[list[Encoded], int]] = pool.imap(_encode_chunk, chunks)
     else:
-        _init_worker(vocab.words)
+        _init_worker(vocab.words, observation)
         results = map(_encode_chunk, chunks)
     try:
         for encoded, unknown in results:
@@ -481,8 +502,9 @@ def build_shards(
         "version": VERSION,
         "vocab_digest": vocab.digest(),
         "vocab_size": len(vocab),
-        "n_tokens": N_TOKENS,
-        "n_numbers": N_NUMBERS,
+        "observation": observation,
+        "n_tokens": LAYOUTS[observation][0],
+        "n_numbers": LAYOUTS[observation][1],
         "n_actions": N_ACTIONS,
         "token_dtype": token_dtype(len(vocab)).name,
         "number_dtype": np.dtype(NUMBER_DTYPE).name,
@@ -537,6 +559,12 @@ def make_parser() -> argparse.ArgumentParser:
     p.add_argument("sources", nargs="+", type=Path, metavar="SRC", help="folders or .tar shards")
     p.add_argument("--out", type=Path, required=True, help="the shard folder to write")
     add_filter_arguments(p)
+    p.add_argument(
+        "--observation",
+        choices=sorted(LAYOUTS),
+        default="entities",
+        help="the encoder: entities (metamon v2, the default model's) or text (Metamon's)",
+    )
     p.add_argument("--per-part", type=int, default=DEFAULT_PER_PART, help="trajectories a part")
     p.add_argument(
         "--workers", type=int, default=None, help="encoding processes (default: every core)"
@@ -598,6 +626,7 @@ def main(argv: list[str] | None = None) -> int:
                 use_cache=not args.no_cache,
                 on_index=on_index,
                 on_progress=lambda done: progress.update(task, completed=done),
+                observation=args.observation,
             )
         finally:
             if progress.live.is_started:

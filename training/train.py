@@ -75,6 +75,11 @@ log = logging.getLogger("training.train")
 @dataclass
 class ModelArgs:
     size: str = _opt("small", "preset: tiny | small | base (~200M, the seed's) | large")
+    observation: str = _opt(
+        "entities",
+        "entities: one token per Pokémon and move slot with its own numbers (metamon v2); "
+        "text: Metamon's 87 word tokens and 48 numbers",
+    )
     attention: str = _opt(
         "auto",
         "auto: flash-attn when installed and running on a GPU in bf16, else torch SDPA (which "
@@ -198,6 +203,7 @@ def validate(cfg: Config) -> None:
     choices = {
         "train.precision": ("auto", "bf16", "fp32"),
         "rl.actor_filter": ("binary", "none"),
+        "model.observation": ("entities", "text"),
         "data.result": ("win", "loss", "both"),
         "optim.schedule": ("cosine", "constant"),
     }
@@ -365,7 +371,7 @@ def train(cfg: Config, data_paths: list[Path], *, resume: bool, log_level: str =
 
     from training.accel import autocast, detect_accelerator
     from training.data import IndexFilter, build_index, make_loader
-    from training.features import StateEncoder
+    from training.entities import make_encoder
     from training.model import (
         PRESETS,
         ModelConfig,
@@ -470,6 +476,7 @@ def train(cfg: Config, data_paths: list[Path], *, resume: bool, log_level: str =
                 model_config = ModelConfig.preset(
                     size,
                     len(vocab),
+                    observation=cfg.model.observation,
                     attention=cfg.model.attention,
                     gradient_checkpointing=cfg.model.gradient_checkpointing,
                     dropout=cfg.model.dropout,
@@ -486,7 +493,7 @@ def train(cfg: Config, data_paths: list[Path], *, resume: bool, log_level: str =
         try:  # pre-tokenized shards hold token ids of the vocabulary they were built with
             for part in (index, val_index):
                 if part is not None:
-                    check_vocabulary(part, vocab)
+                    check_vocabulary(part, vocab, model_config.observation)
         except ShardError as e:
             raise ConfigError(str(e)) from None
         model.train()
@@ -557,7 +564,7 @@ def train(cfg: Config, data_paths: list[Path], *, resume: bool, log_level: str =
             index,
             batch_size=cfg.data.batch_size,
             max_seq_len=cfg.data.max_seq_len,
-            encode=StateEncoder(vocab),
+            encode=make_encoder(model_config.observation, vocab),
             num_workers=cfg.data.num_workers,
             pin_memory=cfg.data.pin_memory,
             prefetch_factor=cfg.data.prefetch_factor,
@@ -571,7 +578,7 @@ def train(cfg: Config, data_paths: list[Path], *, resume: bool, log_level: str =
                 val_index,
                 batch_size=min(cfg.data.batch_size, len(val_index)),
                 max_seq_len=cfg.data.max_seq_len,
-                encode=StateEncoder(vocab),
+                encode=make_encoder(model_config.observation, vocab),
                 num_workers=0,
                 shuffle=False,
             )

@@ -55,7 +55,9 @@ def test_always_legal_and_history_grows_per_battle(checkpoint: Path) -> None:
         assert history.prev_actions[0] == -1 and history.prev_rewards[0] == 0.0
         assert history.prev_actions[1:] == history.actions[:-1]
         assert all(-1 <= a < N_ACTIONS for a in history.actions)
-        assert all(t.shape == (agent._loaded.config.d_model,) for t in history.turns)
+        c = agent._loaded.config
+        assert all(v.shape == (c.d_model,) for v, _ in history.turns)
+        assert all(k.shape == (c.n_actions, c.d_model) for _, k in history.turns)
     asyncio.run(agent.close())
 
 

@@ -11,11 +11,13 @@ import torch
 import torch.nn.functional as F
 
 from training import accel
+from training.entities import MOVES, N_FEATURES, N_WORDS, OUR_BENCH
 from training.model import (
     PRESETS,
     ModelConfig,
     ModelOutput,
     PolicyModel,
+    Turns,
     check_inputs,
     load_checkpoint,
     save_checkpoint,
@@ -62,15 +64,19 @@ def bc_loss(out: ModelOutput, actions: torch.Tensor) -> torch.Tensor:
 # shapes, masking, causality
 
 
-def test_shapes_and_dtypes():
-    model = make_model()
+@pytest.mark.parametrize("observation", ["entities", "text"])
+def test_shapes_and_dtypes(observation):
+    model = make_model(observation=observation)
+    n_tokens, n_numbers = (152, 475) if observation == "entities" else (87, 48)
+    assert (model.config.n_tokens, model.config.n_numbers) == (n_tokens, n_numbers)
     batch = make_batch(model.config, B=3, T=7)
     out = model(**batch)
     assert isinstance(out, ModelOutput)
     assert out.logits.shape == (3, 7, 13)
-    assert out.values.shape == (3, 7, 4)
-    assert out.logits.dtype == out.values.dtype == torch.float32
-    assert torch.isfinite(out.values).all()
+    assert out.q.shape == (3, 7, 13, 4)  # Q(s, a) per discount
+    assert out.features.h.shape == (3, 7, 32) and out.features.keys.shape == (3, 7, 13, 32)
+    assert out.logits.dtype == out.q.dtype == torch.float32
+    assert torch.isfinite(out.q).all()
     # legal is optional
     out2 = model(**{**batch, "legal": None})
     assert out2.logits.shape == (3, 7, 13) and torch.isfinite(out2.logits).all()
@@ -107,24 +113,42 @@ def test_causal_over_turns():
         b[key][:, : t + 1] = a[key][:, : t + 1]
     out_a, out_b = model(**a), model(**b)
     assert torch.allclose(out_a.logits[:, : t + 1], out_b.logits[:, : t + 1], atol=1e-6)
-    assert torch.allclose(out_a.values[:, : t + 1], out_b.values[:, : t + 1], atol=1e-6)
-    assert not torch.allclose(out_a.values[:, t + 1 :], out_b.values[:, t + 1 :])
+    assert torch.allclose(out_a.q[:, : t + 1], out_b.q[:, : t + 1], atol=1e-6)
+    assert not torch.allclose(out_a.q[:, t + 1 :], out_b.q[:, t + 1 :])
 
 
 def test_cached_turn_vectors_match_full_forward():
-    """The turn encoder works turn by turn, so a player may cache past turn vectors."""
+    """The turn encoder works turn by turn, so a player may cache past turns."""
     model = make_model().eval()
     batch = make_batch(model.config, B=1, T=5)
     full = model(**batch)
-    turns = torch.cat(
-        [
-            model.encode_turns(batch["tokens"][:, i : i + 1], batch["numbers"][:, i : i + 1])
-            for i in range(5)
-        ],
-        dim=1,
-    )
+    parts = [
+        model.encode_turns(batch["tokens"][:, i : i + 1], batch["numbers"][:, i : i + 1])
+        for i in range(5)
+    ]
+    turns = Turns(*(torch.cat(t, dim=1) for t in zip(*parts, strict=True)))
     cached = model.forward_turns(turns, batch["prev_action"], batch["prev_reward"], batch["legal"])
     assert torch.allclose(full.logits, cached.logits, atol=1e-5)
+    assert torch.allclose(full.q, cached.q, atol=1e-5)
+
+
+def test_the_action_scorer_is_shared_across_slots():
+    """Two move slots (or two switch targets) holding the same entity get the same logit
+    and the same Q: no slot has weights of its own, whatever its alphabetical place."""
+    model = make_model().eval()
+    batch = make_batch(model.config, B=2, T=3, seed=9)
+    batch["legal"][:] = True
+    tokens = batch["tokens"].view(2, 3, -1, N_WORDS)
+    numbers = batch["numbers"].view(2, 3, -1, N_FEATURES)
+    for first, second in ((MOVES, MOVES + 2), (OUR_BENCH + 1, OUR_BENCH + 3)):
+        tokens[:, :, second] = tokens[:, :, first]
+        numbers[:, :, second] = numbers[:, :, first]
+    out = model(**batch)
+    for a, b in ((0, 2), (9, 11), (5, 7)):  # moves, moves with tera, switches
+        assert torch.allclose(out.logits[..., a], out.logits[..., b], atol=1e-5)
+        assert torch.allclose(out.q[..., a, :], out.q[..., b, :], atol=1e-5)
+    # tera is a shared modifier: a move and the same move with tera differ
+    assert not torch.allclose(out.logits[..., 0], out.logits[..., 9])
 
 
 def test_prev_action_none_and_every_action():
@@ -132,12 +156,12 @@ def test_prev_action_none_and_every_action():
     batch = make_batch(model.config, B=1, T=14)
     batch["prev_action"] = torch.arange(-1, 13).view(1, 14)  # none, then every action
     out = model(**batch)
-    assert torch.isfinite(out.values).all()
+    assert torch.isfinite(out.q).all()
     check_inputs(model.config, batch["tokens"], batch["prev_action"], batch["legal"])
     # -1 (none) is its own embedding, not action 0
     none = model(**{**batch, "prev_action": torch.full((1, 14), -1)})
     zero = model(**{**batch, "prev_action": torch.zeros(1, 14, dtype=torch.long)})
-    assert not torch.allclose(none.values, zero.values)
+    assert not torch.allclose(none.q, zero.q)
 
 
 def test_out_of_range_ids_are_errors_not_clamped():
@@ -161,7 +185,7 @@ def test_out_of_range_ids_are_errors_not_clamped():
 def test_wrong_shapes_say_what_is_wrong():
     model = make_model()
     batch = make_batch(model.config, T=5)
-    with pytest.raises(ValueError, match="87 tokens and 48 numbers"):
+    with pytest.raises(ValueError, match="152 tokens and 475 numbers"):
         model(**{**batch, "tokens": batch["tokens"][..., :80]})
     long = make_batch(model.config, B=1, T=model.config.max_turns + 1)
     with pytest.raises(ValueError, match="max_turns"):
@@ -215,7 +239,7 @@ def test_gradient_checkpointing_matches():
     for model in (base, ckpt):
         model.train()
         out = model(**batch)
-        loss = bc_loss(out, actions) + out.values.square().mean()
+        loss = bc_loss(out, actions) + out.q.square().mean()
         loss.backward()
         losses.append(loss)
     assert torch.allclose(losses[0], losses[1])
@@ -231,16 +255,16 @@ def test_attention_implementations_agree(mode):
     batch = make_batch(math_model.config, seed=7)
     a, b = math_model(**batch), other(**batch)
     assert torch.allclose(a.logits, b.logits, atol=1e-5)
-    assert torch.allclose(a.values, b.values, atol=1e-5)
+    assert torch.allclose(a.q, b.q, atol=1e-5)
 
 
 def test_dropout_trains_and_eval_is_deterministic():
     model = make_model(dropout=0.2)
     batch = make_batch(model.config)
     model.train()
-    assert not torch.allclose(model(**batch).values, model(**batch).values)
+    assert not torch.allclose(model(**batch).q, model(**batch).q)
     model.eval()
-    assert torch.equal(model(**batch).values, model(**batch).values)
+    assert torch.equal(model(**batch).q, model(**batch).q)
 
 
 def test_compiles_without_graph_breaks():
@@ -267,8 +291,10 @@ def test_checkpoint_round_trip(tmp_path):
     assert extra2 == extra
     assert not loaded.training
     batch = make_batch(model.config, seed=8)
-    assert torch.equal(model(**batch).logits, loaded(**batch).logits)
-    assert torch.equal(model(**batch).values, loaded(**batch).values)
+    a, b = model(**batch), loaded(**batch)
+    # the same weights; float sums may be ordered differently on the loaded tensors' layout
+    assert torch.allclose(a.logits, b.logits, atol=1e-6, rtol=0)
+    assert torch.allclose(a.q, b.q, atol=1e-6, rtol=0)
 
 
 def test_checkpoint_errors(tmp_path):
@@ -280,6 +306,15 @@ def test_checkpoint_errors(tmp_path):
     save_file({"x": torch.zeros(1)}, str(tmp_path / "other.safetensors"))
     with pytest.raises(ValueError, match="model_config"):
         load_checkpoint(tmp_path / "other.safetensors")
+    # a metamon v1 checkpoint (no version, or "1") says what it is and how to fix it
+    metadata = {"format": "pt", "model_config": json.dumps(model.config.to_dict())}
+    for version in (None, "1"):
+        if version:
+            metadata["checkpoint_version"] = version
+        save_file({"x": torch.zeros(1)}, str(tmp_path / "v1.safetensors"), metadata=metadata)
+        with pytest.raises(ValueError, match=r"version 1 checkpoint.*retrain") as err:
+            load_checkpoint(tmp_path / "v1.safetensors")
+        assert "\n" not in str(err.value)
 
 
 # --------------------------------------------------------------------------------------

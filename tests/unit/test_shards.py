@@ -69,8 +69,12 @@ def raw(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="module")
 def built(raw, vocab, tmp_path_factory) -> S.BuildStats:
+    """The text observation: its windows are compared with raw files + StateEncoder."""
     out = tmp_path_factory.mktemp("shards") / "shards"
-    return S.build_shards([raw], out, vocab=vocab, per_part=PER_PART, workers=2, use_cache=False)
+    return S.build_shards(
+        [raw], out, vocab=vocab, per_part=PER_PART, workers=2, use_cache=False,
+        observation="text",
+    )  # fmt: skip
 
 
 @pytest.fixture(scope="module")
@@ -151,7 +155,10 @@ def test_cached_index_of_shards_is_rebuilt_after_an_overwrite(built, raw, tmp_pa
     cache = tmp_path / "cache"
     first = build_index(out, cache_dir=cache)
     assert len(first) == N
-    S.build_shards([raw], out, IndexFilter(formats=("gen1ou",)), overwrite=True, workers=0)
+    S.build_shards(
+        [raw], out, IndexFilter(formats=("gen1ou",)), overwrite=True, workers=0,
+        observation="text",
+    )  # fmt: skip
     again = build_index(out, cache_dir=cache)
     assert len(again) == N // 2 and set(again.formats[f] for f in again.format) == {"gen1ou"}
 
@@ -296,10 +303,39 @@ def train(data: Path, out: Path, *extra: str) -> int:
 
 def test_trainer_runs_on_shards(built, tmp_path) -> None:
     out = tmp_path / "run"
-    assert train(built.out, out, "--max_steps", "3", "--data.val_fraction", "0.2") == 0
+    assert train(
+        built.out, out, "--max_steps", "3", "--data.val_fraction", "0.2",
+        "--model.observation", "text",
+    ) == 0  # fmt: skip
     assert (out / "model.safetensors").exists()
     rows = (out / "log.csv").read_text().splitlines()
     assert len(rows) == 1 + 3 + 1  # header, 3 steps, one validation row
+
+
+def test_entity_shards_hold_the_entity_encoder_and_the_model_must_match(
+    raw, raw_index, vocab, tmp_path, capsys
+) -> None:
+    from training.entities import EntityEncoder
+
+    out = tmp_path / "entities"
+    S.build_shards([raw], out, vocab=vocab, workers=0, use_cache=False)  # the default
+    manifest = json.loads((out / S.MANIFEST).read_text())
+    assert manifest["observation"] == "entities"
+    assert (manifest["n_tokens"], manifest["n_numbers"]) == (152, 475)
+    shard_ds = TrajectoryDataset(build_index(out, use_cache=False), 200)
+    raw_ds = TrajectoryDataset(raw_index, 200, encode=EntityEncoder(vocab))
+    names = {basename(raw_index[i]): i for i in range(N)}
+    random.seed(3)
+    a = shard_ds[0]
+    random.seed(3)
+    b = raw_ds[names[basename(shard_ds.index[0])]]
+    for key in ("tokens", "numbers", "legal"):
+        assert torch.equal(torch.as_tensor(a.states[key]), torch.as_tensor(b.states[key])), key
+    # a model of the other observation is told to rebuild, in one line
+    assert train(out, tmp_path / "run", "--max_steps", "1", "--model.observation", "text") == 2
+    err = capsys.readouterr().err.strip().splitlines()[-1]  # after the log lines
+    assert "'entities' observation" in err and "--observation text" in err
+    assert train(out, tmp_path / "run2", "--max_steps", "2", "--data.val_fraction", "0") == 0
 
 
 def test_trainer_refuses_shards_of_another_vocabulary(built, tmp_path, capsys) -> None:
@@ -308,7 +344,7 @@ def test_trainer_refuses_shards_of_another_vocabulary(built, tmp_path, capsys) -
     manifest = json.loads((shards / S.MANIFEST).read_text())
     manifest["vocab_digest"] = "0" * 64
     (shards / S.MANIFEST).write_text(json.dumps(manifest))
-    assert train(shards, tmp_path / "run", "--max_steps", "2") == 2
+    assert train(shards, tmp_path / "run", "--max_steps", "2", "--model.observation", "text") == 2
     err = capsys.readouterr().err
     (line,) = error_lines(err)
     assert "another vocabulary" in line and "rebuild" in line and "Traceback" not in err

@@ -25,7 +25,9 @@ from training.offline_rl import (
     critic_loss,
     legal_with_taken,
     model_inputs,
+    policy_values,
     shift_right,
+    taken,
     td_targets,
 )
 from training.synthetic import write_dataset
@@ -160,33 +162,61 @@ def _tiny(seed: int = 0, **overrides) -> PolicyModel:
     return PolicyModel(ModelConfig.preset("tiny", vocab_size=20, gammas=(0.5, 0.9), **overrides))
 
 
-def test_learner_filters_by_advantage_of_the_chosen_gamma():
+def _legal_logits(T: int, legal: tuple[int, ...] = (0, 1, 2, 3)) -> torch.Tensor:
+    """(1, T, 13) logits: 0 on the legal actions, masked elsewhere (pi uniform on them)."""
+    logits = torch.full((1, T, 13), torch.finfo(torch.float32).min)
+    logits[..., list(legal)] = 0.0
+    return logits
+
+
+def test_policy_values_and_taken():
+    logits = _legal_logits(1)  # pi = 1/4 on actions 0-3
+    q = torch.zeros(1, 1, 13, 2)
+    q[0, 0, :4, 1] = torch.tensor([4.0, 0.0, 0.0, 0.0])
+    q[0, 0, 7, :] = 1000.0  # an illegal action's Q weighs nothing
+    assert policy_values(logits, q).tolist() == [[[0.0, 1.0]]]
+    assert taken(q, torch.tensor([[0]])).tolist() == [[[0.0, 4.0]]]
+    assert taken(q, torch.tensor([[-1]])).tolist() == [[[0.0, 4.0]]]  # -1 reads 0: mask it
+
+
+def test_learner_filters_by_the_advantage_of_q():
+    """A(s, a) = Q(s, a) - sum_b pi(b|s) Q(s, b), at the chosen gamma."""
     rl = OfflineRL(_tiny(), filter_gamma=0.9, reward_scale=0.1, critic_coef=2.0)
-    B, T, A = 1, 3, 13
-    logits = torch.zeros(B, T + 1, A, requires_grad=True)
-    # V(s_t) for gammas (0.5, 0.9): advantage at 0.9 is r + 0.9 V' - V
-    values = torch.tensor([[[0.0, 0.0], [0.0, 1.0], [0.0, 0.0], [0.0, 5.0]]], requires_grad=True)
+    T = 3
+    logits = _legal_logits(T + 1).requires_grad_(True)
+    q = torch.zeros(1, T + 1, 13, 2)  # gammas (0.5, 0.9); only the 0.9 column is set
+    q[0, 0, :4, 1] = torch.tensor([1.0, 0.0, 0.0, 0.0])  # took 0: A = 1 - 0.25 > 0
+    q[0, 1, :4, 1] = torch.tensor([1.0, 0.0, 0.0, 0.0])  # took 2: A = 0 - 0.25 < 0
+    q[0, 2, :4, 1] = torch.tensor([0.0, 0.0, 0.0, 2.0])  # took 3: A = 2 - 0.5 > 0
+    q[0, 3, :4, 1] = 4.0  # the bootstrap state (after a terminal transition: unused)
+    q.requires_grad_(True)
     batch = SimpleNamespace(
-        actions=torch.tensor([[1, 2, 3]]),
+        actions=torch.tensor([[0, 2, 3]]),
         mask=torch.tensor([[True, True, True]]),
         valid=torch.tensor([[True, True, True]]),
         rewards=torch.tensor([[0.0, 0.0, 10.0]]),  # scaled by 0.1 -> 1.0 at the end
         dones=torch.tensor([[False, False, True]]),
     )
-    # A_0 = 0 + 0.9 * 1 - 0 = 0.9 > 0; A_1 = 0 + 0.9 * 0 - 1 = -1 < 0;
-    # A_2 = 1 + 0 (done: no bootstrap from V = 5) - 0 = 1 > 0
-    target_values = values.detach().clone()
-    loss, stats = rl.loss_from_outputs(ModelOutput(logits, values), target_values, batch)
+    out = ModelOutput(logits, q, None)
+    loss, stats = rl.loss_from_outputs(out, q.detach().clone(), batch)
     assert stats["filtered"].item() == pytest.approx(2 / 3)
-    assert stats["advantage"].item() == pytest.approx((0.9 - 1.0 + 1.0) / 3)
+    assert stats["advantage"].item() == pytest.approx((0.75 - 0.25 + 1.5) / 3)
     loss.backward()
     assert logits.grad[0, 0].any() and logits.grad[0, 2].any()
     assert not logits.grad[0, 1].any()  # negative advantage: not imitated
     assert not logits.grad[0, 3].any()  # the bootstrap state is no decision
-    # critic: targets y = r + g (1 - d) V_target(s'), averaged over turns and gammas
-    y = torch.tensor([[[0.0, 0.9], [0.0, 0.0], [1.0, 1.0]]])
-    v = values.detach()[:, :3]
-    assert stats["critic"].item() == pytest.approx(((v - y) ** 2).mean().item())
+    # critic: Q(s_t, a_t) against y = r + g (1 - d) sum_b pi(b|s') Q_target(s', b)
+    v_next = [[0.0, 0.25], [0.0, 0.5], [0.0, 0.0]]  # V of s1, s2 (s3: done)
+    r, gammas = [0.0, 0.0, 1.0], [0.5, 0.9]
+    q_taken = [[0.0, 1.0], [0.0, 0.0], [0.0, 2.0]]
+    terms = [
+        (q_taken[t][g] - (r[t] + (t < 2) * gammas[g] * v_next[t][g])) ** 2
+        for t in range(3)
+        for g in range(2)
+    ]
+    assert stats["critic"].item() == pytest.approx(sum(terms) / 6)
+    assert q.grad[0, 0, 0, 1] != 0 and q.grad[0, 1, 2, 1] != 0  # only taken actions learn
+    assert not q.grad[0, 0, 1:].any() and not q.grad[0, 3].any()
     assert stats["loss"].item() == pytest.approx(
         stats["actor"].item() + 2.0 * stats["critic"].item()
     )
@@ -195,7 +225,8 @@ def test_learner_filters_by_advantage_of_the_chosen_gamma():
 def test_learner_plain_bc_keeps_every_known_action():
     rl = OfflineRL(_tiny(), actor_filter="none", filter_gamma=0.9)
     logits = torch.zeros(1, 3, 13)
-    values = torch.tensor([[[0.0, 9.0], [0.0, 0.0], [0.0, 0.0]]])  # a large negative A_0
+    q = torch.zeros(1, 3, 13, 2)
+    q[0, 0, 1, 1] = -9.0  # a large negative advantage of the taken action
     batch = SimpleNamespace(
         actions=torch.tensor([[1, -1]]),
         mask=torch.tensor([[True, False]]),
@@ -203,14 +234,16 @@ def test_learner_plain_bc_keeps_every_known_action():
         rewards=torch.zeros(1, 2),
         dones=torch.tensor([[False, True]]),
     )
-    _, stats = rl.loss_from_outputs(ModelOutput(logits, values), values, batch)
+    _, stats = rl.loss_from_outputs(ModelOutput(logits, q, None), q, batch)
     assert stats["filtered"].item() == 1.0
     assert stats["bc"].item() == pytest.approx(math.log(13))
 
 
-def test_target_network_polyak_and_periodic_copy():
+def test_target_critic_head_polyak_and_periodic_copy():
     model = _tiny()
     rl = OfflineRL(model, filter_gamma=0.9, target_tau=0.5, target_every=2)
+    # the target is a copy of the critic head only, not of the whole model
+    assert set(rl.target.state_dict()) == set(model.critic_head.state_dict())
     before = {k: v.clone() for k, v in rl.target.state_dict().items()}
     with torch.no_grad():
         for p in model.parameters():
@@ -218,11 +251,11 @@ def test_target_network_polyak_and_periodic_copy():
     rl.update_target()  # the first of every 2 calls: nothing moves
     assert all(torch.equal(before[k], v) for k, v in rl.target.state_dict().items())
     rl.update_target()
-    online = model.state_dict()
+    online = model.critic_head.state_dict()
     for k, v in rl.target.state_dict().items():
         assert torch.allclose(v, (before[k] + online[k]) / 2)
     assert all(not p.requires_grad for p in rl.target.parameters())
-    # tau 1 every step: the target is the model itself, no copy kept
+    # tau 1 every step: the target is the online head itself, no copy kept
     assert OfflineRL(model, filter_gamma=0.9, target_tau=1.0).target is None
 
 
@@ -237,10 +270,11 @@ def test_learner_on_a_real_forward_pass():
     actions = torch.randint(0, 13, (B, T), generator=g)  # often outside `legal`: forced legal
     actions[1, 2:] = -1
     actions[0, 1] = -1
+    c = model.config
     batch = SimpleNamespace(
         states={
-            "tokens": torch.randint(0, 20, (B, T + 1, 87), generator=g),
-            "numbers": torch.randn(B, T + 1, 48, generator=g),
+            "tokens": torch.randint(0, 20, (B, T + 1, c.n_tokens), generator=g),
+            "numbers": torch.randn(B, T + 1, c.n_numbers, generator=g),
             "legal": legal,
         },
         actions=actions,
@@ -253,6 +287,8 @@ def test_learner_on_a_real_forward_pass():
     assert torch.isfinite(loss)
     loss.backward()
     assert all(torch.isfinite(p.grad).all() for p in model.parameters() if p.grad is not None)
+    assert model.critic_head.out.weight.grad.abs().sum() > 0
+    assert model.turn_encoder.token_emb.weight.grad.abs().sum() > 0
     assert set(stats) >= {"loss", "actor", "critic", "bc", "filtered", "accuracy", "value"}
 
 
