@@ -27,9 +27,13 @@ played and the decision says `fallback: true` with reason `no_action_index`.
 
 The model is loaded once per process (shared by both sides when they use the same
 checkpoint), in eval mode, on the device `training.accel.detect_accelerator` picks. Torch
-runs off the event loop (`asyncio.to_thread`), one call at a time per model, on
-`METAMON_THREADS` CPU threads (default: 1, so two agents and the Showdown server do not
-fight over a small machine's cores).
+runs off the event loop, in one worker thread per model that batches: it takes every
+decision waiting (of all battles and both sides), encodes their new turns in one
+`encode_turns` call and runs one `forward_turns` over their histories (right-padded: the
+model is causal, so each battle reads its logits at its own last turn), then answers each.
+Many battles at once thus cost one forward pass per round instead of a queue of them.
+Torch uses `METAMON_THREADS` CPU threads (default: 1, so the agents and the simulator
+processes do not fight over a small machine's cores).
 
 Environment: `METAMON_TEMPERATURE` (default 0: argmax), `METAMON_THREADS` (default 1).
 """
@@ -40,8 +44,10 @@ import asyncio
 import logging
 import math
 import os
+import queue
 import threading
 from collections import OrderedDict
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -87,6 +93,103 @@ class LoadedModel:
     step: int | None
     parameters: int
     lock: threading.Lock = field(default_factory=threading.Lock)
+    batcher: Batcher | None = None
+
+    def infer(self, job: Job) -> Future:
+        """Queue one decision's inference; the future holds (legal, encoded, logits)."""
+        with self.lock:
+            if self.batcher is None:
+                self.batcher = Batcher(self)
+        return self.batcher.submit(job)
+
+
+@dataclass
+class Job:
+    """One decision waiting for the model: its battle's turns so far and the new state."""
+
+    turns: list[tuple[torch.Tensor, torch.Tensor]]  # the window of past turns (not copied)
+    prev_actions: list[int]  # the same window's previous actions, then this turn's
+    prev_rewards: list[float]
+    state: dict[str, Any]
+    want_logits: bool
+    future: Future = field(default_factory=Future)
+
+
+MAX_BATCH = 64  # decisions answered by one forward pass at most
+
+
+class Batcher:
+    """One daemon thread per model: takes every waiting job, one forward pass for all."""
+
+    def __init__(self, loaded: LoadedModel) -> None:
+        self.loaded = loaded
+        self.jobs: queue.SimpleQueue[Job] = queue.SimpleQueue()
+        self.batches = 0  # forward passes run (for tests and stats)
+        self.decisions = 0
+        thread = threading.Thread(target=self._run, name="metamon-batcher", daemon=True)
+        thread.start()
+
+    def submit(self, job: Job) -> Future:
+        self.jobs.put(job)
+        return job.future
+
+    def _run(self) -> None:
+        while True:
+            jobs = [self.jobs.get()]
+            while len(jobs) < MAX_BATCH:
+                try:
+                    jobs.append(self.jobs.get_nowait())
+                except queue.Empty:
+                    break
+            try:
+                results = self._answer(jobs)
+            except BaseException as exc:  # every waiting decision hears of it
+                for job in jobs:
+                    if not job.future.done():
+                        job.future.set_exception(exc)
+                continue
+            for job, result in zip(jobs, results, strict=True):
+                job.future.set_result(result)
+
+    def _answer(self, jobs: list[Job]) -> list[tuple[Any, Any, list[float] | None]]:
+        import numpy as np
+        import torch
+
+        from training.accel import autocast
+        from training.model import Turns
+
+        loaded = self.loaded
+        model, device = loaded.model, loaded.accel.device
+        encoded_turns = [loaded.encoder.encode(job.state) for job in jobs]
+        with torch.inference_mode(), autocast(loaded.accel):
+            tok = torch.from_numpy(np.stack([t.tokens for t in encoded_turns])).to(device)
+            num = torch.from_numpy(np.stack([t.numbers for t in encoded_turns])).to(device)
+            new = model.encode_turns(tok.unsqueeze(1), num.unsqueeze(1))  # (B, 1, ...)
+            encoded = [(new.vectors[i, 0], new.keys[i, 0]) for i in range(len(jobs))]
+            wanted = [i for i, job in enumerate(jobs) if job.want_logits]
+            logits: dict[int, list[float]] = {}
+            if wanted:
+                lengths = [len(jobs[i].turns) + 1 for i in wanted]
+                T = max(lengths)
+                vectors = new.vectors.new_zeros(len(wanted), T, new.vectors.size(-1))
+                keys = new.keys.new_zeros(len(wanted), T, *new.keys.shape[2:])
+                actions = torch.full((len(wanted), T), -1, dtype=torch.long, device=device)
+                rewards = torch.zeros(len(wanted), T, dtype=torch.float32, device=device)
+                for row, i in enumerate(wanted):
+                    job, n = jobs[i], lengths[row]
+                    past = [*job.turns, encoded[i]]
+                    vectors[row, :n] = torch.stack([v for v, _ in past])
+                    keys[row, :n] = torch.stack([k for _, k in past])
+                    actions[row, :n] = torch.tensor(job.prev_actions, dtype=torch.long)
+                    rewards[row, :n] = torch.tensor(job.prev_rewards, dtype=torch.float32)
+                out = model.forward_turns(Turns(vectors, keys), actions, rewards)
+                last = torch.tensor(lengths, device=device) - 1
+                rows = out.logits[torch.arange(len(wanted), device=device), last].float().cpu()
+                for row, i in enumerate(wanted):
+                    logits[i] = rows[row].tolist()
+        self.batches += 1
+        self.decisions += len(jobs)
+        return [(turn.legal, encoded[i], logits.get(i)) for i, turn in enumerate(encoded_turns)]
 
 
 _MODELS: dict[Path, LoadedModel] = {}
@@ -318,9 +421,15 @@ class MetamonAgent(BaseAgent):
         prev_reward = shaped_reward(history.states[-1], state) if history.states else 0.0
         real = legal_indices(battle)
 
-        legal, encoded, logits = await asyncio.to_thread(
-            self._infer, history, state, prev_action, prev_reward, bool(real)
+        start = max(0, len(history) + 1 - self._loaded.config.max_turns)
+        job = Job(
+            turns=history.turns[start:],
+            prev_actions=[*history.prev_actions[start:], prev_action],
+            prev_rewards=[*history.prev_rewards[start:], prev_reward],
+            state=state,
+            want_logits=bool(real),
         )
+        legal, encoded, logits = await asyncio.wrap_future(self._loaded.infer(job))
         allowed = [i for i in real if legal[i]] or real
         history.turns.append(encoded)
         history.prev_actions.append(prev_action)
@@ -340,7 +449,27 @@ class MetamonAgent(BaseAgent):
                 return Decision(order=order, reasoning="the only legal action")
             return Decision(order=order, fallback=True, fallback_reason="no_action_index")
         history.actions.append(action_index(order, battle))
-        return Decision(order=order)
+        return Decision(order=order, candidates=self._candidates(logits, allowed, battle))
+
+    @staticmethod
+    def _candidates(
+        logits: list[float] | None, allowed: list[int], battle: AbstractBattle
+    ) -> list[tuple[str, float]] | None:
+        """The legal actions with the policy's probabilities, best first (for the report)."""
+        from agents.base import action_name
+        from training.metamon_format import order_for_index
+
+        if logits is None:
+            return None
+        orders = [(i, order_for_index(i, battle)) for i in allowed]
+        orders = [(i, o) for i, o in orders if o is not None]
+        if not orders:
+            return None
+        top = max(logits[i] for i, _ in orders)
+        weights = [math.exp(logits[i] - top) for i, _ in orders]
+        total = sum(weights)
+        ranked = [(action_name(o), w / total) for (_, o), w in zip(orders, weights, strict=True)]
+        return sorted(ranked, key=lambda c: c[1], reverse=True)
 
     def _ranked(self, logits: list[float], allowed: list[int]) -> list[int]:
         """`allowed` in the order to try them: best first, or the sampled one first."""
@@ -351,48 +480,6 @@ class MetamonAgent(BaseAgent):
         weights = [math.exp((logits[i] - top) / self.temperature) for i in best]
         first = self.rng.choices(best, weights=weights)[0]
         return [first, *(i for i in best if i != first)]
-
-    def _infer(
-        self,
-        history: History,
-        state: dict[str, Any],
-        prev_action: int,
-        prev_reward: float,
-        want_logits: bool,
-    ) -> tuple[Any, tuple[torch.Tensor, torch.Tensor], list[float] | None]:
-        """(the encoder's legal mask, the new turn's encoding, the last turn's logits), in a
-        worker thread: the entity encoder's damage numbers take a millisecond or two."""
-        import torch
-
-        from training.accel import autocast
-        from training.model import Turns
-
-        loaded = self._loaded
-        turn = loaded.encoder.encode(state)
-        model, device = loaded.model, loaded.accel.device
-        window = loaded.config.max_turns
-        with loaded.lock, torch.inference_mode(), autocast(loaded.accel):
-            tok = torch.from_numpy(turn.tokens).to(device).view(1, 1, -1)
-            num = torch.from_numpy(turn.numbers).to(device).view(1, 1, -1)
-            new = model.encode_turns(tok, num)
-            encoded = (new.vectors[0, 0], new.keys[0, 0])  # (d_model,), (n_actions, d_model)
-            if not want_logits:
-                return turn.legal, encoded, None
-            start = max(0, len(history) + 1 - window)
-            past = [*history.turns[start:], encoded]
-            turns = Turns(
-                torch.stack([v for v, _ in past]).unsqueeze(0),  # (1, T, C)
-                torch.stack([k for _, k in past]).unsqueeze(0),  # (1, T, A, C)
-            )
-            actions = torch.tensor(
-                [[*history.prev_actions[start:], prev_action]], dtype=torch.long, device=device
-            )
-            rewards = torch.tensor(
-                [[*history.prev_rewards[start:], prev_reward]], dtype=torch.float32, device=device
-            )
-            out = model.forward_turns(turns, actions, rewards)
-            logits = out.logits[0, -1].float().cpu().tolist()
-        return turn.legal, encoded, logits
 
     async def close(self) -> None:
         self._histories.clear()

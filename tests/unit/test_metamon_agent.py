@@ -205,3 +205,56 @@ def test_registry_bad_path_names_it(kind: str, tmp_path: Path) -> None:
 def test_registry_empty_path() -> None:
     with pytest.raises(ValueError, match="needs a checkpoint path"):
         registry.preflight("metamon:")
+
+
+def test_a_batched_forward_pass_gives_each_battle_its_own_logits(checkpoint: Path) -> None:
+    """The batcher's one pass over several battles (histories of different lengths,
+    right-padded) gives each the logits a pass over it alone gives."""
+    from agents.metamon import Batcher, Job, load_model
+    from training.metamon_format import metamon_state
+
+    loaded = load_model(checkpoint)
+    batcher = Batcher(loaded)
+    jobs = []
+    for n, path in enumerate(fixture_paths()[:4]):
+        turns, actions = [], []
+        for battle, _request in list(decision_points(path))[: 2 + 2 * n]:
+            job = Job(turns[:], [*actions, 0], [0.0] * (len(actions) + 1),
+                      metamon_state(battle), True)  # fmt: skip
+            ((_, encoded, _),) = batcher._answer([job])
+            turns.append(encoded)
+            actions.append(0)
+        jobs.append(job)
+    alone = [batcher._answer([job])[0][2] for job in jobs]
+    together = [logits for _, _, logits in batcher._answer(jobs)]
+    for a, b in zip(alone, together, strict=True):
+        legal = [i for i, x in enumerate(a) if x > -1e30]
+        assert max(abs(a[i] - b[i]) for i in legal) < 1e-5
+
+
+def test_concurrent_battles_share_forward_passes(checkpoint: Path) -> None:
+    """Battles played at once have their decisions answered in batches, all legal."""
+    paths = fixture_paths()[:4]
+    agent = MetamonAgent(seed=1, arg=str(checkpoint))
+
+    async def one(path: Path) -> int:
+        n = 0
+        for battle, _request in decision_points(path):
+            decision = await agent.decide(battle)
+            assert is_legal(decision.order, battle) and not decision.fallback
+            if decision.candidates is not None:  # the policy's probabilities, best first
+                probs = [p for _, p in decision.candidates]
+                assert probs == sorted(probs, reverse=True) and abs(sum(probs) - 1) < 1e-6
+            n += 1
+        return n
+
+    async def run() -> list[int]:
+        return await asyncio.gather(*(one(p) for p in paths))
+
+    batcher = agent._loaded.batcher
+    before = (batcher.batches, batcher.decisions) if batcher else (0, 0)
+    played = sum(asyncio.run(run()))
+    batcher = agent._loaded.batcher
+    batches, decisions = batcher.batches - before[0], batcher.decisions - before[1]
+    assert decisions == played
+    assert batches < decisions  # several battles' decisions went through one pass
