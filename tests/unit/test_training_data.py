@@ -28,6 +28,7 @@ from training.data import (
     StateWindow,
     TrajectoryDataset,
     TrajectoryName,
+    base_species,
     build_index,
     collate,
     make_loader,
@@ -476,6 +477,15 @@ def test_shaped_reward_by_hand() -> None:
     s3 = copy.deepcopy(s1)
     s3["player_active_pokemon"] = _mon("z", 0.2, "slp")
     assert shaped_reward(s1, s3) == pytest.approx(0.0)
+
+
+def test_shaped_reward_matches_pokemon_by_base_species() -> None:
+    """A forme change (Mimikyu's disguise breaking, Aegislash's stance) keeps the terms."""
+    before = _state(_mon("mimikyu", 1.0), _mon("aegislash", 1.0), [], 6)
+    after = _state(_mon("mimikyubusted", 0.875), _mon("aegislashblade", 0.6), [], 6)
+    # damage 0.4 + own hp -0.125
+    assert shaped_reward(before, after) == pytest.approx(0.275)
+    assert base_species("mimikyubusted") == "mimikyu" and base_species("x") == "x"
 
 
 def test_dataset_rewards_match_the_hand_computed_ones() -> None:
