@@ -12,7 +12,8 @@ holding the lz4-framed JSON `{"states": [state, ...], "actions": [int, ...]}`.
 state representation) plus what it lacks (each side's previous move, from the protocol
 log). `action_index(order, battle)` / `order_for_index(index, battle)` map poke-env orders
 to Metamon's action space and back. `TrajectoryRecorder` is what the arena's players use
-(`main.py --save-trajectories DIR`): one step per decision, one file when a battle ends.
+(`main.py --save-trajectories DIR`): one step per decision, one file when a battle ends;
+with `--teacher AGENT` a step's action is the teacher's choice (see "Arena extensions").
 
 Metamon's own files are not available here, so these textual conventions are ours:
 
@@ -65,6 +66,10 @@ Arena extensions
     opponent's revealed Pokémon other than its active, fainted ones included, sorted by
     species id, each a pokemon as above) and, on every pokemon, `tera_type` (its tera
     type id, "notype" while unknown; the opponent's is known once it terastallized).
+    Files written with a teacher (`main.py --teacher AGENT`) also hold `played_actions`,
+    next to `actions` and as long: `actions[i]` is then the teacher's action index in
+    `states[i]` (-1 when the teacher failed, fell back or chose an illegal order) and
+    `played_actions[i]` the one the player played there (which led to `states[i + 1]`).
 
 Trajectory
     `states[i]` is the state in which `actions[i]` was taken; a last, terminal state (taken
@@ -663,18 +668,27 @@ def write_trajectory(
     name_parts: TrajectoryFile,
     states: Sequence[dict[str, Any]],
     actions: Sequence[int],
+    played_actions: Sequence[int] | None = None,
 ) -> Path:
     """Write `{folder}/{format}/{name}.json.lz4` atomically and return its path.
 
     An existing file is kept: the battle id gets a "-2", "-3"... suffix instead.
+    `played_actions` (teacher-labelled files only) is written after `actions`.
     """
+    if played_actions is not None and len(played_actions) != len(actions):
+        raise ValueError(
+            f"played_actions has {len(played_actions)} entries for {len(actions)} actions"
+        )
     path = name_parts.path(folder)
     n = 1
     while path.exists():
         n += 1
         base = battle_id_for(name_parts.format, name_parts.battle_id)
         path = TrajectoryFile(**{**name_parts.__dict__, "battle_id": f"{base}-{n}"}).path(folder)
-    payload = orjson.dumps({"states": list(states), "actions": [int(a) for a in actions]})
+    content: dict[str, Any] = {"states": list(states), "actions": [int(a) for a in actions]}
+    if played_actions is not None:
+        content["played_actions"] = [int(a) for a in played_actions]
+    payload = orjson.dumps(content)
     data = lz4.frame.compress(payload)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".", suffix=".tmp")
@@ -706,6 +720,7 @@ def read_trajectory(path: Path | str) -> dict[str, Any]:
 class _Trajectory:
     states: list[dict[str, Any]] = field(default_factory=list)
     actions: list[int] = field(default_factory=list)
+    played: list[int] = field(default_factory=list)  # labelled recorders only
     last_rqid: Any = None
     broken: bool = False
 
@@ -716,22 +731,39 @@ class TrajectoryRecorder:
     Used by the arena's players (all on poke-env's loop thread). Never raises: a state
     that cannot be built or a file that cannot be written is a logged warning, and that
     battle's trajectory is dropped rather than written with a gap.
+
+    A `labelled` recorder (`main.py --teacher AGENT`) writes a teacher's choices as the
+    actions and the orders played as `played_actions` (see "Arena extensions").
     """
 
-    def __init__(self, folder: Path | str, rating: int | None = None):
+    def __init__(self, folder: Path | str, rating: int | None = None, labelled: bool = False):
         self.folder = Path(folder)
         self.rating = rating
+        self.labelled = labelled
         self._live: dict[str, _Trajectory] = {}
         self.written = 0  # files written so far
 
-    def record(self, battle: AbstractBattle, order: BattleOrder) -> None:
-        """Add the step (state now, index of `order`) to `battle`'s trajectory."""
+    def record(
+        self,
+        battle: AbstractBattle,
+        order: BattleOrder,
+        teacher_order: BattleOrder | None = None,
+    ) -> None:
+        """Add the step (state now, index of `order`) to `battle`'s trajectory.
+
+        A labelled recorder takes the action from `teacher_order` instead (-1 when None:
+        the teacher had no usable order) and keeps `order`'s index as the played action;
+        an unlabelled one ignores `teacher_order`.
+        """
         trajectory = self._live.setdefault(battle.battle_tag, _Trajectory())
         if trajectory.broken:
             return
         try:
             state = metamon_state(battle)
-            action = action_index(order, battle)
+            played = action_index(order, battle)
+            action = played
+            if self.labelled:
+                action = NO_ACTION if teacher_order is None else action_index(teacher_order, battle)
         except Exception:
             log.warning(
                 "trajectory of %s dropped: its state could not be built",
@@ -743,10 +775,14 @@ class TrajectoryRecorder:
         rqid = (battle.last_request or {}).get("rqid")
         if rqid is not None and rqid == trajectory.last_rqid and trajectory.actions:
             trajectory.states[-1], trajectory.actions[-1] = state, action  # asked again
+            if self.labelled:
+                trajectory.played[-1] = played
             return
         trajectory.last_rqid = rqid
         trajectory.states.append(state)
         trajectory.actions.append(action)
+        if self.labelled:
+            trajectory.played.append(played)
 
     def discard(self, battle_tag: str) -> None:
         self._live.pop(battle_tag, None)
@@ -767,7 +803,8 @@ class TrajectoryRecorder:
                 when=datetime.now(UTC),
                 won=battle.won is True,
             )
-            path = write_trajectory(self.folder, name, states, trajectory.actions)
+            played = trajectory.played if self.labelled else None
+            path = write_trajectory(self.folder, name, states, trajectory.actions, played)
         except Exception as exc:
             log.warning("trajectory of %s not written: %s", battle.battle_tag, exc)
             return None

@@ -17,6 +17,7 @@ from poke_env.battle.move import Move
 from poke_env.data import to_id_str
 from poke_env.player.battle_order import DefaultBattleOrder, SingleBattleOrder
 
+from agents.baselines import MaxDamageAgent
 from agents.state import BattleState
 from training.metamon_format import (
     EXTENSION_POKEMON_FIELDS,
@@ -395,6 +396,40 @@ def test_recorder_writes_one_file_from_the_players_view(tmp_path: Path, path: Pa
     assert fields["p1"] == to_id_str(load_recording(path).username)
     assert fields["result"] == ("WIN" if battle.won else "LOSS")
     assert recorder.finish(battle) is None  # once per battle
+
+
+@pytest.mark.parametrize("path", FIXTURES[:2], ids=_ids)
+async def test_a_labelled_recorder_writes_the_teachers_actions(tmp_path: Path, path: Path) -> None:
+    rng = random.Random(1)
+    teacher = MaxDamageAgent(seed=2)
+    recorder = TrajectoryRecorder(tmp_path, labelled=True)
+    labels, played = [], []
+    battle = None
+    for step, (battle, _request) in enumerate(decision_points(path)):
+        order = rng.choice(battle.valid_orders)
+        label = None if step % 7 == 3 else (await teacher.decide(battle)).order
+        labels.append(-1 if label is None else action_index(label, battle))
+        played.append(action_index(order, battle))
+        assert labels[-1] == -1 or labels[-1] in legal_indices(battle)
+        recorder.record(battle, order, label)
+        recorder.record(battle, order, label)  # the same request again: replaces the step
+    assert battle is not None
+    written = recorder.finish(battle)
+    assert written is not None
+    data = read_trajectory(written)
+    assert list(data) == ["states", "actions", "played_actions"]
+    assert (data["actions"], data["played_actions"]) == (labels, played)
+    assert len(data["states"]) == len(labels) + 1
+    assert -1 in labels and labels != played
+
+
+def test_played_actions_are_as_long_as_the_actions(tmp_path: Path) -> None:
+    name = TrajectoryFile("gen9randombattle", "b-1", None, "a", "b", WHEN, False)
+    path = write_trajectory(tmp_path, name, [{}, {}, {}], [4, -1], played_actions=[4, 0])
+    assert read_trajectory(path) == {"states": [{}, {}, {}], "actions": [4, -1],
+                                     "played_actions": [4, 0]}  # fmt: skip
+    with pytest.raises(ValueError, match="played_actions has 1 entries for 2 actions"):
+        write_trajectory(tmp_path, name, [{}, {}, {}], [4, -1], played_actions=[4])
 
 
 def test_recorder_never_raises(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
