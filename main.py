@@ -112,6 +112,14 @@ def make_parser() -> argparse.ArgumentParser:
         "parsed-replay file (.json.lz4), for training (default: off)",
     )
     p.add_argument(
+        "--teacher",
+        default=None,
+        metavar="AGENT",
+        help="with --save-trajectories: this agent also decides at every decision of both "
+        "sides (never played); its choices are the files' actions, the played ones go in "
+        "played_actions (DAgger-style labels)",
+    )
+    p.add_argument(
         "--battle-timeout",
         type=float,
         default=600.0,

@@ -86,6 +86,7 @@ def run_cli(args: argparse.Namespace) -> int:
         resume=args.resume,
         engine=args.engine,
         save_trajectories=args.save_trajectories,
+        teacher=getattr(args, "teacher", None),
         team1=getattr(args, "team1", None),
         team2=getattr(args, "team2", None),
         teams=getattr(args, "teams", None),
@@ -282,7 +283,9 @@ def _report(record: RunRecord | None, plan: RunPlan, reports_dir: Path) -> int:
         _print_results(record)
     console.print(f"Run record: {plan.paths.record}")
     if record.spec.save_trajectories:
-        console.print(f"Trajectories: {record.spec.save_trajectories}", soft_wrap=True)
+        teacher = record.spec.teacher
+        labels = "" if teacher is None else f" (actions chosen by the teacher {teacher.given})"
+        console.print(f"Trajectories: {record.spec.save_trajectories}{labels}", soft_wrap=True)
     try:
         from viz import write_report
 

@@ -303,7 +303,13 @@ class Recorder:
 
 
 class ArenaPlayer(Player):
-    """A poke-env player that asks an agent, checks legality, and records every decision."""
+    """A poke-env player that asks an agent, checks legality, and records every decision.
+
+    With a `teacher` (`--teacher`, saved trajectories only), that agent is also asked at
+    every decision, on the same battle, after the player's own agent has decided: its
+    choice labels the trajectory's step and goes nowhere else (not sent, not recorded as
+    a decision, not timed).
+    """
 
     def __init__(
         self,
@@ -313,6 +319,7 @@ class ArenaPlayer(Player):
         rng: random.Random,
         config: MatchConfig,
         names: dict[Side, str] | None = None,
+        teacher: Agent | None = None,
         **kwargs,
     ):
         self.agent = agent
@@ -323,8 +330,11 @@ class ArenaPlayer(Player):
         self.move_delay = config.move_delay
         self.decision_timeout_s = config.decision_timeout_s
         self.trajectories = (
-            None if config.trajectories_dir is None else TrajectoryRecorder(config.trajectories_dir)
+            None
+            if config.trajectories_dir is None
+            else TrajectoryRecorder(config.trajectories_dir, labelled=teacher is not None)
         )
+        self.teacher = teacher if self.trajectories is not None else None
         # Server engine, tournaments: the team of the one battle this player's lane plays.
         self.current_team: Team | None = None
         super().__init__(**kwargs)
@@ -387,8 +397,33 @@ class ArenaPlayer(Player):
             )
         )
         if self.trajectories is not None:
-            self.trajectories.record(battle, decision.order)  # never raises
+            label = None if self.teacher is None else await self._teach(self.teacher, battle)
+            self.trajectories.record(battle, decision.order, label)  # never raises
         return decision.order
+
+    async def _teach(self, teacher: Agent, battle: AbstractBattle) -> BattleOrder | None:
+        """The teacher's legal order for this decision, asked like the player's agent
+        (`_decide`); None, with a warning, when it fails, times out, falls back or
+        chooses an illegal order (the step's label is then -1). Never raises."""
+        where = f"teacher {teacher.name} ({self.side}) in {battle.battle_tag}"
+        try:
+            decision = await asyncio.wait_for(teacher.decide(battle), self.decision_timeout_s)
+        except TimeoutError:
+            log.warning("%s took over %gs; labelling the step -1", where, self.decision_timeout_s)
+            return None
+        except Exception as exc:
+            log.warning("%s failed (%s: %s); labelling the step -1", where, type(exc).__name__, exc)
+            log.debug("%s failed", where, exc_info=True)
+            return None
+        order = getattr(decision, "order", None)
+        if not isinstance(order, BattleOrder) or not is_legal(order, battle):
+            shown = order.message if isinstance(order, BattleOrder) else repr(order)
+            log.warning("%s chose an illegal action %s; labelling the step -1", where, shown)
+            return None
+        if decision.fallback:
+            log.warning("%s fell back (%s); labelling the step -1", where, decision.fallback_reason)
+            return None
+        return order
 
     async def _decide(self, battle: AbstractBattle) -> Decision:
         """The agent's decision within the deadline; a random legal one if it fails."""
@@ -695,9 +730,11 @@ class Tournament:
         journal: Journal,
         paths: RunPaths,
         team_plan: TeamPlan | None = None,
+        teachers: dict[Side, Agent] | None = None,
     ):
         self.agents = agents
         self.rngs = rngs
+        self.teachers = teachers  # --teacher: one per side, shared by every lane
         self.order = order
         self.team_plan = team_plan  # team formats: the teams of each battle of `order`
         self.config = config
@@ -720,6 +757,7 @@ class Tournament:
             self.engine,
             concurrency=1,
             names=names,
+            teachers=self.teachers,
         )
         lane = Lane(pairing, players)
         self.lanes.append(lane)
@@ -813,8 +851,10 @@ def _players(
     concurrency: int,
     names: dict[Side, str] | None = None,
     teams: dict[Side, Teambuilder] | None = None,
+    teachers: dict[Side, Agent] | None = None,
 ) -> dict[Side, ArenaPlayer]:
-    """Both sides' players for a match or a tournament lane, attached to `engine`."""
+    """Both sides' players for a match or a tournament lane, attached to `engine`;
+    `teachers` (`--teacher`) label each side's trajectories."""
     quiet = logging.getLogger().getEffectiveLevel() > logging.DEBUG
     players = {
         side: ArenaPlayer(
@@ -824,6 +864,7 @@ def _players(
             rngs[side],
             config,
             names=names,
+            teacher=None if teachers is None else teachers[side],
             account_configuration=AccountConfiguration(usernames[side], None),
             battle_format=config.battle_format,
             log_level=logging.WARNING if quiet else logging.DEBUG,
@@ -849,6 +890,7 @@ class Match:
         journal: Journal,
         paths: RunPaths,
         team_plan: TeamPlan | None = None,
+        teachers: dict[Side, Agent] | None = None,
     ):
         self.config = config
         self.engine = engine
@@ -870,6 +912,7 @@ class Match:
             engine,
             concurrency=config.concurrency,
             teams=builders,
+            teachers=teachers,
         )
         engine.keep_inputlogs(paths)
 

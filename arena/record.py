@@ -129,6 +129,8 @@ class RunSpec:
     engine: str = "server"  # "server" (a Showdown server) or "sim" (simulator processes)
     decision_timeout_s: float = 60.0
     save_trajectories: str | None = None  # folder of Metamon trajectory files; None: off
+    # --teacher (written only when set): the agent whose choices label the trajectories.
+    teacher: AgentSpec | None = None
     # Tournaments only (written only when set): every agent of the round robin, in the
     # order given; `n` is then the number of battles per pair. `p1`/`p2` both name the
     # whole list, as given: in a tournament every battle names its own two agents.
@@ -145,7 +147,9 @@ class RunSpec:
         return self.agents is not None
 
     def to_dict(self) -> dict[str, Any]:
-        return _without_none(asdict(self), ("agents", "include", "team1", "team2", "teams"))
+        return _without_none(
+            asdict(self), ("teacher", "agents", "include", "team1", "team2", "teams")
+        )
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> RunSpec:
@@ -154,6 +158,8 @@ class RunSpec:
             data[side] = AgentSpec(**data[side])
         if data.get("agents") is not None:
             data["agents"] = [AgentSpec(**a) for a in data["agents"]]
+        if data.get("teacher") is not None:  # absent from records older than --teacher
+            data["teacher"] = AgentSpec(**data["teacher"])
         return cls(**data)
 
 

@@ -83,6 +83,7 @@ class RunRequest:
     resume: str | None = None
     engine: str = "server"
     save_trajectories: Path | None = None  # write Metamon trajectory files under this folder
+    teacher: str | None = None  # --teacher: an agent whose choices label the trajectories
     agents: list[str] | None = None  # a round robin of these (--agents) instead of p1/p2
     include: list[str] | None = None  # earlier runs whose battles count in the ratings
     team1: str | None = None  # --team1 FILE_OR_DIR (team formats); None: the bundled pool
@@ -156,6 +157,16 @@ def check_agent_list(names: list[str]) -> list[str]:
     for name in names:
         agents.preflight(name)
     return names
+
+
+def check_teacher(name: str | None, trajectories: str | None) -> AgentSpec | None:
+    """`--teacher`: a registry name (checked like `--p1`), only with saved trajectories."""
+    if name is None:
+        return None
+    if trajectories is None:
+        raise ValueError("--teacher labels the saved trajectories: add --save-trajectories DIR")
+    parsed = agents.preflight(name)
+    return AgentSpec(given=parsed.given, resolved=parsed.given)
 
 
 def check_includes(paths: list[str]) -> list[str]:
@@ -327,6 +338,7 @@ def plan_run(request: RunRequest) -> RunPlan:
         trajectories = str(folder)
     if request.agents is not None and request.resume:
         raise ValueError("--resume continues the run's own agents: leave out --agents")
+    teacher = None if request.resume else check_teacher(request.teacher, trajectories)
     if request.include and request.agents is None and not request.resume:
         raise ValueError("--include adds battles to a tournament's ratings: use it with --agents")
     include = check_includes(request.include or [])
@@ -342,6 +354,9 @@ def plan_run(request: RunRequest) -> RunPlan:
         else:
             for side in SIDES:
                 agents.preflight(getattr(old, side).given)
+        teacher = check_teacher(request.teacher, trajectories or old.save_trajectories)
+        if teacher is None and old.teacher is not None:
+            agents.preflight(old.teacher.given)
         spec = RunSpec(
             **{
                 **old.__dict__,
@@ -351,6 +366,7 @@ def plan_run(request: RunRequest) -> RunPlan:
                 "versions": versions(),
                 "engine": request.engine,
                 "save_trajectories": trajectories or old.save_trajectories,
+                "teacher": teacher or old.teacher,
                 "include": list(dict.fromkeys([*(old.include or []), *include])) or None,
             }
         )
@@ -375,7 +391,7 @@ def plan_run(request: RunRequest) -> RunPlan:
     check_format(request.battle_format)
     check_team_options(request.battle_format, request)
     if request.agents is not None:
-        return _plan_tournament(request, trajectories, include)
+        return _plan_tournament(request, trajectories, include, teacher)
     parsed = {side: agents.preflight(getattr(request, side)) for side in SIDES}
     seed = request.seed if request.seed is not None else random.SystemRandom().randrange(2**31)
     run_id = make_run_id(request.p1, request.p2, request.output_dir)
@@ -393,6 +409,7 @@ def plan_run(request: RunRequest) -> RunPlan:
         concurrency=1 if request.move_delay > 0 else request.concurrency,
         team1=team1,
         team2=team2,
+        teacher=teacher,
     )
     return RunPlan(RunPaths(request.output_dir, run_id), spec, session=0, done=0, teams=teams)
 
@@ -419,7 +436,9 @@ def _new_spec(
     return RunSpec(**{**settings, **fields})
 
 
-def _plan_tournament(request: RunRequest, trajectories: str | None, include: list[str]) -> RunPlan:
+def _plan_tournament(
+    request: RunRequest, trajectories: str | None, include: list[str], teacher: AgentSpec | None
+) -> RunPlan:
     names = check_agent_list(request.agents or [])
     if request.move_delay > 0:
         raise ValueError("--move-delay is for watching one match: use --p1/--p2, not --agents")
@@ -439,6 +458,7 @@ def _plan_tournament(request: RunRequest, trajectories: str | None, include: lis
         agents=[AgentSpec(given=name, resolved=name) for name in names],
         include=include or None,
         teams=pool,
+        teacher=teacher,
     )
     order = schedule(names, spec.n)
     return RunPlan(
@@ -460,6 +480,22 @@ def side_seed(seed: int | None, side: str, session: int) -> int | None:
     return seed * 1000 + SIDES.index(side) * 100 + session  # type: ignore[arg-type]
 
 
+def teacher_seed(seed: int | None, side: str, session: int) -> int | None:
+    """Each side's teacher (`--teacher`) of each session gets its own stream, apart from
+    the sides' own (`side_seed`) and the agents' of a tournament (`agent_seed`)."""
+    if seed is None:
+        return None
+    return seed * 1000 + 500 + SIDES.index(side) * 100 + session  # type: ignore[arg-type]
+
+
+def _teachers(spec: RunSpec, session: int) -> list[tuple[str, AgentSpec, int | None]]:
+    """What `_agents` builds for `--teacher`: one teacher per side (agents keep per-battle
+    state, and both sides see the same battle tags); none without a teacher."""
+    if spec.teacher is None:
+        return []
+    return [(side, spec.teacher, teacher_seed(spec.seed, side, session)) for side in SIDES]
+
+
 def _match_config(spec: RunSpec, n: int, session: int) -> MatchConfig:
     """The engine's settings for `n` battles of a session of the run `spec` describes."""
     return MatchConfig(
@@ -476,7 +512,7 @@ def _match_config(spec: RunSpec, n: int, session: int) -> MatchConfig:
 
 @contextlib.asynccontextmanager
 async def _agents(
-    wanted: list[tuple[str, AgentSpec, int]],
+    wanted: list[tuple[str, AgentSpec, int | None]],
 ) -> AsyncIterator[tuple[dict[str, Agent], dict[str, random.Random]]]:
     """Build each (key, spec, seed) agent with its RNG, note what it resolved to in its
     spec, and close every agent built so far on the way out (also when one fails to build)."""
@@ -511,7 +547,8 @@ async def play_session(
     sides = [
         (side, getattr(spec, side), side_seed(spec.seed, side, plan.session)) for side in SIDES
     ]
-    async with _agents(sides) as (built, rngs):
+    teaching = _agents(_teachers(spec, plan.session))
+    async with _agents(sides) as (built, rngs), teaching as (teachers, _):
         journal = Journal(plan.paths.journal)
         try:
             journal.write_spec(spec)
@@ -519,7 +556,9 @@ async def play_session(
             plan_teams = None
             if plan.teams is not None:
                 plan_teams = team_plan(plan.teams, spec.seed, plan.session, plan.remaining)
-            match = Match(built, rngs, config, engine, journal, plan.paths, plan_teams)
+            match = Match(
+                built, rngs, config, engine, journal, plan.paths, plan_teams, teachers or None
+            )
             if on_start is not None:
                 on_start(match)
             return await match.play(on_progress)
@@ -539,7 +578,8 @@ async def _play_tournament(
     each = [  # each agent built once, for all its pairs
         (a.given, a, agent_seed(spec.seed, i, plan.session)) for i, a in enumerate(spec.agents)
     ]
-    async with _agents(each) as (built, rngs):
+    teaching = _agents(_teachers(spec, plan.session))
+    async with _agents(each) as (built, rngs), teaching as (teachers, _):
         journal = Journal(plan.paths.journal)
         try:
             journal.write_spec(spec)
@@ -549,7 +589,16 @@ async def _play_tournament(
             if plan.teams is not None:
                 teams = tournament_team_plan(plan.order, plan.teams["p1"], spec.seed, plan.session)
             tournament = Tournament(
-                built, rngs, plan.order, pairs, config, engine, journal, plan.paths, teams
+                built,
+                rngs,
+                plan.order,
+                pairs,
+                config,
+                engine,
+                journal,
+                plan.paths,
+                teams,
+                teachers=teachers or None,
             )
             return await tournament.play(on_progress)
         finally:

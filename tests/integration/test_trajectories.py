@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import re
 import subprocess
 import sys
@@ -12,10 +13,12 @@ from pathlib import Path
 
 import pytest
 from poke_env.data import to_id_str
+from poke_env.player.battle_order import DefaultBattleOrder
 
 from agents import BaseAgent, Decision, registry
+from agents.registry import UnknownAgentError
 from arena.match import DirectEngine, Match, ServerEngine
-from arena.record import RunRecord
+from arena.record import AgentSpec, RunRecord
 from arena.run import RunRequest, finalize, plan_run, play_session
 from training.metamon_format import (
     EXTENSION_STATE_FIELDS,
@@ -31,8 +34,11 @@ NAME = re.compile(
 )
 
 
-def check_trajectories(folder: Path, record: RunRecord, usernames: dict[str, str]) -> None:
-    """Two files per battle, one per side, from that side's view, loading back whole."""
+def check_trajectories(
+    folder: Path, record: RunRecord, usernames: dict[str, str], labelled: bool = False
+) -> None:
+    """Two files per battle, one per side, from that side's view, loading back whole;
+    `labelled` (--teacher): with `played_actions`, as long as `actions`."""
     files = sorted((folder / record.spec.format).iterdir())
     assert all(not f.name.startswith(".") for f in files), "a temporary file was left"
     by_battle: dict[str, dict[str, Path]] = defaultdict(dict)
@@ -54,7 +60,13 @@ def check_trajectories(folder: Path, record: RunRecord, usernames: dict[str, str
             assert match["result"] == ("WIN" if won else "LOSS")  # a tie: LOSS for both
             data = read_trajectory(path)
             states, actions = data["states"], data["actions"]
-            assert set(data) == {"states", "actions"}
+            if labelled:
+                assert list(data) == ["states", "actions", "played_actions"]
+                played = data["played_actions"]
+                assert len(played) == len(actions)
+                assert all(a == -1 or 0 <= a <= 12 for a in played), played
+            else:
+                assert set(data) == {"states", "actions"}
             assert len(states) == len(actions) + 1 and actions
             assert all(a == -1 or 0 <= a <= 12 for a in actions), actions
             assert all(tuple(s) == STATE_FIELDS + EXTENSION_STATE_FIELDS for s in states)
@@ -171,3 +183,201 @@ def test_cli_save_trajectories(tmp_path):
     for path in files:
         data = read_trajectory(path)
         assert len(data["states"]) == len(data["actions"]) + 1
+
+
+# --------------------------------------------------------------------------- --teacher
+
+
+def allowed_by_state(state: dict) -> set[int]:
+    """The action indices a state leaves open: a superset of the legal ones (the state does
+    not say whether the active is trapped, disabled or choice-locked)."""
+    allowed = {4 + i for i in range(min(len(state["available_switches"]), 5))}
+    if not state["forced_switch"]:
+        moves = [i for i, m in enumerate(state["player_active_pokemon"]["moves"][:4])
+                 if m["name"] != "nomove"]  # fmt: skip
+        allowed.update(moves)
+        if state["can_tera"]:
+            allowed.update(9 + i for i in moves)
+    return allowed
+
+
+def labelled(folder: Path) -> dict[str, list[dict]]:
+    """Each player's (file name's first player's) labelled trajectories."""
+    files: dict[str, list[dict]] = defaultdict(list)
+    for path in sorted(folder.rglob("*.json.lz4")):
+        files[NAME.fullmatch(path.name)["p1"]].append(read_trajectory(path))
+    return files
+
+
+def check_played(data: dict, decisions: list) -> None:
+    """`played_actions` are the orders the player sent, as the run record has them."""
+    assert len(decisions) == len(data["played_actions"])
+    for state, index, decision in zip(data["states"], data["played_actions"], decisions,
+                                      strict=False):  # fmt: skip
+        if index == -1:
+            continue
+        kind, name, *tera = decision.action.split()
+        if 4 <= index <= 8:
+            assert (kind, name) == ("switch", state["available_switches"][index - 4]["name"])
+        else:
+            move = state["player_active_pokemon"]["moves"][index % 9]["name"]
+            assert kind == "move" and name.startswith(move), (decision.action, index)
+            assert (tera == ["tera"]) == (index >= 9), (decision.action, index)
+
+
+async def test_teacher_labels_both_sides_on_the_sim_engine(tmp_path):
+    folder = tmp_path / "trajectories"
+    request = RunRequest(p1="random", p2="random", n=2, concurrency=2, seed=7,
+                         output_dir=tmp_path / "runs", engine="sim", save_trajectories=folder,
+                         teacher="max-damage")  # fmt: skip
+    record, names = await _session(request, DirectEngine(processes=1))
+    assert record.spec.teacher == AgentSpec(given="max-damage", resolved="max-damage")
+    # The record stays the players': one decision per step (check_trajectories), theirs.
+    check_trajectories(folder, record, names, labelled=True)
+    users = {to_id_str(name): side for side, name in names.items()}
+    differ = 0
+    for trajectories in labelled(folder).values():
+        for data in trajectories:
+            steps = zip(data["states"], data["actions"], data["played_actions"], strict=False)
+            for state, teacher, played in steps:
+                assert teacher == -1 or teacher in allowed_by_state(state), (teacher, state)
+                assert played == -1 or played in allowed_by_state(state), (played, state)
+                differ += teacher != played
+    assert differ > 0  # max-damage does not play like random
+    for battle in record.battles:
+        for user, side in users.items():
+            decisions = [d for d in record.decisions
+                         if d.battle_tag == battle.battle_tag and d.side == side]  # fmt: skip
+            tag = battle_id_for(record.spec.format, battle.battle_tag)
+            (path,) = folder.rglob(f"{tag}_Unrated_{user}_*.json.lz4")
+            check_played(read_trajectory(path), decisions)
+
+
+async def test_a_teacher_like_the_player_agrees_with_it_on_the_server_engine(
+    showdown_server, tmp_path
+):
+    # The heuristic is deterministic (max-damage is not: it switches at random).
+    folder = tmp_path / "trajectories"
+    request = RunRequest(p1="heuristic", p2="random", n=1, seed=8, output_dir=tmp_path / "runs",
+                         save_trajectories=folder, teacher="heuristic")  # fmt: skip
+    record, names = await _session(request, ServerEngine(showdown_server))
+    check_trajectories(folder, record, names, labelled=True)
+    files = labelled(folder)
+    (own,) = files[to_id_str(names["p1"])]
+    both = [(a, p) for a, p in zip(own["actions"], own["played_actions"], strict=True)
+            if a >= 0 and p >= 0]  # fmt: skip
+    assert both and all(a == p for a, p in both), both
+    (other,) = files[to_id_str(names["p2"])]
+    assert other["actions"] != other["played_actions"]  # the heuristic is not random
+
+
+class _FaultyTeacher(BaseAgent):
+    """Raises, answers nothing, an illegal order, a fallback, then a legal order, in turn."""
+
+    name = "test-traj-faulty-teacher"
+
+    def __init__(self, seed=None):
+        super().__init__(seed)
+        self.calls = 0
+
+    async def decide(self, battle):
+        self.calls += 1
+        match self.calls % 5:
+            case 1:
+                raise RuntimeError("the teacher broke")
+            case 2:
+                return None
+            case 3:
+                return Decision(order=DefaultBattleOrder())  # illegal while orders exist
+            case 4:
+                return Decision(order=self.random_order(battle), fallback=True,
+                                fallback_reason="test")  # fmt: skip
+        return Decision(order=self.random_order(battle))
+
+
+@pytest.fixture
+def faulty_teacher() -> Iterator[str]:
+    registry._load_builtins()
+    registry.register(_FaultyTeacher.name)(_FaultyTeacher)
+    yield _FaultyTeacher.name
+    registry._REGISTRY.pop(_FaultyTeacher.name, None)
+
+
+async def test_a_failing_teacher_labels_minus_one_and_never_breaks_the_battle(
+    tmp_path, faulty_teacher, caplog
+):
+    folder = tmp_path / "trajectories"
+    request = RunRequest(p1="max-damage", p2="random", n=1, seed=9, output_dir=tmp_path / "runs",
+                         engine="sim", save_trajectories=folder,
+                         teacher=faulty_teacher)  # fmt: skip
+    with caplog.at_level(logging.WARNING, logger="arena.match"):
+        record, names = await _session(request, DirectEngine(processes=1))
+    assert [b.error for b in record.battles] == [None]
+    assert not any(d.fallback for d in record.decisions)  # the players' record is untouched
+    check_trajectories(folder, record, names, labelled=True)
+    for data in (d for files in labelled(folder).values() for d in files):
+        assert -1 in data["actions"] and any(a >= 0 for a in data["actions"])
+        assert sum(a >= 0 for a in data["played_actions"]) > sum(a >= 0 for a in data["actions"])
+    for what in ("failed (RuntimeError: the teacher broke)", "illegal action None",
+                 "illegal action /choose default", "fell back (test)"):  # fmt: skip
+        assert f"teacher {faulty_teacher} (p1) in " in caplog.text
+        assert what in caplog.text, what
+
+
+async def test_teacher_in_a_round_robin_and_its_resume(tmp_path):
+    folder = tmp_path / "trajectories"
+    runs = tmp_path / "runs"
+    request = RunRequest(agents=["random", "max-damage"], n=1, seed=10, output_dir=runs,
+                         engine="sim", save_trajectories=folder, teacher="max-damage")  # fmt: skip
+    plan = plan_run(request)
+    await play_session(plan, DirectEngine(processes=1))
+    first = finalize(plan.paths, finished=True)
+    assert first is not None and first.spec.teacher is not None
+    assert first.spec.teacher.given == "max-damage"
+
+    resumed = plan_run(RunRequest(resume=str(plan.paths.record), n=2, output_dir=runs,
+                                  engine="sim"))  # fmt: skip
+    assert resumed.spec.teacher == first.spec.teacher
+    await play_session(resumed, DirectEngine(processes=1))
+    record = finalize(resumed.paths, finished=True)
+    assert record is not None and len(record.battles) == 2
+    assert record.spec.teacher is not None and record.spec.teacher.given == "max-damage"
+    files = [d for datas in labelled(folder).values() for d in datas]
+    assert len(files) == 4
+    for data in files:
+        assert len(data["played_actions"]) == len(data["actions"]) == len(data["states"]) - 1
+    assert len(record.decisions) == sum(len(d["actions"]) for d in files)
+
+    with pytest.raises(UnknownAgentError, match="unknown agent 'nope'"):
+        plan_run(RunRequest(resume=str(plan.paths.record), output_dir=runs, teacher="nope"))
+
+
+def test_teacher_needs_saved_trajectories(tmp_path):
+    with pytest.raises(ValueError, match="add --save-trajectories DIR"):
+        plan_run(RunRequest(output_dir=tmp_path, teacher="heuristic"))
+    with pytest.raises(UnknownAgentError, match="did you mean 'search'"):
+        plan_run(RunRequest(output_dir=tmp_path, save_trajectories=tmp_path / "t",
+                            teacher="serch"))  # fmt: skip
+    assert not list(tmp_path.iterdir())
+
+
+@pytest.mark.parametrize(
+    ("flags", "message"),
+    [
+        (["--teacher", "search"],
+         "error: --teacher labels the saved trajectories: add --save-trajectories DIR"),
+        (["--teacher", "serch", "--save-trajectories", "TRAJ"],
+         "error: unknown agent 'serch': did you mean 'search'?"),
+    ],
+)  # fmt: skip
+def test_cli_teacher_errors(tmp_path, flags, message):
+    flags = [str(tmp_path / "t") if f == "TRAJ" else f for f in flags]
+    result = subprocess.run(
+        [sys.executable, "main.py", "--output", str(tmp_path / "runs"), *flags],
+        cwd=REPO, capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert result.returncode != 0
+    assert result.stderr.startswith(message), result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1, result.stderr
+    assert "Traceback" not in result.stderr + result.stdout
+    assert not (tmp_path / "runs").exists() and not (tmp_path / "t").exists()

@@ -192,3 +192,15 @@ def test_team_fields_are_written_only_when_set() -> None:
     with_file = RunSpec(**{**spec().__dict__, "team1": "my/team.txt"})
     assert with_file.to_dict()["team1"] == "my/team.txt"
     assert RunSpec.from_dict(with_file.to_dict()).team1 == "my/team.txt"
+
+
+def test_teacher_is_written_only_when_set_and_old_specs_load() -> None:
+    data = spec().to_dict()
+    assert "teacher" not in data
+    assert RunSpec.from_dict(data).teacher is None  # a record from before --teacher
+    teacher = AgentSpec("search:50", "search", {"budget_ms": 50})
+    taught = RunSpec(**{**spec().__dict__, "save_trajectories": "/tmp/t", "teacher": teacher})
+    data = json.loads(json.dumps(taught.to_dict()))
+    assert data["teacher"] == {"given": "search:50", "resolved": "search",
+                               "params": {"budget_ms": 50}}  # fmt: skip
+    assert RunSpec.from_dict(data) == taught
