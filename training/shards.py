@@ -30,7 +30,7 @@ Layout of a shard folder (format version `VERSION`):
         numbers.npy        (s, n_numbers) float32, exactly the encoder's numbers (475 / 48)
         legal.npy          (s, 13) bool legal-action masks
         actions.npy        (a,) int8, -1 for a hidden action
-        rewards.npy        (a,) float32, `training.data.shaped_reward` of states t -> t+1
+        rewards.npy        (a,) float32, `training.reward.shaped_reward` of states t -> t+1
         state_offsets.npy  (n + 1,) int64: trajectory i's states are rows [o[i], o[i+1])
         action_offsets.npy (n + 1,) int64: its actions and rewards, the same way
         names.txt          n lines: `{folder}/{original file name}`, for the index
@@ -43,15 +43,16 @@ as `TrajectoryDataset.window` drops it), so a window of t actions is the states
 file opens with `np.load(path, mmap_mode="r")`; the manifest is written last, so a folder
 without one is an interrupted build, never read as shards.
 
-Reading: `training.data.build_index(OUT)` sees the manifest and lists each part's
-`names.txt` as index rows (format, rating, day and result parsed from the names as for
-files), with `sources` = the part folders, `offset` = the row in the part and
-`size = SHARD_ROW` (-2). Filters, `split_by_battle`, samplers and `make_loader` work
-unchanged; `TrajectoryDataset` slices a random window from the mapped arrays (the same
-`random.randint` call as for a raw file, so the same seed gives the same window) and
-returns the states as `{"tokens", "numbers", "legal"}` tensors of the dtypes and shapes
-`StateEncoder` + `collate` give for raw files. An index may mix shard folders with raw
-folders as long as the dataset is given an `encode` for the raw rows.
+Reading is `training.shard_format`'s, below both this module and the index:
+`build_index(OUT)` sees the manifest and lists each part's `names.txt` as index rows
+(format, rating, day and result parsed from the names as for files), with `sources` = the
+part folders, `offset` = the row in the part and `size = SHARD_ROW` (-2). Filters,
+`split_by_battle`, samplers and `make_loader` work unchanged; `TrajectoryDataset` slices a
+random window from the mapped arrays (the same `random.randint` call as for a raw file, so
+the same seed gives the same window) and returns the states as `{"tokens", "numbers",
+"legal"}` tensors of the dtypes and shapes `StateEncoder` + `collate` give for raw files.
+An index may mix shard folders with raw folders as long as the dataset is given an `encode`
+for the raw rows.
 """
 
 from __future__ import annotations
@@ -67,149 +68,51 @@ import os
 import shutil
 import sys
 import time
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-import torch
 
-from training.data import (
+from training.entities import LAYOUTS, make_encoder
+from training.features import N_ACTIONS
+from training.index import (
     IndexEntry,
     IndexFilter,
     TrajectoryIndex,
     add_filter_arguments,
     build_index,
     filters_from_args,
-    read_trajectory,
-    shaped_reward,
 )
-from training.entities import LAYOUTS, make_encoder
-from training.features import N_ACTIONS
+from training.reading import read_trajectory
+from training.reward import shaped_reward
+from training.shard_format import (
+    ARRAYS,
+    FORMAT,
+    MANIFEST,
+    NAMES,
+    SHARD_ROW,
+    VERSION,
+    ShardError,
+    read_manifest,
+)
+from training.shard_format import ShardPart as ShardPart  # re-exported: the three lived here
+from training.shard_format import open_part as open_part
+from training.shard_format import part_names as part_names
 from training.tokenizer import Vocabulary
 
 logger = logging.getLogger(__name__)
 
-FORMAT = "showdown-arena-shards"
-VERSION = 1
-MANIFEST = "manifest.json"
-NAMES = "names.txt"
-SHARD_ROW = -2  # IndexEntry.size of an index row that lives in a shard part
-ARRAYS = ("tokens", "numbers", "legal", "actions", "rewards", "state_offsets", "action_offsets")
 NUMBER_DTYPE = np.float32
 ACTION_DTYPE = np.int8
 DEFAULT_PER_PART = 10_000
 CHUNK = 32  # trajectories per task of the build pool
 
 
-class ShardError(ValueError):
-    """A shard folder that cannot be used as it is (another version, vocabulary, layout)."""
-
-
 # --------------------------------------------------------------------------------------
-# Reading
+# Checking a run's shards
 # --------------------------------------------------------------------------------------
-
-
-def read_manifest(folder: str | os.PathLike[str]) -> dict[str, Any] | None:
-    """The manifest of a shard folder; None if `folder` holds no shards manifest.
-
-    Raises ShardError for a manifest of another version or encoder layout.
-    """
-    path = os.path.join(folder, MANIFEST)
-    try:
-        with open(path, encoding="utf-8") as f:
-            manifest = json.load(f)
-    except FileNotFoundError:
-        return None
-    except (OSError, ValueError) as err:
-        raise ShardError(f"{path}: unreadable shards manifest ({err})") from None
-    if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
-        return None  # someone else's manifest.json
-    if manifest.get("version") != VERSION:
-        raise ShardError(
-            f"{folder}: shards of version {manifest.get('version')!r}, this code reads "
-            f"version {VERSION}: rebuild them with python -m training.shards --overwrite"
-        )
-    observation = manifest.setdefault("observation", "text")  # older builds: the text view
-    layout = (manifest.get("n_tokens"), manifest.get("n_numbers"), manifest.get("n_actions"))
-    expected = (*LAYOUTS.get(observation, (None, None)), N_ACTIONS)
-    if layout != expected:
-        raise ShardError(
-            f"{folder}: shards of {layout[0]} tokens, {layout[1]} numbers and {layout[2]} "
-            f"actions per state, the {observation!r} encoder makes {expected[0]}, "
-            f"{expected[1]} and {expected[2]}: rebuild them with python -m training.shards "
-            "--overwrite"
-        )
-    return manifest
-
-
-def part_names(folder: str, manifest: dict[str, Any]) -> Iterator[tuple[str, list[str]]]:
-    """(part folder, stored names in row order) of each part: what the index lists."""
-    for part in manifest["parts"]:
-        path = os.path.join(folder, part["name"])
-        with open(os.path.join(path, NAMES), encoding="utf-8") as f:
-            names = f.read().split("\n")
-        if names and names[-1] == "":
-            names.pop()
-        if len(names) != part["trajectories"]:
-            raise ShardError(
-                f"{path}: {len(names)} names for {part['trajectories']} trajectories: "
-                "rebuild the shards with --overwrite"
-            )
-        yield path, names
-
-
-class ShardPart:
-    """One part's arrays, memory-mapped (offsets read whole: they are small)."""
-
-    def __init__(self, path: str) -> None:
-        self.path = path
-        for name in ("tokens", "numbers", "legal", "actions", "rewards"):
-            setattr(self, name, np.load(os.path.join(path, f"{name}.npy"), mmap_mode="r"))
-        self.state_offsets = np.load(os.path.join(path, "state_offsets.npy"))
-        self.action_offsets = np.load(os.path.join(path, "action_offsets.npy"))
-
-    def __len__(self) -> int:
-        return len(self.state_offsets) - 1
-
-    def transitions(self, row: int) -> int:
-        """T, the number of actions of trajectory `row` (it has T + 1 states)."""
-        return int(self.action_offsets[row + 1] - self.action_offsets[row])
-
-    def window(self, row: int, start: int, t: int) -> tuple[dict[str, torch.Tensor], ...]:
-        """States [start, start + t + 1) and actions, rewards [start, start + t) of `row`.
-
-        Returns (states, actions, rewards): states as StateEncoder's arrays stacked by
-        `training.data._stack` (tokens int64, numbers float32, legal bool), actions int64.
-        """
-        s0 = int(self.state_offsets[row]) + start
-        a0 = int(self.action_offsets[row]) + start
-        states = {
-            "tokens": torch.from_numpy(self.tokens[s0 : s0 + t + 1].astype(np.int64)),
-            "numbers": torch.from_numpy(self.numbers[s0 : s0 + t + 1].astype(np.float32)),
-            "legal": torch.from_numpy(np.array(self.legal[s0 : s0 + t + 1], dtype=np.bool_)),
-        }
-        actions = torch.from_numpy(self.actions[a0 : a0 + t].astype(np.int64))
-        rewards = torch.from_numpy(np.array(self.rewards[a0 : a0 + t], dtype=np.float32))
-        return states, actions, rewards
-
-
-_parts: dict[str, ShardPart] = {}  # part folder -> its mapped arrays, for this process only
-_parts_pid = os.getpid()
-
-
-def open_part(path: str) -> ShardPart:
-    """A part's arrays, mapped once per process (a DataLoader worker maps its own)."""
-    global _parts_pid
-    if _parts_pid != os.getpid():
-        _parts.clear()
-        _parts_pid = os.getpid()
-    part = _parts.get(path)
-    if part is None:
-        part = _parts[path] = ShardPart(path)
-    return part
 
 
 def shard_folders(index: TrajectoryIndex) -> list[str]:

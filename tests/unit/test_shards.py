@@ -16,6 +16,7 @@ import pytest
 import torch
 
 import training.data as D
+from training import dataset as DS
 from training import shards as S
 from training.data import IndexFilter, TrajectoryDataset, build_index, make_loader, read_bytes
 from training.features import StateEncoder
@@ -228,7 +229,7 @@ def test_loader_with_two_workers_matches_the_raw_path(raw_index, shard_index, vo
 
 
 def test_encode_is_ignored_for_shards_and_logged_once(shard_index, vocab, caplog, monkeypatch):
-    monkeypatch.setattr(D, "_shards_logged", False)
+    monkeypatch.setattr(DS, "_shards_logged", False)
     with caplog.at_level(logging.INFO, logger="training.data"):
         for _ in range(2):
             ds = TrajectoryDataset(shard_index, 8, encode=lambda state: 1 / 0)

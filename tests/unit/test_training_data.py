@@ -22,6 +22,8 @@ import pytest
 import torch
 
 from training import data as D
+from training import index as IX
+from training import reading as R
 from training.data import (
     Batch,
     IndexFilter,
@@ -121,9 +123,9 @@ def no_trajectory_reads(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     monkeypatch.setattr(io, "open", guarded_open)
     monkeypatch.setattr(lz4.frame, "open", refuse)
     monkeypatch.setattr(lz4.frame, "decompress", refuse)
-    monkeypatch.setattr(D, "_loads", refuse)
-    monkeypatch.setattr(D, "read_trajectory", refuse)
-    monkeypatch.setattr(D, "read_bytes", refuse)
+    monkeypatch.setattr(R, "loads", refuse)
+    monkeypatch.setattr(R, "read_trajectory", refuse)
+    monkeypatch.setattr(R, "read_bytes", refuse)
     return attempts
 
 
@@ -358,7 +360,7 @@ def test_index_cache_hit_and_invalidation(
     # second start: no directory listing, no tar listing
     with monkeypatch.context() as m:
         m.setattr(os, "scandir", lambda *a: pytest.fail("rescanned"))
-        m.setattr(D, "_list_tar", lambda *a: pytest.fail("relisted the tar"))
+        m.setattr(IX, "_list_tar", lambda *a: pytest.fail("relisted the tar"))
         again = build_index(named_root, IndexFilter(result="win"), cache_dir=cache)
     assert again.from_cache and len(again) == 6
     for i in range(len(again)):

@@ -1,0 +1,505 @@
+"""The name-only index of Metamon-format trajectories: scan, cache, filters.
+
+Data on disk is Metamon's parsed-replay format (see ../shared/reference/metamon.md): one
+file per trajectory, `{format}/{battle_id}_{rating}_{p1}_vs_{p2}_{MM-DD-YYYY}_{WIN|LOSS}.json`
+or `.json.lz4`, or many such files as members of `.tar` shards. Everything the filters need
+(format, rating, result, date) is in the name, so `build_index` walks the folders with
+`os.scandir` (and lists each tar's member names once) and never opens a trajectory; the
+listing is cached, keyed by the roots and checked against the mtimes of every folder and tar
+it saw, so a second start is a few stats and one `np.load`. Filters (`IndexFilter`, on the
+command line `add_filter_arguments`) are applied to the cached columns, in milliseconds.
+
+A folder holding a `manifest.json` of pre-tokenized shards (`training.shard_format`) is
+indexed from the names stored in its parts (one row per trajectory, `size` = `SHARD_ROW`).
+An `IndexEntry` says where one trajectory lives; `training.reading` reads it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import hashlib
+import json
+import logging
+import os
+import tarfile
+import time
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+import numpy as np
+
+from training.names import SUFFIXES, TrajectoryName, _rating, _split_name, parse_name
+from training.shard_format import MANIFEST, SHARD_ROW, part_names, read_manifest
+
+# the data pipeline's logger keeps the name it had before the split: `python -m
+# training.shards` quiets it, and logging set up for "training.data" still applies
+logger = logging.getLogger("training.data")
+
+INDEX_VERSION = 1
+Result = Literal["win", "loss", "both"]
+
+
+@dataclass(frozen=True)
+class IndexFilter:
+    """Which trajectories to keep, judged from file names alone. Bounds are inclusive."""
+
+    formats: tuple[str, ...] | None = None  # e.g. ("gen1ou", "gen9ou"); None: all
+    min_rating: int | None = None  # "Unrated" counts as 1000, as in Metamon
+    max_rating: int | None = None
+    result: Result = "both"  # the point-of-view player's result
+    min_date: dt.date | None = None
+    max_date: dt.date | None = None
+    # the point-of-view player's name starts with one of these (compared as Showdown user
+    # ids: lower case, letters and digits), e.g. ("heuristic",) keeps the arena's heuristic
+    # agent's side of every battle; None: every player
+    players: tuple[str, ...] | None = None
+
+    def __post_init__(self) -> None:
+        if self.players is not None:
+            if isinstance(self.players, str):
+                raise TypeError("players is a sequence of names, e.g. ('heuristic',)")
+            ids = tuple(user_id(p) for p in self.players)
+            if not all(ids):
+                raise ValueError(f"players: {self.players!r} holds a name with no letters")
+            object.__setattr__(self, "players", ids)
+        if self.result not in ("win", "loss", "both"):
+            raise ValueError(f"result must be 'win', 'loss' or 'both', not {self.result!r}")
+        if self.formats is not None:
+            if isinstance(self.formats, str):
+                raise TypeError("formats is a sequence of format ids, e.g. ('gen9ou',)")
+            object.__setattr__(self, "formats", tuple(f.lower() for f in self.formats))
+
+
+@dataclass(frozen=True)
+class IndexEntry:
+    """Where one trajectory lives: a file, or a member of a tar shard."""
+
+    path: str  # the .json / .json.lz4 file, or the .tar holding the member
+    member: str | None = None  # the member's name inside the tar
+    offset: int = -1  # where the member's bytes start in the tar
+    size: int = -1  # how many bytes it has
+
+    @property
+    def name(self) -> TrajectoryName | None:
+        return parse_name(self.member if self.member is not None else self.path)
+
+    @property
+    def in_shard(self) -> bool:
+        """A row of a pre-tokenized shard part (`path` the part, `offset` the row)."""
+        return self.size == SHARD_ROW
+
+
+_COLUMNS = ("source", "start", "end", "offset", "size", "format", "rating", "day", "won")
+
+
+@dataclass
+class TrajectoryIndex:
+    """Columnar index of trajectories: numpy arrays, names packed in one byte buffer.
+
+    A few numpy arrays rather than millions of Python objects: cheap to cache, to filter,
+    to hand to DataLoader workers (no copy-on-write page churn from refcounts).
+    """
+
+    sources: list[str]  # folders (for files) and tar shards (for members)
+    formats: list[str]  # format ids, indexed by `format`
+    names: np.ndarray  # uint8: every file/member name, utf-8, back to back
+    source: np.ndarray  # int32 (N,): index into `sources`
+    start: np.ndarray  # int64 (N,): name bytes are names[start:end]
+    end: np.ndarray  # int64 (N,)
+    offset: np.ndarray  # int64 (N,): tar member data offset, -1 for files
+    size: np.ndarray  # int64 (N,): tar member size, -1 for files
+    format: np.ndarray  # int16 (N,): index into `formats`
+    rating: np.ndarray  # int32 (N,)
+    day: np.ndarray  # int32 (N,): date as a proleptic ordinal
+    won: np.ndarray  # bool (N,)
+    from_cache: bool = field(default=False, compare=False)
+
+    def __len__(self) -> int:
+        return len(self.source)
+
+    def __getitem__(self, i: int) -> IndexEntry:
+        name = self.names[self.start[i] : self.end[i]].tobytes().decode()
+        src = self.sources[self.source[i]]
+        if self.offset[i] < 0:
+            return IndexEntry(os.path.join(src, name))
+        return IndexEntry(src, name, int(self.offset[i]), int(self.size[i]))
+
+    def select(self, rows: np.ndarray) -> TrajectoryIndex:
+        """A sub-index of `rows` (indices or a boolean mask); names are shared, not copied."""
+        cols = {c: getattr(self, c)[rows] for c in _COLUMNS}
+        return TrajectoryIndex(self.sources, self.formats, self.names, **cols)
+
+    def filter(self, filters: IndexFilter) -> TrajectoryIndex:
+        keep = np.ones(len(self), dtype=bool)
+        if filters.formats is not None:
+            wanted = [i for i, f in enumerate(self.formats) if f in filters.formats]
+            keep &= np.isin(self.format, np.array(wanted, dtype=self.format.dtype))
+        if filters.min_rating is not None:
+            keep &= self.rating >= filters.min_rating
+        if filters.max_rating is not None:
+            keep &= self.rating <= filters.max_rating
+        if filters.result != "both":
+            keep &= self.won == (filters.result == "win")
+        if filters.min_date is not None:
+            keep &= self.day >= filters.min_date.toordinal()
+        if filters.max_date is not None:
+            keep &= self.day <= filters.max_date.toordinal()
+        if filters.players is not None:
+            wanted = filters.players
+            rows = np.flatnonzero(keep)
+            pov = [user_id(self._parts(i)[2]) for i in rows]
+            keep[rows] = [p.startswith(wanted) for p in pov]
+        return self.select(np.flatnonzero(keep))
+
+    def _parts(self, i: int) -> tuple[str, str, str, str, str, int, bool]:
+        name = self.names[self.start[i] : self.end[i]].tobytes().decode().rpartition("/")[2]
+        parts = _split_name(name)
+        assert parts is not None  # the scan kept only names that split
+        return parts
+
+    def battle_ids(self) -> list[str]:
+        """Each row's battle id (both players' files of a battle share it)."""
+        return [self._parts(i)[0] for i in range(len(self))]
+
+    def split(self, fraction: float, seed: int = 0) -> tuple[TrajectoryIndex, TrajectoryIndex]:
+        """(rest, held out): a random `fraction` of the rows held out, e.g. for validation."""
+        order = np.random.default_rng(seed).permutation(len(self))
+        cut = round(len(self) * fraction)
+        return self.select(np.sort(order[cut:])), self.select(np.sort(order[:cut]))
+
+    def split_by_battle(
+        self, fraction: float, seed: int = 0
+    ) -> tuple[TrajectoryIndex, TrajectoryIndex]:
+        """(rest, held out), about `fraction` of the battles held out with all their files.
+
+        A battle's side is fixed by a hash of its id and `seed`, not by the order or count
+        of files: adding data never moves a battle from one side to the other, and the two
+        players' views of one battle never land on different sides.
+        """
+        if not 0.0 <= fraction < 1.0:
+            raise ValueError(f"the held-out fraction must be in [0, 1), not {fraction}")
+        salt = str(seed).encode()
+        held = np.fromiter(
+            (
+                int.from_bytes(hashlib.blake2b(b.encode(), digest_size=8, salt=salt).digest())
+                < fraction * 2**64
+                for b in self.battle_ids()
+            ),
+            dtype=bool,
+            count=len(self),
+        )
+        return self.select(np.flatnonzero(~held)), self.select(np.flatnonzero(held))
+
+    def summary(self) -> str:
+        """One line: count, per-format counts, win share, rating and date range."""
+        if not len(self):
+            return "0 trajectories"
+        counts = np.bincount(self.format, minlength=len(self.formats))
+        per_format = ", ".join(f"{f} {c}" for f, c in zip(self.formats, counts, strict=True) if c)
+        first, last = (dt.date.fromordinal(int(d)) for d in (self.day.min(), self.day.max()))
+        return (
+            f"{len(self)} trajectories ({per_format}); {self.won.mean():.0%} wins; "
+            f"rating {self.rating.min()}-{self.rating.max()}; {first} to {last}"
+        )
+
+    # -- cache file ---------------------------------------------------------------------
+
+    def save(self, path: Path, stamps: list[tuple[str, int, int]]) -> None:
+        """Write atomically (temporary file, then rename) with the folder/tar `stamps`."""
+        meta = {"version": INDEX_VERSION, "sources": self.sources, "formats": self.formats}
+        meta["stamps"] = stamps
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
+        try:
+            with open(tmp, "wb") as f:
+                np.savez(
+                    f,
+                    meta=np.frombuffer(json.dumps(meta).encode(), dtype=np.uint8),
+                    names=self.names,
+                    **{c: getattr(self, c) for c in _COLUMNS},
+                )
+            os.replace(tmp, path)
+        finally:
+            tmp.unlink(missing_ok=True)
+
+    @classmethod
+    def load(cls, path: Path) -> tuple[TrajectoryIndex, list[tuple[str, int, int]]] | None:
+        """The cached index and its stamps, or None if unreadable or of another version."""
+        try:
+            with np.load(path, allow_pickle=False) as npz:
+                meta = json.loads(npz["meta"].tobytes())
+                if meta.get("version") != INDEX_VERSION:
+                    return None
+                cols = {c: npz[c] for c in _COLUMNS}
+                index = cls(meta["sources"], meta["formats"], npz["names"], **cols)
+        except (OSError, ValueError, KeyError) as err:
+            logger.warning("ignoring unreadable index cache %s: %s", path, err)
+            return None
+        index.from_cache = True
+        return index, [tuple(s) for s in meta["stamps"]]
+
+
+def user_id(name: str) -> str:
+    """Showdown's user id of a name: lower case, letters and digits only."""
+    return "".join(c for c in name.lower() if c.isalnum())
+
+
+def default_cache_dir() -> Path:
+    """`$TRAINING_INDEX_CACHE`, else `$XDG_CACHE_HOME/showdown-arena/index` (~/.cache)."""
+    if os.environ.get("TRAINING_INDEX_CACHE"):
+        return Path(os.environ["TRAINING_INDEX_CACHE"])
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return Path(base) / "showdown-arena" / "index"
+
+
+def _stamp(path: str) -> tuple[str, int, int]:
+    st = os.stat(path)
+    return path, st.st_mtime_ns, st.st_size
+
+
+# A folder or tar modified this close to the scan may change again within the same
+# timestamp tick (file times are only as fine as the kernel's clock tick), unseen: its
+# stamp is stored as -1, so the next start rescans rather than trusting it ("racy git").
+RACY_NS = 2_000_000_000
+
+
+def _list_tar(path: str) -> Iterable[tuple[str, int, int]]:
+    """(member name, data offset, size) of each trajectory in an uncompressed tar.
+
+    Reads only the 512-byte headers. `TarFile.members` is emptied as we go, so a shard
+    of millions of members does not keep millions of TarInfo objects alive.
+    """
+    with open(path, "rb", buffering=1 << 20) as raw, tarfile.open(fileobj=raw, mode="r:") as tar:
+        while (info := tar.next()) is not None:
+            tar.members.clear()
+            if info.isreg() and info.name.endswith(SUFFIXES):
+                yield info.name, info.offset_data, info.size
+
+
+class _Scan:
+    """Accumulates rows while walking the roots."""
+
+    def __init__(self) -> None:
+        self.sources: list[str] = []
+        self.formats: dict[str, int] = {}
+        self.stamps: list[tuple[str, int, int]] = []
+        self.names: list[str] = []
+        self.cols: dict[str, list[int]] = {c: [] for c in ("source", "offset", "size")}
+        self.cols.update({c: [] for c in ("format", "rating", "day", "won")})
+        self.skipped = 0
+        self.started_ns = time.time_ns()
+
+    def stamp(self, path: str, st: os.stat_result) -> None:
+        racy = st.st_mtime_ns > self.started_ns - RACY_NS
+        self.stamps.append((path, -1 if racy else st.st_mtime_ns, st.st_size))
+
+    def add_source(self, path: str) -> int:
+        self.sources.append(path)
+        return len(self.sources) - 1
+
+    def add(self, source: int, name: str, folder: str, offset: int = -1, size: int = -1) -> None:
+        base = name.rpartition("/")[2]
+        parts = _split_name(base)
+        if parts is None:
+            self.skipped += 1
+            return
+        _, rating, _, _, fmt, day, won = parts
+        fmt = fmt or folder.lower()
+        cols = self.cols
+        self.names.append(name)
+        cols["source"].append(source)
+        cols["offset"].append(offset)
+        cols["size"].append(size)
+        cols["format"].append(self.formats.setdefault(fmt, len(self.formats)))
+        cols["rating"].append(int(rating) if rating.isdigit() else _rating(rating))
+        cols["day"].append(day)
+        cols["won"].append(won)
+
+    def index(self) -> TrajectoryIndex:
+        encoded = [n.encode() for n in self.names]
+        end = np.cumsum(np.fromiter(map(len, encoded), dtype=np.int64, count=len(encoded)))
+        c = self.cols
+        return TrajectoryIndex(
+            sources=self.sources,
+            formats=list(self.formats),
+            names=np.frombuffer(b"".join(encoded), dtype=np.uint8),
+            source=np.array(c["source"], dtype=np.int32),
+            start=end - np.fromiter(map(len, encoded), dtype=np.int64, count=len(encoded)),
+            end=end,
+            offset=np.array(c["offset"], dtype=np.int64),
+            size=np.array(c["size"], dtype=np.int64),
+            format=np.array(c["format"], dtype=np.int16),
+            rating=np.array(c["rating"], dtype=np.int32),
+            day=np.array(c["day"], dtype=np.int32),
+            won=np.array(c["won"], dtype=bool),
+        )
+
+
+def _walk(root: str, scan: _Scan, seen: set[tuple[int, int]]) -> None:
+    """Depth-first over `root`: files by name, tars by their member list; no file opened."""
+    stack = [root]
+    while stack:
+        folder = stack.pop()
+        st = os.stat(folder)
+        if (st.st_dev, st.st_ino) in seen:  # a symlink loop, or a root listed twice
+            continue
+        seen.add((st.st_dev, st.st_ino))
+        # stamp before listing: a file added while we list makes the cache stale, not wrong
+        scan.stamp(folder, st)
+        files: list[str] = []
+        subfolders: list[str] = []
+        tars: list[str] = []
+        manifest = False
+        with os.scandir(folder) as it:
+            for entry in it:
+                name = entry.name
+                if name.startswith("."):
+                    continue
+                if name == MANIFEST:
+                    manifest = True
+                elif name.endswith(SUFFIXES):
+                    files.append(name)
+                elif entry.is_dir():
+                    subfolders.append(entry.path)
+                elif name.endswith(".tar"):
+                    tars.append(entry.path)
+        if manifest and _add_shards(folder, scan):
+            continue  # a shard folder holds nothing else to index
+        for tar in sorted(tars):
+            _add_tar(tar, scan)
+        if files:
+            files.sort()
+            source = scan.add_source(folder)
+            parent = os.path.basename(folder)
+            for name in files:
+                scan.add(source, name, parent)
+        stack.extend(sorted(subfolders, reverse=True))
+
+
+def _add_tar(path: str, scan: _Scan) -> None:
+    scan.stamp(path, os.stat(path))
+    source = scan.add_source(path)
+    shard = os.path.basename(path).removesuffix(".tar")
+    for member, offset, size in _list_tar(path):
+        folder = member.rpartition("/")[0].rpartition("/")[2] or shard
+        scan.add(source, member, folder, offset, size)
+
+
+def _add_shards(folder: str, scan: _Scan) -> bool:
+    """Index the parts of a pre-tokenized shard folder; False if its manifest is not ours."""
+    manifest_path = os.path.join(folder, MANIFEST)
+    st = os.stat(manifest_path)
+    manifest = read_manifest(folder)
+    if manifest is None:
+        return False
+    scan.stamp(manifest_path, st)
+    for part, names in part_names(folder, manifest):
+        source = scan.add_source(part)
+        for row, name in enumerate(names):
+            scan.add(source, name, name.rpartition("/")[0], row, SHARD_ROW)
+    return True
+
+
+def build_index(
+    roots: Path | str | Sequence[Path | str],
+    filters: IndexFilter | None = None,
+    *,
+    cache_dir: Path | str | None = None,
+    use_cache: bool = True,
+) -> TrajectoryIndex:
+    """Index the trajectories under `roots` from their names, then apply `filters`.
+
+    Walks folders (recursively) for `.json` / `.json.lz4` files and `.tar` shards, whose
+    member names (and data offsets) are listed once, and for folders of pre-tokenized
+    shards (`training.shards`), whose stored names are read. Never opens a trajectory. The full
+    listing is cached in `cache_dir` (default: `default_cache_dir()`), keyed by the roots,
+    and reused while no folder or tar it saw has changed (mtime and size); filters are
+    applied afterwards, so changing them never triggers a rescan.
+    """
+    t0 = time.perf_counter()
+    if isinstance(roots, (str, os.PathLike)):
+        roots = [roots]
+    paths = [os.path.abspath(os.fspath(r)) for r in roots]
+    for path in paths:
+        if not os.path.exists(path):
+            raise FileNotFoundError(f"no trajectory data at {path}")
+    key = hashlib.sha1("\n".join(paths).encode()).hexdigest()[:16]
+    cache_path = Path(cache_dir or default_cache_dir()) / f"trajectories-{key}.npz"
+
+    index = None
+    if use_cache and cache_path.exists():
+        cached = TrajectoryIndex.load(cache_path)
+        if cached is not None and _fresh(cached[1]):
+            index = cached[0]
+    if index is None:
+        scan = _Scan()
+        seen: set[tuple[int, int]] = set()
+        for path in paths:
+            if os.path.isdir(path):
+                _walk(path, scan, seen)
+            elif path.endswith(".tar"):
+                _add_tar(path, scan)
+            else:
+                raise ValueError(f"{path} is neither a folder nor a .tar shard")
+        index = scan.index()
+        if scan.skipped:
+            logger.warning("skipped %d files whose names are not Metamon's", scan.skipped)
+        if use_cache:
+            try:
+                index.save(cache_path, scan.stamps)
+            except OSError as err:
+                logger.warning("could not write the index cache %s: %s", cache_path, err)
+    total, from_cache = len(index), index.from_cache
+    if filters is not None:
+        index = index.filter(filters)
+        index.from_cache = from_cache
+    logger.info(
+        "indexed %d trajectories, %d kept by the filters, in %.2fs (%s)",
+        total,
+        len(index),
+        time.perf_counter() - t0,
+        "cached" if from_cache else "scanned",
+    )
+    return index
+
+
+def _fresh(stamps: list[tuple[str, int, int]]) -> bool:
+    """True while every folder and tar the cache saw is unchanged."""
+    try:
+        return all(_stamp(path)[1:] == (mtime, size) for path, mtime, size in stamps)
+    except OSError:
+        return False
+
+
+# --------------------------------------------------------------------------------------
+# Command-line filters
+# --------------------------------------------------------------------------------------
+
+
+def add_filter_arguments(parser: argparse.ArgumentParser) -> None:
+    """The `IndexFilter` options of the command lines that index trajectories."""
+    parser.add_argument("--formats", nargs="+", default=None)
+    parser.add_argument("--min-rating", type=int, default=None)
+    parser.add_argument("--max-rating", type=int, default=None)
+    parser.add_argument("--result", choices=["win", "loss", "both"], default="both")
+    parser.add_argument("--min-date", type=dt.date.fromisoformat, default=None)
+    parser.add_argument("--max-date", type=dt.date.fromisoformat, default=None)
+    parser.add_argument(
+        "--players", nargs="+", default=None, help="point-of-view names start with one of these"
+    )
+
+
+def filters_from_args(args: argparse.Namespace) -> IndexFilter:
+    """The `IndexFilter` that `add_filter_arguments`' options describe."""
+    return IndexFilter(
+        formats=tuple(args.formats) if args.formats else None,
+        min_rating=args.min_rating,
+        max_rating=args.max_rating,
+        result=args.result,
+        min_date=args.min_date,
+        max_date=args.max_date,
+        players=tuple(args.players) if args.players else None,
+    )
