@@ -30,7 +30,7 @@ import torch
 from torch.utils.data import DataLoader, Dataset, Sampler, get_worker_info
 
 from training.index import IndexEntry, TrajectoryIndex
-from training.reading import loads, read_bytes
+from training.reading import loads, read_bytes, states_and_actions
 from training.reward import shaped_reward
 from training.shard_format import SHARD_ROW, open_part
 
@@ -282,14 +282,7 @@ class TrajectoryDataset(Dataset[Sample]):
 
     def window(self, trajectory: dict[str, Any], row: int = -1) -> Sample:
         """A random window of at most `max_seq_len` actions (and one more state)."""
-        states, actions = trajectory["states"], trajectory["actions"]
-        n = len(states) - 1  # transitions
-        if n < 0:
-            raise ValueError("a trajectory with no states")
-        if len(actions) == n + 1:  # one action per state: the last one has no successor
-            actions = actions[:n]
-        elif len(actions) != n:
-            raise ValueError(f"{len(states)} states but {len(actions)} actions")
+        states, actions, n = states_and_actions(trajectory)
         t = min(n, self.max_seq_len)
         start = random.randint(0, n - t)
         states = states[start : start + t + 1]  # (T + 1) states

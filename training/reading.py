@@ -2,8 +2,9 @@
 
 A tar shard is opened once per process and read with `os.pread` at the member's offset
 (from the index), so DataLoader workers and threads never share a file position.
-`loads` parses a trajectory's JSON (orjson when installed). Rows of pre-tokenized shards
-hold encoded states, not bytes: `training.dataset` slices those (`training.shard_format`).
+`loads` parses a trajectory's JSON (orjson when installed), and `states_and_actions` holds
+it to Metamon's counts (T + 1 states, T actions). Rows of pre-tokenized shards hold encoded
+states, not bytes: `training.dataset` slices those (`training.shard_format`).
 """
 
 from __future__ import annotations
@@ -72,3 +73,20 @@ def read_trajectory(entry: IndexEntry) -> dict[str, Any]:
     if name.endswith(".lz4"):
         data = lz4.frame.decompress(data)
     return loads(data)
+
+
+def states_and_actions(trajectory: dict[str, Any]) -> tuple[list, list, int]:
+    """(states, actions, T) of a parsed trajectory: T + 1 states and T actions.
+
+    Metamon's files hold one action per state or one fewer; a last action with no successor
+    state is dropped. Raises ValueError for a trajectory with no states or other counts.
+    """
+    states, actions = trajectory["states"], trajectory["actions"]
+    n = len(states) - 1  # transitions
+    if n < 0:
+        raise ValueError("a trajectory with no states")
+    if len(actions) == n + 1:  # one action per state: the last one has no successor
+        actions = actions[:n]
+    elif len(actions) != n:
+        raise ValueError(f"{len(states)} states but {len(actions)} actions")
+    return states, actions, n

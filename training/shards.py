@@ -85,7 +85,7 @@ from training.index import (
     build_index,
     filters_from_args,
 )
-from training.reading import read_trajectory
+from training.reading import read_trajectory, states_and_actions
 from training.reward import shaped_reward
 from training.shard_format import (
     ARRAYS,
@@ -185,14 +185,7 @@ def encode_trajectory(
     trajectory: dict[str, Any], encoder: Any, tokens_as: np.dtype
 ) -> EncodedTrajectory:
     """Encode every state and compute every transition's shaped reward, once."""
-    states, actions = trajectory["states"], trajectory["actions"]
-    n = len(states) - 1
-    if n < 0:
-        raise ValueError("a trajectory with no states")
-    if len(actions) == n + 1:  # one action per state: the last one has no successor
-        actions = actions[:n]
-    elif len(actions) != n:
-        raise ValueError(f"{len(states)} states but {len(actions)} actions")
+    states, actions, n = states_and_actions(trajectory)
     acts = np.array(actions, dtype=np.int64).reshape(n)
     if n and (acts.min() < -1 or acts.max() >= N_ACTIONS):
         raise ValueError(f"actions outside -1..{N_ACTIONS - 1}")
