@@ -358,7 +358,7 @@ class EntityEncoder:
         return EncodedTurn(tokens, numbers, self.legal(state))
 
     def __call__(self, state: dict[str, Any]) -> dict[str, np.ndarray]:
-        """`encode` as the arrays `training.data.TrajectoryDataset(encode=...)` stacks."""
+        """`encode` as the arrays `training.dataset.TrajectoryDataset(encode=...)` stacks."""
         turn = self.encode(state)
         return {"tokens": turn.tokens, "numbers": turn.numbers, "legal": turn.legal}
 

@@ -52,7 +52,7 @@ Legal actions (13), Metamon's space: 0-3 moves, 4-8 switches, 9-12 moves with te
     active and no switches) gets an all-True mask, so a masked softmax is never empty.
 
 `StateEncoder` is a picklable callable: `encoder(state)` returns the `{"tokens",
-"numbers", "legal"}` arrays that `training.data` stacks per trajectory and pads per batch.
+"numbers", "legal"}` arrays that `training.dataset` stacks per trajectory and pads per batch.
 """
 
 from __future__ import annotations
@@ -237,7 +237,7 @@ class StateEncoder:
             return self._encode_robust(state)
 
     def __call__(self, state: dict[str, Any]) -> dict[str, np.ndarray]:
-        """`encode` as the arrays `training.data.TrajectoryDataset(encode=...)` stacks."""
+        """`encode` as the arrays `training.dataset.TrajectoryDataset(encode=...)` stacks."""
         turn = self.encode(state)
         return {"tokens": turn.tokens, "numbers": turn.numbers, "legal": turn.legal}
 

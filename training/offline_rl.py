@@ -2,10 +2,10 @@
 
     rl = OfflineRL(model, actor_filter="binary", filter_gamma=0.999, critic_coef=10.0,
                    reward_scale=0.01, target_tau=0.005)
-    loss, stats = rl.loss(batch)      # a training.data.Batch of encoded states, on the device
+    loss, stats = rl.loss(batch)      # a training.dataset.Batch of encoded states, on the device
     loss.backward(); optimizer.step(); rl.update_target()
 
-A window of T actions carries T + 1 states (training/data.py). The model runs once over all
+A window of T actions carries T + 1 states (training/dataset.py). The model runs once over all
 T + 1 states; position t < T is a decision, position t + 1 gives V(s_{t+1}) to bootstrap from.
 The model's critic gives Q(s, a) for each action and each discount factor gamma of
 `ModelConfig.gammas`; V(s) = sum_a pi(a|s) Q(s, a) under the actor's current policy pi
