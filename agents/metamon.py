@@ -182,9 +182,8 @@ class Batcher:
                     keys[row, :n] = torch.stack([k for _, k in past])
                     actions[row, :n] = torch.tensor(job.prev_actions, dtype=torch.long)
                     rewards[row, :n] = torch.tensor(job.prev_rewards, dtype=torch.float32)
-                out = model.forward_turns(Turns(vectors, keys), actions, rewards)
                 last = torch.tensor(lengths, device=device) - 1
-                rows = out.logits[torch.arange(len(wanted), device=device), last].float().cpu()
+                rows = model.act(Turns(vectors, keys), actions, rewards, last).cpu()
                 for row, i in enumerate(wanted):
                     logits[i] = rows[row].tolist()
         self.batches += 1

@@ -497,6 +497,35 @@ class PolicyModel(nn.Module):
             logits = logits.masked_fill(~legal, torch.finfo(logits.dtype).min)
         return ModelOutput(logits, q, features)
 
+    def act(
+        self,
+        turns: Turns,  # vectors (B, T, C), keys (B, T, A, C); rows right-padded
+        prev_action: torch.Tensor,  # (B, T) int64
+        prev_reward: torch.Tensor,  # (B, T) float
+        last: torch.Tensor,  # (B,) int64: each row's last real turn
+    ) -> torch.Tensor:
+        """The actor's logits (B, A) at each row's `last` turn only: what a player needs.
+
+        The history transformer runs over every turn (it is causal, so right padding never
+        reaches a row's real turns), but the heads only at the turns asked for, and the
+        critic not at all. Equals `forward_turns(...).logits[arange(B), last]`."""
+        vectors, keys = turns
+        T = vectors.size(1)
+        if self.config.max_turns < T:
+            raise ValueError(f"{T} turns > max_turns={self.config.max_turns}")
+        pos = torch.arange(T, device=vectors.device)
+        x = (
+            vectors
+            + self.action_emb(prev_action + 1)
+            + self.reward_proj(prev_reward.unsqueeze(-1))
+            + self.pos_emb(pos)
+        )
+        h = self.history(self.drop(x))  # (B, T, C)
+        rows = torch.arange(h.size(0), device=h.device)
+        h_last = h[rows, last].unsqueeze(1)  # (B, 1, C)
+        keys_last = keys[rows, last].unsqueeze(1)  # (B, 1, A, C)
+        return self.actor_head(h_last, keys_last).squeeze(-1).squeeze(1).float()  # (B, A)
+
     def num_parameters(self) -> int:
         return sum(p.numel() for p in self.parameters())
 

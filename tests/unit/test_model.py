@@ -132,6 +132,18 @@ def test_cached_turn_vectors_match_full_forward():
     assert torch.allclose(full.q, cached.q, atol=1e-5)
 
 
+def test_act_gives_the_logits_at_each_rows_last_turn():
+    """What a player runs: the heads at one turn per row (rows right-padded)."""
+    model = make_model().eval()
+    batch = make_batch(model.config, B=3, T=6, seed=11)
+    turns = model.encode_turns(batch["tokens"], batch["numbers"])
+    full = model.forward_turns(turns, batch["prev_action"], batch["prev_reward"])
+    last = torch.tensor([5, 2, 0])
+    logits = model.act(turns, batch["prev_action"], batch["prev_reward"], last)
+    assert logits.shape == (3, 13)
+    assert torch.allclose(logits, full.logits[torch.arange(3), last], atol=1e-5)
+
+
 def test_the_action_scorer_is_shared_across_slots():
     """Two move slots (or two switch targets) holding the same entity get the same logit
     and the same Q: no slot has weights of its own, whatever its alphabetical place."""
