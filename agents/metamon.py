@@ -14,7 +14,7 @@ action it took and the shaped reward between consecutive states (`training.data.
 shaped_reward`), as the training data has them: at turn t the model reads `prev_action` =
 the action index taken at t-1 (-1 at the first turn, or when it was outside the action
 space) and `prev_reward` = the reward of the transition t-1 -> t (0 at the first turn).
-The history transformer reads the last `max_turns` turns (`PolicyModel.forward_turns`).
+The history transformer reads the last `max_turns` turns (`PolicyModel.act`).
 A request asked again (same `rqid`) replaces the last turn, as the trajectory recorder
 does. A battle's history is dropped once the battle is finished.
 
@@ -29,8 +29,9 @@ The model is loaded once per process (shared by both sides when they use the sam
 checkpoint), in eval mode, on the device `training.accel.detect_accelerator` picks. Torch
 runs off the event loop, in one worker thread per model that batches: it takes every
 decision waiting (of all battles and both sides), encodes their new turns in one
-`encode_turns` call and runs one `forward_turns` over their histories (right-padded: the
-model is causal, so each battle reads its logits at its own last turn), then answers each.
+`encode_turns` call and runs the history transformer once over their histories
+(`PolicyModel.act`, right-padded: the model is causal, so each battle reads its logits at
+its own last turn), then answers each.
 Many battles at once thus cost one forward pass per round instead of a queue of them.
 Torch uses `METAMON_THREADS` CPU threads (default: 1, so the agents and the simulator
 processes do not fight over a small machine's cores).

@@ -12,7 +12,7 @@ replays them again as new battles. It measures, per decision:
   decide     the agent's whole decide(): Metamon state, the hop to the model's batching
              thread, encoding, the turn encoder and the history transformer, the order;
   model      one pass of the batching thread (encoding the waiting states, encode_turns
-             + forward_turns over every decision in the pass), per pass.
+             + act over every decision in the pass), per pass.
 With `--concurrent N`, N recorded battles are replayed at once (as the arena plays them at
 `--concurrency`), so decisions share forward passes; the summary says how many decisions a
 pass answered on average. Prints p50 and p95 in milliseconds (target: decide p50 under

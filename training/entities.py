@@ -48,7 +48,9 @@ Legal actions as the text view gives them, except that tera slots follow the sta
 `can_tera` when the state has it (the arena's extension; files without it fall back to
 "a gen 9 format and not already Stellar").
 
-Simplifications: stats are estimates (random-battle EVs, neutral nature) for both sides;
+Simplifications: a Pokémon counts as terastallized when it shows its tera type alone and
+tera is used up (so a mono-type Pokémon whose tera type is its own type counts too, once
+its side has terastallized); stats are estimates (random-battle EVs, neutral nature) for both sides;
 damage ignores crits and the opponent's unrevealed ability and item; a Pokémon's STAB types
 are its current types; values are clipped to [-2, 2].
 """
@@ -62,8 +64,15 @@ from typing import Any
 
 import numpy as np
 
-from battle.damage import damage_rolls, effective_speed, ko_probability, type_effectiveness
-from battle.model import Battle, Field, Mon, MoveData, Side, compute_stats, move_data
+from battle.damage import (
+    damage_rolls,
+    effective_speed,
+    ko_probability,
+    stat_multiplier,
+    type_effectiveness,
+)
+from battle.model import Battle, Field, Mon, MoveData, Side, compute_stats, move_data, to_id
+from battle.sets import format_gen
 from training.features import (
     N_ACTIONS,
     N_MOVES,
@@ -71,14 +80,12 @@ from training.features import (
     TERA_OFFSET,
     EncodedTurn,
     StateEncoder,
+    as_fraction,
+    as_number,
+    phase_word,
+    tera_possible,
 )
-from training.tokenizer import (
-    PHASE_CHOOSE,
-    PHASE_FORCE_SWITCH,
-    PHASE_LOST,
-    PHASE_WON,
-    Vocabulary,
-)
+from training.tokenizer import Vocabulary
 
 logger = logging.getLogger(__name__)
 
@@ -176,19 +183,9 @@ _WEATHERS = {
 }
 
 
-def _num(value: Any) -> float:
-    if value.__class__ is int or value.__class__ is float:
-        return value
-    return 1.0 if value is True else 0.0
-
-
-def _fraction(value: Any) -> float:
-    x = _num(value)
-    return x / 100.0 if x > 1.0 else x
-
-
 def _id(text: Any) -> str:
-    return "".join(c for c in str(text).lower() if c.isalnum()) if text else ""
+    """A field read as a Showdown id ("" for null)."""
+    return to_id(str(text)) if text else ""
 
 
 def _log_mult(x: float) -> float:
@@ -197,10 +194,8 @@ def _log_mult(x: float) -> float:
 
 
 def state_gen(state: dict[str, Any]) -> int:
-    fmt = str(state.get("format") or "")
-    if fmt.startswith("gen") and fmt[3:4].isdigit():
-        return int(fmt[3])
-    return 9
+    """The generation of a state's format (9 when it names none)."""
+    return format_gen(str(state.get("format") or ""))
 
 
 def _words(text: Any) -> list[str]:
@@ -226,7 +221,7 @@ def _status(mon: dict[str, Any]) -> str:
 
 def _alive(mon: dict[str, Any]) -> bool:
     return (
-        _fraction(mon.get("hp_pct")) > 0
+        as_fraction(mon.get("hp_pct")) > 0
         and mon.get("status") != "fnt"
         and mon.get("name") not in ("nopokemon", None, "")
     )
@@ -234,8 +229,8 @@ def _alive(mon: dict[str, Any]) -> bool:
 
 def _mon(gen: int, mon: dict[str, Any], *, can_tera: bool) -> Mon:
     """A `battle.model.Mon` from a state's pokemon dict (estimated stats)."""
-    level = int(_num(mon.get("lvl"))) or 100
-    base = {s: int(_num(mon.get(f"base_{s}"))) for s in STATS}
+    level = int(as_number(mon.get("lvl"))) or 100
+    base = {s: int(as_number(mon.get(f"base_{s}"))) for s in STATS}
     stats = compute_stats(base, level, EVS, None)
     types = _types(mon.get("types")) or ("normal",)
     tera = _id(mon.get("tera_type"))
@@ -254,11 +249,11 @@ def _mon(gen: int, mon: dict[str, Any], *, can_tera: bool) -> Mon:
         level=level,
         types=types,
         stats=stats,
-        hp=round(_fraction(mon.get("hp_pct")) * stats["hp"]),
+        hp=round(as_fraction(mon.get("hp_pct")) * stats["hp"]),
         ability="" if ability in ("unknownability", "noability") else ability,
         item="" if item in ("unknownitem", "noitem") else item,
         status=_status(mon),
-        boosts={b: int(_num(mon.get(f"{b}_boost"))) for b in BOOSTS if mon.get(f"{b}_boost")},
+        boosts={b: int(as_number(mon.get(f"{b}_boost"))) for b in BOOSTS if mon.get(f"{b}_boost")},
         moves=tuple(moves),
         tera_type=tera,
         terastallized=terastallized,
@@ -283,6 +278,8 @@ class _Matchups:
     def __init__(self, state: dict[str, Any], gen: int) -> None:
         self.gen = gen
         self.state = state
+        # (id, id) -> (the two Pokémon, kept alive so that their ids stay theirs, values)
+        self._pairs: dict[tuple[int, int], tuple[Mon, Mon, tuple[float, ...] | None]] = {}
         fields = _words(state.get("battle_field"))
         self.field = Field(
             weather=_WEATHERS.get(_id(state.get("weather")), ""),
@@ -328,6 +325,40 @@ class _Matchups:
         ours, theirs = effective_speed(battle, 0), effective_speed(battle, 1)
         return 1.0 if ours > theirs else 0.5 if ours == theirs else 0.0
 
+    def pair(self, ours: Mon, theirs: Mon) -> tuple[float, ...] | None:
+        """(offence, defence, faster, damage, KO, taken, taken KO) of `ours` facing `theirs`,
+        seen from our side: computed once per pair (the two actives' entities share it).
+        None when either is no Pokémon (an empty slot)."""
+        key = (id(ours), id(theirs))
+        if key not in self._pairs:
+            self._pairs[key] = (ours, theirs, self._pair(ours, theirs))
+        return self._pairs[key][2]
+
+    def _pair(self, ours: Mon, theirs: Mon) -> tuple[float, ...] | None:
+        if not (_real(ours) and _real(theirs)):
+            return None
+        battle = self.battle(ours, theirs)
+        return (
+            _log_mult(_best_type_mult(self.gen, ours.current_types(), theirs.current_types())),
+            _log_mult(_best_type_mult(self.gen, theirs.current_types(), ours.current_types())),
+            self.speed_order(battle),
+            *self.best(battle, 0),
+            *self.best(battle, 1),
+        )
+
+
+def can_terastallize(state: dict[str, Any]) -> bool:
+    """The state's `can_tera` (the arena's extension); in files without it, the text
+    view's guess (a gen 9 format, the active not already Stellar)."""
+    can_tera = state.get("can_tera")
+    if can_tera is None:
+        return tera_possible(state, state.get("player_active_pokemon") or {})
+    return bool(can_tera)
+
+
+def _real(mon: Mon) -> bool:
+    return mon.species not in ("", "nopokemon")
+
 
 def _best_type_mult(gen: int, attacking: tuple[str, ...], defending: tuple[str, ...]) -> float:
     if not attacking or not defending:
@@ -344,18 +375,12 @@ class EntityEncoder:
 
     def __init__(self, vocab: Vocabulary) -> None:
         self.vocab = vocab
-        self._text = StateEncoder(vocab)  # for the legal mask
-
-    def __getstate__(self) -> dict[str, Any]:
-        return {"vocab": self.vocab}
-
-    def __setstate__(self, state: dict[str, Any]) -> None:
-        self.__init__(state["vocab"])
 
     def encode(self, state: dict[str, Any]) -> EncodedTurn:
         """The tokens, numbers and legal mask of one Metamon state."""
-        tokens, numbers = self.entities(state)
-        return EncodedTurn(tokens, numbers, self.legal(state))
+        legal = self.legal(state)
+        tokens, numbers = self.entities(state, legal)
+        return EncodedTurn(tokens, numbers, legal)
 
     def __call__(self, state: dict[str, Any]) -> dict[str, np.ndarray]:
         """`encode` as the arrays `training.dataset.TrajectoryDataset(encode=...)` stacks."""
@@ -364,30 +389,30 @@ class EntityEncoder:
 
     # ------------------------------------------------------------------ legal actions
 
-    def legal(self, state: dict[str, Any]) -> np.ndarray:
-        legal = self._text.encode(state).legal.copy()
-        can_tera = state.get("can_tera")
-        if can_tera is not None and not legal.all():
-            if can_tera and not state.get("forced_switch"):
-                legal[TERA_OFFSET:] = legal[:N_MOVES]
-            else:
-                legal[TERA_OFFSET:] = False
+    @staticmethod
+    def legal(state: dict[str, Any]) -> np.ndarray:
+        """The text view's mask, with the tera slots open only while tera is available."""
+        legal = StateEncoder.legal_mask(state)
+        if not legal.all():  # (all True: nothing is legal, the mask is only kept non-empty)
+            open_ = can_terastallize(state) and not state.get("forced_switch")
+            legal[TERA_OFFSET:] = legal[:N_MOVES] if open_ else False
             if not legal.any():
                 legal[:] = True
         return legal
 
     # ------------------------------------------------------------------ the entities
 
-    def entities(self, state: dict[str, Any]) -> tuple[np.ndarray, np.ndarray]:
-        """(tokens (19 * 8,) int64, numbers (19 * 25,) float32) of one state."""
+    def entities(
+        self, state: dict[str, Any], legal: np.ndarray | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """(tokens (19 * 8,) int64, numbers (19 * 25,) float32) of one state; `legal` is
+        its mask when the caller has it already."""
         words = [["<pad>"] * N_WORDS for _ in range(N_ENTITIES)]
         nums = np.zeros((N_ENTITIES, N_FEATURES), dtype=np.float64)
         gen = state_gen(state)
-        can_tera = state.get("can_tera")
-        if can_tera is None:  # a file without the extension: the text view's guess
-            fmt = str(state.get("format") or "")
-            can_tera = gen == 9 or not fmt.startswith("gen")
-        can_tera = bool(can_tera)
+        can_tera = can_terastallize(state)
+        if legal is None:
+            legal = self.legal(state)
         matchups = _Matchups(state, gen)
 
         player = state.get("player_active_pokemon") or {}
@@ -398,14 +423,7 @@ class EntityEncoder:
         theirs = _mon(gen, opponent, can_tera=False)
 
         # global
-        if state.get("battle_won"):
-            phase = PHASE_WON
-        elif state.get("battle_lost"):
-            phase = PHASE_LOST
-        elif state.get("forced_switch"):
-            phase = PHASE_FORCE_SWITCH
-        else:
-            phase = PHASE_CHOOSE
+        phase = phase_word(state)
         fields = _words(state.get("battle_field"))
         words[GLOBAL][:5] = [str(state.get("format") or ""), phase, str(state.get("weather")),
                              *([*fields, "<pad>", "<pad>"])[:2]]  # fmt: skip
@@ -416,7 +434,7 @@ class EntityEncoder:
         g[G_TRICKROOM] = "trickroom" in fields
         g[G_WEATHER] = bool(matchups.field.weather)
         g[G_TERRAIN] = bool(matchups.field.terrain)
-        g[G_OPP_LEFT] = _num(state.get("opponents_remaining")) / 6
+        g[G_OPP_LEFT] = as_number(state.get("opponents_remaining")) / 6
         g[G_OUR_LEFT] = our_left / 6
         g[G_WON] = bool(state.get("battle_won"))
         g[G_LOST] = bool(state.get("battle_lost"))
@@ -428,7 +446,7 @@ class EntityEncoder:
         for entity, conditions, prev, left, tera in (
             (OUR_SIDE, "player_conditions", "player_prev_move", our_left, can_tera),
             (OPP_SIDE, "opponent_conditions", "opponent_prev_move",
-             _num(state.get("opponents_remaining")), gen == 9 and not opp_tera_used),
+             as_number(state.get("opponents_remaining")), gen == 9 and not opp_tera_used),
         ):  # fmt: skip
             cond = _words(state.get(conditions))
             move = state.get(prev) or {}
@@ -441,7 +459,7 @@ class EntityEncoder:
             row[2] /= 2
             row[S_LEFT] = left / 6
             row[S_TERA] = tera
-            row[S_PREV_POWER] = _num(move.get("base_power")) / 150
+            row[S_PREV_POWER] = as_number(move.get("base_power")) / 150
 
         # Pokémon: ours face the opponent's active, theirs face ours
         for entity, mon_dict, mon, ours_side in (
@@ -461,7 +479,6 @@ class EntityEncoder:
 
         # our active's move slots
         moves = list(player.get("moves") or [])[:N_MOVES]
-        legal = self._text.encode(state).legal
         if moves and _alive(player):
             battle = matchups.battle(ours, theirs)
             tera_battle = None
@@ -517,8 +534,7 @@ class EntityEncoder:
         ]
         if not mon_dict or mon_dict.get("name") in (None, "", "nopokemon"):
             return
-        gen = matchups.gen
-        row[P_HP] = _fraction(mon_dict.get("hp_pct"))
+        row[P_HP] = as_fraction(mon_dict.get("hp_pct"))
         row[P_ALIVE] = _alive(mon_dict)
         row[P_LEVEL] = mon.level / 100
         for i, b in enumerate(BOOSTS):
@@ -529,19 +545,14 @@ class EntityEncoder:
         row[P_KNOWN] = len(mon.moves) / 4
         if not row[P_ALIVE]:
             return
-        other = theirs if ours_side else ours
-        if other.hp <= 0 and not other.species:
+        values = matchups.pair(ours, theirs)
+        if values is None:
             return
-        row[P_OFFENCE] = _log_mult(_best_type_mult(gen, mon.current_types(),
-                                                   other.current_types()))  # fmt: skip
-        row[P_DEFENCE] = _log_mult(_best_type_mult(gen, other.current_types(),
-                                                   mon.current_types()))  # fmt: skip
-        battle = matchups.battle(ours, theirs)
-        order = matchups.speed_order(battle)
-        row[P_FASTER] = order if ours_side else 1.0 - order
-        me, them = (0, 1) if ours_side else (1, 0)
-        row[P_DAMAGE], row[P_KO] = matchups.best(battle, me)
-        row[P_TAKEN], row[P_TAKEN_KO] = matchups.best(battle, them)
+        offence, defence, faster, damage, ko, taken, taken_ko = values
+        if not ours_side:  # the opponent's Pokémon: the same pair, seen from its side
+            offence, defence, faster = defence, offence, 1.0 - faster
+            damage, ko, taken, taken_ko = taken, taken_ko, damage, ko
+        row[P_OFFENCE : P_TAKEN_KO + 1] = (offence, defence, faster, damage, ko, taken, taken_ko)
 
     @staticmethod
     def _move(
@@ -559,11 +570,11 @@ class EntityEncoder:
         words[:3] = [str(move.get(k, "")) for k in ("name", "move_type", "category")]
         row[M_PRESENT] = 1.0
         row[M_LEGAL] = legal
-        row[M_POWER] = _num(move.get("base_power")) / 150
-        row[M_ACCURACY] = _fraction(move.get("accuracy"))
-        row[M_PRIORITY] = _num(move.get("priority")) / 5
-        max_pp = _num(move.get("max_pp"))
-        row[M_PP] = _num(move.get("current_pp")) / max_pp if max_pp > 0 else 1.0
+        row[M_POWER] = as_number(move.get("base_power")) / 150
+        row[M_ACCURACY] = as_fraction(move.get("accuracy"))
+        row[M_PRIORITY] = as_number(move.get("priority")) / 5
+        max_pp = as_number(move.get("max_pp"))
+        row[M_PP] = as_number(move.get("current_pp")) / max_pp if max_pp > 0 else 1.0
         data = _move(gen, _id(move.get("name")))
         if data is None:
             return
@@ -573,17 +584,12 @@ class EntityEncoder:
         if theirs.species and theirs.hp > 0 and data.category != "status":
             row[M_MULT] = _log_mult(type_effectiveness(gen, mtype, theirs.current_types()))
             attack, defence = ("atk", "def") if data.category == "physical" else ("spa", "spd")
-            a = ours.stats[attack] * _stage(ours.boosts.get(attack, 0))
-            d = theirs.stats[defence] * _stage(theirs.boosts.get(defence, 0))
+            a = ours.stats[attack] * stat_multiplier(ours.boosts.get(attack, 0))
+            d = theirs.stats[defence] * stat_multiplier(theirs.boosts.get(defence, 0))
             row[M_RATIO] = math.log2(max(a, 1) / max(d, 1)) / 2
             row[M_DAMAGE], row[M_KO] = matchups.hit(battle, 0, data)
             if tera_battle is not None:
                 row[M_TERA_DAMAGE], row[M_TERA_KO] = matchups.hit(tera_battle, 0, data)
-
-
-def _stage(boost: int) -> float:
-    boost = max(-6, min(6, boost))
-    return (2 + boost) / 2 if boost >= 0 else 2 / (2 - boost)
 
 
 LAYOUTS = {  # observation -> (tokens, numbers) per state

@@ -168,7 +168,7 @@ _SPACE_JOINED = (
 )
 
 
-def _num(value: Any) -> float:
+def as_number(value: Any) -> float:
     """A JSON number as a float; null, strings and bools other than true are 0."""
     if value.__class__ is int or value.__class__ is float:
         return value
@@ -177,18 +177,29 @@ def _num(value: Any) -> float:
     return 0.0
 
 
-def _fraction(value: Any) -> float:
+def as_fraction(value: Any) -> float:
     """hp_pct / accuracy: a fraction; above 1 it was a percentage."""
-    x = _num(value)
+    x = as_number(value)
     return x / 100.0 if x > 1.0 else x
 
 
-def _tera_possible(state: dict[str, Any], active: dict[str, Any]) -> bool:
+def tera_possible(state: dict[str, Any], active: dict[str, Any]) -> bool:
     """Tera may still be available: a gen9 (or unnamed) format, not already stellar."""
     fmt = state.get("format")
     if isinstance(fmt, str) and fmt.startswith("gen") and not fmt.startswith("gen9"):
         return False
     return active.get("types") != "stellar"
+
+
+def phase_word(state: dict[str, Any]) -> str:
+    """The battle phase of a state: "<won>", "<lost>", "<forceswitch>" or "<choose>"."""
+    if state.get("battle_won"):
+        return PHASE_WON
+    if state.get("battle_lost"):
+        return PHASE_LOST
+    if state.get("forced_switch"):
+        return PHASE_FORCE_SWITCH
+    return PHASE_CHOOSE
 
 
 def _finish_numbers(numbers: np.ndarray) -> np.ndarray:
@@ -315,7 +326,7 @@ class StateEncoder:
                 name, pp, max_pp = _PP(move)
                 if name not in NO_MOVE_WORDS and (pp > 0 or max_pp <= 0):
                     legal[i] = any_move = True
-            if any_move and _tera_possible(state, player):
+            if any_move and tera_possible(state, player):
                 legal[TERA_OFFSET:] = legal[:N_MOVES]
         if not any(legal):
             legal = [True] * N_ACTIONS
@@ -327,7 +338,7 @@ class StateEncoder:
         tokens = np.array(self._tokens(state), dtype=np.int64)
         if tokens.shape != (N_TOKENS,):  # a layout bug, never the data's fault
             raise AssertionError(f"{tokens.shape[0]} tokens, expected {N_TOKENS}")
-        return EncodedTurn(tokens, self._numbers(state), self._legal(state))
+        return EncodedTurn(tokens, self._numbers(state), self.legal_mask(state))
 
     def _words(self, text: Any, slots: int, out: list[int]) -> None:
         """Append the ids of the first `slots` words of a space-joined field, PAD-filled."""
@@ -362,15 +373,7 @@ class StateEncoder:
 
     def _tokens(self, state: dict[str, Any]) -> list[int]:
         word = self.vocab.encode_word
-        out: list[int] = [word(state.get("format", ""))]
-        if state.get("battle_won"):
-            out.append(self._phase[PHASE_WON])
-        elif state.get("battle_lost"):
-            out.append(self._phase[PHASE_LOST])
-        elif state.get("forced_switch"):
-            out.append(self._phase[PHASE_FORCE_SWITCH])
-        else:
-            out.append(self._phase[PHASE_CHOOSE])
+        out: list[int] = [word(state.get("format", "")), self._phase[phase_word(state)]]
         for key in ("player_active_pokemon", "opponent_active_pokemon"):
             mon = state.get(key) or {}
             self._pokemon_tokens(mon, out)
@@ -398,12 +401,12 @@ class StateEncoder:
 
     @staticmethod
     def _pokemon_numbers(mon: dict[str, Any], out: list[float]) -> None:
-        out.append(_fraction(mon.get("hp_pct")))
-        out.append(_num(mon.get("lvl")) / 100.0)
+        out.append(as_fraction(mon.get("hp_pct")))
+        out.append(as_number(mon.get("lvl")) / 100.0)
         for key in BOOST_KEYS:
-            out.append(_num(mon.get(key)) / 6.0)
+            out.append(as_number(mon.get(key)) / 6.0)
         for key in BASE_STAT_KEYS:
-            out.append(_num(mon.get(key)) / 255.0)
+            out.append(as_number(mon.get(key)) / 255.0)
 
     def _numbers(self, state: dict[str, Any]) -> np.ndarray:
         out: list[float] = []
@@ -414,22 +417,23 @@ class StateEncoder:
         n = 0
         if isinstance(moves, list):
             for move in moves[:N_MOVES]:
-                out.append(_num(move.get("base_power")) / 150.0)
-                out.append(_fraction(move.get("accuracy")))
-                out.append(_num(move.get("priority")) / 5.0)
+                out.append(as_number(move.get("base_power")) / 150.0)
+                out.append(as_fraction(move.get("accuracy")))
+                out.append(as_number(move.get("priority")) / 5.0)
                 n += 1
         out.extend([0.0] * ((N_MOVES - n) * MOVE_NUMBERS))
         switches = state.get("available_switches") or []
         n = 0
         for mon in switches[:N_SWITCHES]:
-            out.append(_fraction(mon.get("hp_pct")))
+            out.append(as_fraction(mon.get("hp_pct")))
             n += 1
         out.extend([0.0] * (N_SWITCHES - n))
-        out.append(_num(state.get("opponents_remaining")) / 6.0)
+        out.append(as_number(state.get("opponents_remaining")) / 6.0)
         return _finish_numbers(np.array(out, dtype=np.float64))
 
     @staticmethod
-    def _legal(state: dict[str, Any]) -> np.ndarray:
+    def legal_mask(state: dict[str, Any]) -> np.ndarray:
+        """The 13-action legal mask of a state (see the module doc), on its own."""
         legal = np.zeros(N_ACTIONS, dtype=np.bool_)
         switches = state.get("available_switches") or []
         legal[N_MOVES : N_MOVES + min(len(switches), N_SWITCHES)] = True
@@ -441,10 +445,10 @@ class StateEncoder:
                 for i, move in enumerate(moves[:N_MOVES]):
                     if move.get("name", "nomove") in NO_MOVE_WORDS:
                         continue
-                    if _num(move.get("current_pp")) > 0 or _num(move.get("max_pp")) <= 0:
+                    if as_number(move.get("current_pp")) > 0 or as_number(move.get("max_pp")) <= 0:
                         legal[i] = True
                         any_move = True
-            if any_move and _tera_possible(state, active):
+            if any_move and tera_possible(state, active):
                 legal[TERA_OFFSET:] = legal[:N_MOVES]
         if not legal.any():
             legal[:] = True

@@ -475,27 +475,14 @@ class PolicyModel(nn.Module):
         legal: torch.Tensor | None = None,  # (B, T, n_actions) bool
     ) -> ModelOutput:
         """The history transformer and the heads, over already encoded turns."""
-        c = self.config
-        vectors, keys = turns
-        T = vectors.size(1)
-        if vectors.size(1) > c.max_turns:
-            raise ValueError(f"{T} turns > max_turns={c.max_turns}: cut the history to a window")
-        pos = torch.arange(T, device=vectors.device)  # (T,)
-        x = (
-            vectors
-            + self.action_emb(prev_action + 1)  # (B, T, C)
-            + self.reward_proj(prev_reward.unsqueeze(-1))  # (B, T, C)
-            + self.pos_emb(pos)  # (T, C)
-        )
-        h = self.history(self.drop(x))  # (B, T, C)
-        features = HeadInputs(h, keys)
-
+        h = self.read_history(turns.vectors, prev_action, prev_reward)  # (B, T, C)
+        keys = turns.keys
         # heads in float32: the losses (and the masking constant) want full precision
         logits = self.actor_head(h, keys).squeeze(-1).float()  # (B, T, A)
         q = self.critic_head(h, keys).float()  # (B, T, A, G)
         if legal is not None:
             logits = logits.masked_fill(~legal, torch.finfo(logits.dtype).min)
-        return ModelOutput(logits, q, features)
+        return ModelOutput(logits, q, HeadInputs(h, keys))
 
     def act(
         self,
@@ -509,22 +496,30 @@ class PolicyModel(nn.Module):
         The history transformer runs over every turn (it is causal, so right padding never
         reaches a row's real turns), but the heads only at the turns asked for, and the
         critic not at all. Equals `forward_turns(...).logits[arange(B), last]`."""
-        vectors, keys = turns
-        T = vectors.size(1)
-        if self.config.max_turns < T:
-            raise ValueError(f"{T} turns > max_turns={self.config.max_turns}")
-        pos = torch.arange(T, device=vectors.device)
-        x = (
-            vectors
-            + self.action_emb(prev_action + 1)
-            + self.reward_proj(prev_reward.unsqueeze(-1))
-            + self.pos_emb(pos)
-        )
-        h = self.history(self.drop(x))  # (B, T, C)
+        h = self.read_history(turns.vectors, prev_action, prev_reward)  # (B, T, C)
         rows = torch.arange(h.size(0), device=h.device)
         h_last = h[rows, last].unsqueeze(1)  # (B, 1, C)
-        keys_last = keys[rows, last].unsqueeze(1)  # (B, 1, A, C)
+        keys_last = turns.keys[rows, last].unsqueeze(1)  # (B, 1, A, C)
         return self.actor_head(h_last, keys_last).squeeze(-1).squeeze(1).float()  # (B, A)
+
+    def read_history(
+        self, vectors: torch.Tensor, prev_action: torch.Tensor, prev_reward: torch.Tensor
+    ) -> torch.Tensor:
+        """Turn vectors (B, T, C) plus the previous action, reward and turn position,
+        through the causal history transformer: h (B, T, C)."""
+        T = vectors.size(1)
+        if self.config.max_turns < T:
+            raise ValueError(
+                f"{T} turns > max_turns={self.config.max_turns}: cut the history to a window"
+            )
+        pos = torch.arange(T, device=vectors.device)  # (T,)
+        x = (
+            vectors
+            + self.action_emb(prev_action + 1)  # (B, T, C)
+            + self.reward_proj(prev_reward.unsqueeze(-1))  # (B, T, C)
+            + self.pos_emb(pos)  # (T, C)
+        )
+        return self.history(self.drop(x))
 
     def num_parameters(self) -> int:
         return sum(p.numel() for p in self.parameters())

@@ -7,7 +7,7 @@
         --data_path /tmp/arena-shards --out checkpoints/run
 
 Reading a `.json.lz4` trajectory costs ~1.1 ms of CPU for the JSON alone, and encoding its
-~44 states another ~1.2 ms (the text view, `training.features.StateEncoder`) to ~50 ms (the
+~44 states another ~1.2 ms (the text view, `training.features.StateEncoder`) to ~35 ms (the
 entity view, `training.entities.EntityEncoder`, with its damage numbers): a loader that does both
 for every window cannot feed 1,500 trajectories/s on two cores. A shard folder holds the
 encoder's output instead, and a DataLoader worker only slices memory-mapped arrays.

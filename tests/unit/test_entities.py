@@ -260,3 +260,23 @@ def test_tera_damage_only_while_tera_is_available(encoder: EntityEncoder) -> Non
     _, nums = split(encoder, state_of(player, opponent, [fainted]))
     assert nums[OUR_BENCH][P_ALIVE] == 0.0 and nums[OUR_BENCH][P_HP] == 0.0
     assert not nums[OUR_BENCH + 1].any()
+
+
+def test_each_switch_in_has_its_own_matchup(encoder: EntityEncoder) -> None:
+    """Matchups are computed once per pair of Pokémon: each of several switch-ins still
+    gets its own numbers, the ones it gets when it is the only one."""
+    moves = {
+        "charizard": ("flamethrower",),
+        "garchomp": ("earthquake",),
+        "jolteon": ("thunderbolt",),
+        "snorlax": ("bodyslam",),
+        "venusaur": ("gigadrain",),
+    }
+    names = tuple(moves)
+    player, opponent = mon("snorlax", moves=("bodyslam",)), mon("venusaur", moves=("gigadrain",))
+    together = split(encoder, state_of(player, opponent, [mon(n, moves=moves[n]) for n in names]))[
+        1
+    ]
+    for i, name in enumerate(names):
+        alone = split(encoder, state_of(player, opponent, [mon(name, moves=moves[name])]))[1]
+        assert together[OUR_BENCH + i] == pytest.approx(alone[OUR_BENCH], abs=1e-6), name
