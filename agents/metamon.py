@@ -8,13 +8,14 @@ checkpoint is missing or unreadable.
 
 Per decision the agent builds the battle's Metamon state (`training.metamon_format`),
 encodes it into one turn with the checkpoint's observation (`training.entities`: the
-entity view, or Metamon's text view) and keeps, per battle, the encoding of every turn so
-far (`PolicyModel.encode_turns` runs once per new turn), the
-action it took and the shaped reward between consecutive states (`training.data.
-shaped_reward`), as the training data has them: at turn t the model reads `prev_action` =
-the action index taken at t-1 (-1 at the first turn, or when it was outside the action
-space) and `prev_reward` = the reward of the transition t-1 -> t (0 at the first turn).
-The history transformer reads the last `max_turns` turns (`PolicyModel.act`).
+entity view, or Metamon's text view), with the action it took and the shaped reward
+between consecutive states (`training.data.shaped_reward`), as the training data has
+them: at turn t the model reads `prev_action` = the action index taken at t-1 (-1 at the
+first turn, or when it was outside the action space) and `prev_reward` = the reward of
+the transition t-1 -> t (0 at the first turn). Per battle it keeps what each turn left in
+the history transformer (its keys and values in every layer), so a decision costs the
+new turn alone (`PolicyModel.decode`), not the whole history; past the model's window of
+`max_turns` turns the positions shift, and the window is recomputed (`PolicyModel.act`).
 A request asked again (same `rqid`) replaces the last turn, as the trajectory recorder
 does. A battle's history is dropped once the battle is finished.
 
@@ -29,9 +30,8 @@ The model is loaded once per process (shared by both sides when they use the sam
 checkpoint), in eval mode, on the device `training.accel.detect_accelerator` picks. Torch
 runs off the event loop, in one worker thread per model that batches: it takes every
 decision waiting (of all battles and both sides), encodes their new turns in one
-`encode_turns` call and runs the history transformer once over their histories
-(`PolicyModel.act`, right-padded: the model is causal, so each battle reads its logits at
-its own last turn), then answers each.
+`encode_turns` call and decodes them in one pass over their battles' caches
+(right-padded, masked), then answers each.
 Many battles at once thus cost one forward pass per round instead of a queue of them.
 Torch uses `METAMON_THREADS` CPU threads (default: 1, so the agents and the simulator
 processes do not fight over a small machine's cores).
@@ -106,14 +106,28 @@ class LoadedModel:
 
 @dataclass
 class Job:
-    """One decision waiting for the model: its battle's turns so far and the new state."""
+    """One decision waiting for the model: its battle's turns so far and the new state.
 
-    turns: list[tuple[torch.Tensor, torch.Tensor]]  # the window of past turns (not copied)
+    While the battle fits the model's window, `cache` holds every past turn's keys and
+    values in the history transformer and the pass decodes the new turn alone; past the
+    window (the positions shift) `cache` is None and the window is recomputed from
+    `vectors`."""
+
+    vectors: list[torch.Tensor]  # the window's past turn vectors (d_model,) (not copied)
+    cache: list[torch.Tensor] | None  # each past turn's (n_layers, 2, d_model), or None
     prev_actions: list[int]  # the same window's previous actions, then this turn's
     prev_rewards: list[float]
     state: dict[str, Any]
     want_logits: bool
     future: Future = field(default_factory=Future)
+
+
+@dataclass
+class Encoded:
+    """What a pass gives a decision besides its logits: the new turn, for the history."""
+
+    vector: torch.Tensor  # (d_model,)
+    cache: torch.Tensor | None  # (n_layers, 2, d_model), None when the window was recomputed
 
 
 MAX_BATCH = 64  # decisions answered by one forward pass at most
@@ -152,44 +166,69 @@ class Batcher:
             for job, result in zip(jobs, results, strict=True):
                 job.future.set_result(result)
 
-    def _answer(self, jobs: list[Job]) -> list[tuple[Any, Any, list[float] | None]]:
+    def _answer(self, jobs: list[Job]) -> list[tuple[Any, Encoded, list[float] | None]]:
         import numpy as np
         import torch
 
         from training.accel import autocast
-        from training.model import Turns
 
         loaded = self.loaded
         model, device = loaded.model, loaded.accel.device
         encoded_turns = [loaded.encoder.encode(job.state) for job in jobs]
+        caches: list[torch.Tensor | None] = [None] * len(jobs)
+        logits: dict[int, list[float]] = {}
         with torch.inference_mode(), autocast(loaded.accel):
             tok = torch.from_numpy(np.stack([t.tokens for t in encoded_turns])).to(device)
             num = torch.from_numpy(np.stack([t.numbers for t in encoded_turns])).to(device)
             new = model.encode_turns(tok.unsqueeze(1), num.unsqueeze(1))  # (B, 1, ...)
-            encoded = [(new.vectors[i, 0], new.keys[i, 0]) for i in range(len(jobs))]
-            wanted = [i for i, job in enumerate(jobs) if job.want_logits]
-            logits: dict[int, list[float]] = {}
-            if wanted:
-                lengths = [len(jobs[i].turns) + 1 for i in wanted]
+            vectors, keys = new.vectors[:, 0], new.keys[:, 0]  # (B, C), (B, A, C)
+            cached = [i for i, job in enumerate(jobs) if job.cache is not None]
+            if cached:  # every battle in its window: the new turns alone, one pass
+                rows = torch.tensor(cached, device=device)
+                lengths = [len(jobs[i].cache or ()) for i in cached]
+                P = max(lengths)
+                past = None
+                if P:
+                    entry = next(c[0] for i in cached if (c := jobs[i].cache))
+                    past = entry.new_zeros(len(cached), P, *entry.shape)
+                    for row, i in enumerate(cached):
+                        if lengths[row]:
+                            past[row, : lengths[row]] = torch.stack(jobs[i].cache or [])
+                out, entries = model.decode(
+                    vectors[rows],
+                    keys[rows],
+                    torch.tensor([jobs[i].prev_actions[-1] for i in cached], device=device),
+                    torch.tensor([jobs[i].prev_rewards[-1] for i in cached], device=device),
+                    past,
+                    torch.tensor(lengths, device=device) if P else None,
+                )
+                out = out.cpu()
+                for row, i in enumerate(cached):
+                    caches[i] = entries[row]
+                    if jobs[i].want_logits:
+                        logits[i] = out[row].tolist()
+            full = [i for i, job in enumerate(jobs) if job.cache is None and job.want_logits]
+            if full:  # past the window: recompute it
+                lengths = [len(jobs[i].vectors) + 1 for i in full]
                 T = max(lengths)
-                vectors = new.vectors.new_zeros(len(wanted), T, new.vectors.size(-1))
-                keys = new.keys.new_zeros(len(wanted), T, *new.keys.shape[2:])
-                actions = torch.full((len(wanted), T), -1, dtype=torch.long, device=device)
-                rewards = torch.zeros(len(wanted), T, dtype=torch.float32, device=device)
-                for row, i in enumerate(wanted):
+                history = vectors.new_zeros(len(full), T, vectors.size(-1))
+                actions = torch.full((len(full), T), -1, dtype=torch.long, device=device)
+                rewards = torch.zeros(len(full), T, dtype=torch.float32, device=device)
+                for row, i in enumerate(full):
                     job, n = jobs[i], lengths[row]
-                    past = [*job.turns, encoded[i]]
-                    vectors[row, :n] = torch.stack([v for v, _ in past])
-                    keys[row, :n] = torch.stack([k for _, k in past])
+                    history[row, :n] = torch.stack([*job.vectors, vectors[i]])
                     actions[row, :n] = torch.tensor(job.prev_actions, dtype=torch.long)
                     rewards[row, :n] = torch.tensor(job.prev_rewards, dtype=torch.float32)
                 last = torch.tensor(lengths, device=device) - 1
-                rows = model.act(Turns(vectors, keys), actions, rewards, last).cpu()
-                for row, i in enumerate(wanted):
-                    logits[i] = rows[row].tolist()
+                out = model.act(history, keys[full], actions, rewards, last).cpu()
+                for row, i in enumerate(full):
+                    logits[i] = out[row].tolist()
         self.batches += 1
         self.decisions += len(jobs)
-        return [(turn.legal, encoded[i], logits.get(i)) for i, turn in enumerate(encoded_turns)]
+        return [
+            (turn.legal, Encoded(vectors[i], caches[i]), logits.get(i))
+            for i, turn in enumerate(encoded_turns)
+        ]
 
 
 _MODELS: dict[Path, LoadedModel] = {}
@@ -330,8 +369,9 @@ class History:
     """One battle as the model has seen it so far (one entry per decision)."""
 
     battle: Any  # the poke-env Battle these turns belong to
-    turns: list[tuple[torch.Tensor, torch.Tensor]] = field(default_factory=list)  # (vector
-    # (d_model,), action keys (n_actions, d_model)) of each turn
+    vectors: list[torch.Tensor] = field(default_factory=list)  # each turn's (d_model,)
+    cache: list[torch.Tensor | None] = field(default_factory=list)  # each turn's keys and
+    # values in the history transformer (n_layers, 2, d_model); None past the window
     prev_actions: list[int] = field(default_factory=list)
     prev_rewards: list[float] = field(default_factory=list)
     states: list[dict[str, Any]] = field(default_factory=list)
@@ -339,10 +379,11 @@ class History:
     last_rqid: Any = None
 
     def __len__(self) -> int:
-        return len(self.turns)
+        return len(self.vectors)
 
     def pop(self) -> None:
-        for seq in (self.turns, self.prev_actions, self.prev_rewards, self.states, self.actions):
+        seqs = (self.vectors, self.cache, self.prev_actions, self.prev_rewards, self.states)
+        for seq in (*seqs, self.actions):
             seq.pop()
 
 
@@ -360,9 +401,17 @@ class MetamonAgent(BaseAgent):
     """A `training.model.PolicyModel` checkpoint choosing among the legal actions."""
 
     def __init__(
-        self, seed: int | None = None, arg: str | None = None, temperature: float | None = None
+        self,
+        seed: int | None = None,
+        arg: str | None = None,
+        temperature: float | None = None,
+        *,
+        use_cache: bool = True,
     ):
+        """`use_cache=False` recomputes each battle's history at every decision (the
+        reference `bench/inference.py --compare` times the cache against)."""
         super().__init__(seed)
+        self.use_cache = use_cache
         path = checkpoint_path(arg)
         if arg is None and not path.is_file():
             check(arg)  # the one-line "train one" message
@@ -422,8 +471,12 @@ class MetamonAgent(BaseAgent):
         real = legal_indices(battle)
 
         start = max(0, len(history) + 1 - self._loaded.config.max_turns)
+        whole = all(entry is not None for entry in history.cache)  # the window from turn 0
+        complete = self.use_cache and start == 0 and whole
+        cache = history.cache if complete else None
         job = Job(
-            turns=history.turns[start:],
+            vectors=history.vectors[start:],
+            cache=cache,
             prev_actions=[*history.prev_actions[start:], prev_action],
             prev_rewards=[*history.prev_rewards[start:], prev_reward],
             state=state,
@@ -431,7 +484,8 @@ class MetamonAgent(BaseAgent):
         )
         legal, encoded, logits = await asyncio.wrap_future(self._loaded.infer(job))
         allowed = [i for i in real if legal[i]] or real
-        history.turns.append(encoded)
+        history.vectors.append(encoded.vector)
+        history.cache.append(encoded.cache)
         history.prev_actions.append(prev_action)
         history.prev_rewards.append(prev_reward)
         history.states.append(state)

@@ -15,8 +15,10 @@ replays them again as new battles. It measures, per decision:
              + act over every decision in the pass), per pass.
 With `--concurrent N`, N recorded battles are replayed at once (as the arena plays them at
 `--concurrency`), so decisions share forward passes; the summary says how many decisions a
-pass answered on average. Prints p50 and p95 in milliseconds (target: decide p50 under
-10 ms), and decide p50 / p95 by history length.
+pass answered on average. With `--compare`, the same replay runs twice in one process:
+each battle's history recomputed at every decision (the agent without its cache), then
+decoded from the cache, and the ratio of their p50s is printed. Prints p50 and p95 in
+milliseconds (target: decide p50 under 10 ms), and decide p50 / p95 by history length.
 """
 
 from __future__ import annotations
@@ -41,6 +43,9 @@ def make_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--rounds", type=int, default=3, help="passes over every decision point")
     p.add_argument("--concurrent", type=int, default=1, help="battles replayed at once")
+    p.add_argument(
+        "--compare", action="store_true", help="time the history recomputed, then cached"
+    )
     p.add_argument("--checkpoint", type=Path, help="a checkpoint to time (default: random)")
     p.add_argument("--size", default="small", help="preset of the random model (default small)")
     p.add_argument(
@@ -71,7 +76,7 @@ def random_checkpoint(size: str, folder: Path) -> Path:
 
 
 async def measure(
-    checkpoint: Path, rounds: int, concurrent: int = 1
+    checkpoint: Path, rounds: int, concurrent: int = 1, use_cache: bool = True
 ) -> tuple[object, dict[str, list[float]], list, float]:
     """Per-decision wall times (decide), per-pass times (model), history lengths, and the
     mean number of decisions a forward pass answered."""
@@ -81,7 +86,10 @@ async def measure(
     from agents.metamon import Batcher, MetamonAgent
 
     # one agent per battle played at once (as the arena has one per side), one model
-    agents = [MetamonAgent(seed=i, arg=str(checkpoint), temperature=0.0) for i in range(concurrent)]
+    agents = [
+        MetamonAgent(seed=i, arg=str(checkpoint), temperature=0.0, use_cache=use_cache)
+        for i in range(concurrent)
+    ]
     loaded = agents[0]._loaded  # type: ignore[attr-defined]
     if loaded.batcher is None:
         loaded.batcher = Batcher(loaded)
@@ -121,29 +129,15 @@ async def measure(
     per_pass = (batcher.decisions - before[1]) / max(batcher.batches - before[0], 1)
     for agent in agents:
         await agent.close()
+    del batcher._answer  # the class's method again, for the next measure()
     return agents[0], times, lengths, per_pass
 
 
-def main(argv: list[str] | None = None) -> int:
-    args = make_parser().parse_args(argv)
-    logging.basicConfig(level=logging.WARNING)
-    if args.threads is not None:
-        os.environ["METAMON_THREADS"] = str(args.threads)
-    import torch
-
-    with tempfile.TemporaryDirectory() as tmp:
-        checkpoint = args.checkpoint or random_checkpoint(args.size, Path(tmp))
-        agent, times, lengths, per_pass = asyncio.run(
-            measure(checkpoint, args.rounds, args.concurrent)
-        )
-    params = agent.params  # type: ignore[attr-defined]
+def report(
+    times: dict[str, list[float]], lengths: list[int], per_pass: float, args, label: str
+) -> None:
     n = len(times["decide"])
-    print(
-        f"metamon {params['size']} ({params['parameters']:,} parameters), "
-        f"{'random weights' if args.checkpoint is None else checkpoint}, "
-        f"CPU, {torch.get_num_threads()} torch thread(s), torch {torch.__version__}"
-    )
-    print(f"{n} decisions over the recorded battles ({args.rounds} rounds, "
+    print(f"[history {label}] {n} decisions over the recorded battles ({args.rounds} rounds, "
           f"{args.concurrent} at a time), history up to {max(lengths)} turns, "
           f"{per_pass:.1f} decisions per forward pass")  # fmt: skip
     for kind in ("decide", "model"):
@@ -158,6 +152,36 @@ def main(argv: list[str] | None = None) -> int:
             label = f"{low}-{high}" if high < 10_000 else f"{low}+"
             print(f"  history {label:>6s} turns: p50 {pct(values, 50):6.2f} ms   "
                   f"p95 {pct(values, 95):6.2f} ms   ({len(values)} decisions)")  # fmt: skip
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = make_parser().parse_args(argv)
+    logging.basicConfig(level=logging.WARNING)
+    if args.threads is not None:
+        os.environ["METAMON_THREADS"] = str(args.threads)
+    import torch
+
+    with tempfile.TemporaryDirectory() as tmp:
+        checkpoint = args.checkpoint or random_checkpoint(args.size, Path(tmp))
+        modes = [False, True] if args.compare else [True]
+        results = [
+            asyncio.run(measure(checkpoint, args.rounds, args.concurrent, use_cache))
+            for use_cache in modes
+        ]
+    agent = results[0][0]
+    params = agent.params  # type: ignore[attr-defined]
+    print(
+        f"metamon {params['size']} ({params['parameters']:,} parameters), "
+        f"{'random weights' if args.checkpoint is None else checkpoint}, "
+        f"CPU, {torch.get_num_threads()} torch thread(s), torch {torch.__version__}"
+    )
+    for use_cache, (_agent, times, lengths, per_pass) in zip(modes, results, strict=True):
+        report(times, lengths, per_pass, args, "cached" if use_cache else "recomputed")
+    times = results[-1][1]
+    if args.compare:
+        before, after = (pct(r[1]["decide"], 50) for r in results)
+        print(f"decide p50: recomputed {before:.2f} ms / cached {after:.2f} ms = "
+              f"{before / after:.2f}x")  # fmt: skip
     p50 = pct(times["decide"], 50)
     verdict = "meets" if p50 < TARGET_MS else "misses"
     print(f"decision latency p50 {p50:.2f} ms ({verdict} the {TARGET_MS:.0f} ms target)")

@@ -231,6 +231,27 @@ class SelfAttention(nn.Module):
         )
         return self.resid_dropout(self.c_proj(y.reshape(B, T, C)))  # (B, T, C)
 
+    def step(
+        self, x: torch.Tensor, past: torch.Tensor | None, mask: torch.Tensor | None
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """One new position per row against cached keys and values (causal decoding).
+
+        x (B, 1, C); past (B, P, 2, C): each row's earlier keys and values, right-padded;
+        mask (B, P + 1) bool: which of the P + 1 positions each row attends to (its real
+        past and the new one). -> (output (B, 1, C), this position's keys/values (B, 2, C))."""
+        B, _, C = x.shape
+        H = self.n_heads
+        q, k, v = self.c_attn(x).split(C, dim=-1)  # (B, 1, C) each
+        new = torch.cat([k, v], dim=1)  # (B, 2, C)
+        kv = new.unsqueeze(1) if past is None else torch.cat([past, new.unsqueeze(1)], dim=1)
+        P1 = kv.size(1)  # (B, P + 1, 2, C)
+        keys = kv[:, :, 0].view(B, P1, H, C // H).transpose(1, 2)  # (B, H, P + 1, hs)
+        values = kv[:, :, 1].view(B, P1, H, C // H).transpose(1, 2)
+        query = q.view(B, 1, H, C // H).transpose(1, 2)  # (B, H, 1, hs)
+        attn_mask = None if mask is None else mask[:, None, None, :]  # (B, 1, 1, P + 1)
+        y = F.scaled_dot_product_attention(query, keys, values, attn_mask=attn_mask)
+        return self.c_proj(y.transpose(1, 2).reshape(B, 1, C)), new
+
 
 class MLP(nn.Module):
     def __init__(self, d_model: int, d_ff: int, dropout: float):
@@ -258,6 +279,15 @@ class Block(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         x = x + self.attn(self.ln_1(x))
         return x + self.mlp(self.ln_2(x))
+
+    def step(
+        self, x: torch.Tensor, past: torch.Tensor | None, mask: torch.Tensor | None
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """`forward` for one new position per row over cached keys/values (see
+        SelfAttention.step) -> (x (B, 1, C), this position's keys/values (B, 2, C))."""
+        y, new = self.attn.step(self.ln_1(x), past, mask)
+        x = x + y
+        return x + self.mlp(self.ln_2(x)), new
 
 
 class Transformer(nn.Module):
@@ -289,6 +319,19 @@ class Transformer(nn.Module):
             else:
                 x = block(x)
         return self.ln_f(x)
+
+    def step(
+        self, x: torch.Tensor, past: torch.Tensor | None, mask: torch.Tensor | None
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """A causal stack's output at one new position per row, from the keys and values
+        its earlier positions left in each layer: x (B, 1, C), past (B, P, n_layers, 2, C)
+        right-padded, mask (B, P + 1) -> (out (B, 1, C), new cache entry (B, n_layers, 2, C)).
+        Equals `forward` over the whole sequence at its last position (tested)."""
+        news = []
+        for layer, block in enumerate(self.blocks):
+            x, new = block.step(x, None if past is None else past[:, :, layer], mask)
+            news.append(new)
+        return self.ln_f(x), torch.stack(news, dim=1)
 
 
 # --------------------------------------------------------------------------------------
@@ -486,21 +529,61 @@ class PolicyModel(nn.Module):
 
     def act(
         self,
-        turns: Turns,  # vectors (B, T, C), keys (B, T, A, C); rows right-padded
+        vectors: torch.Tensor,  # (B, T, C): each row's turn vectors, right-padded
+        keys: torch.Tensor,  # (B, A, C): the action keys of each row's last turn
         prev_action: torch.Tensor,  # (B, T) int64
         prev_reward: torch.Tensor,  # (B, T) float
         last: torch.Tensor,  # (B,) int64: each row's last real turn
     ) -> torch.Tensor:
-        """The actor's logits (B, A) at each row's `last` turn only: what a player needs.
+        """The actor's logits (B, A) at each row's `last` turn, recomputing the history.
 
         The history transformer runs over every turn (it is causal, so right padding never
-        reaches a row's real turns), but the heads only at the turns asked for, and the
-        critic not at all. Equals `forward_turns(...).logits[arange(B), last]`."""
-        h = self.read_history(turns.vectors, prev_action, prev_reward)  # (B, T, C)
-        rows = torch.arange(h.size(0), device=h.device)
-        h_last = h[rows, last].unsqueeze(1)  # (B, 1, C)
-        keys_last = turns.keys[rows, last].unsqueeze(1)  # (B, 1, A, C)
-        return self.actor_head(h_last, keys_last).squeeze(-1).squeeze(1).float()  # (B, A)
+        reaches a row's real turns), the actor head only at the turns asked for, the critic
+        not at all. Equals `forward_turns(...).logits[arange(B), last]`. A player that keeps
+        each battle's cache uses `decode` instead, which costs one turn, not the history."""
+        h = self.read_history(vectors, prev_action, prev_reward)  # (B, T, C)
+        h_last = h[torch.arange(h.size(0), device=h.device), last]  # (B, C)
+        return self._actor_logits(h_last, keys)
+
+    def decode(
+        self,
+        vectors: torch.Tensor,  # (B, C): each row's new turn vector
+        keys: torch.Tensor,  # (B, A, C): its action keys
+        prev_action: torch.Tensor,  # (B,) int64
+        prev_reward: torch.Tensor,  # (B,) float
+        past: torch.Tensor | None,  # (B, P, n_layers, 2, C): earlier turns' cache, right-padded
+        lengths: torch.Tensor | None,  # (B,) int64: each row's real past turns (<= P)
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """One new turn per row over the keys and values its battle's earlier turns left
+        in the history transformer: (logits (B, A), the new turn's cache entry (B,
+        n_layers, 2, C)). The turn's position is its row's length. Equals `act` over the
+        whole history (tested), at the cost of one turn instead of all of them."""
+        B = vectors.size(0)
+        P = 0 if past is None else past.size(1)
+        pos = (
+            torch.zeros(B, dtype=torch.long, device=vectors.device) if lengths is None else lengths
+        )
+        if int(pos.max()) >= self.config.max_turns:
+            raise ValueError(
+                f"turn {int(pos.max()) + 1} > max_turns={self.config.max_turns}: "
+                "recompute a window with act()"
+            )
+        x = (
+            vectors
+            + self.action_emb(prev_action + 1)
+            + self.reward_proj(prev_reward.unsqueeze(-1))
+            + self.pos_emb(pos)
+        ).unsqueeze(1)  # (B, 1, C)
+        mask = None
+        if past is not None and lengths is not None:
+            span = torch.arange(P + 1, device=vectors.device)  # (P + 1,)
+            mask = (span < lengths.unsqueeze(1)) | (span == P)  # (B, P + 1)
+        h, new = self.history.step(x, past, mask)  # (B, 1, C), (B, n_layers, 2, C)
+        return self._actor_logits(h[:, 0], keys), new
+
+    def _actor_logits(self, h: torch.Tensor, keys: torch.Tensor) -> torch.Tensor:
+        # h (B, C), keys (B, A, C) -> (B, A) float32
+        return self.actor_head(h.unsqueeze(1), keys.unsqueeze(1)).squeeze(-1).squeeze(1).float()
 
     def read_history(
         self, vectors: torch.Tensor, prev_action: torch.Tensor, prev_reward: torch.Tensor

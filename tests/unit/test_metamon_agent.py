@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 from pathlib import Path
 
 import pytest
@@ -56,8 +57,10 @@ def test_always_legal_and_history_grows_per_battle(checkpoint: Path) -> None:
         assert history.prev_actions[1:] == history.actions[:-1]
         assert all(-1 <= a < N_ACTIONS for a in history.actions)
         c = agent._loaded.config
-        assert all(v.shape == (c.d_model,) for v, _ in history.turns)
-        assert all(k.shape == (c.n_actions, c.d_model) for _, k in history.turns)
+        assert all(v.shape == (c.d_model,) for v in history.vectors)
+        window = min(len(history), c.max_turns)  # each turn's cache while in the window
+        entries = history.cache[:window]
+        assert all(e is not None and e.shape == (c.n_layers, 2, c.d_model) for e in entries)
     asyncio.run(agent.close())
 
 
@@ -208,8 +211,9 @@ def test_registry_empty_path() -> None:
 
 
 def test_a_batched_forward_pass_gives_each_battle_its_own_logits(checkpoint: Path) -> None:
-    """The batcher's one pass over several battles (histories of different lengths,
-    right-padded) gives each the logits a pass over it alone gives."""
+    """The batcher's one pass over several battles (caches of different lengths,
+    right-padded) gives each the logits a pass over it alone gives, and decoding from the
+    cache gives the logits of recomputing the whole history."""
     from agents.metamon import Batcher, Job, load_model
     from training.metamon_format import metamon_state
 
@@ -217,19 +221,40 @@ def test_a_batched_forward_pass_gives_each_battle_its_own_logits(checkpoint: Pat
     batcher = Batcher(loaded)
     jobs = []
     for n, path in enumerate(fixture_paths()[:4]):
-        turns, actions = [], []
+        vectors, cache, actions = [], [], []
         for battle, _request in list(decision_points(path))[: 2 + 2 * n]:
-            job = Job(turns[:], [*actions, 0], [0.0] * (len(actions) + 1),
+            job = Job(vectors[:], cache[:], [*actions, 0], [0.0] * (len(actions) + 1),
                       metamon_state(battle), True)  # fmt: skip
             ((_, encoded, _),) = batcher._answer([job])
-            turns.append(encoded)
+            assert encoded.cache is not None
+            vectors.append(encoded.vector)
+            cache.append(encoded.cache)
             actions.append(0)
         jobs.append(job)
     alone = [batcher._answer([job])[0][2] for job in jobs]
     together = [logits for _, _, logits in batcher._answer(jobs)]
-    for a, b in zip(alone, together, strict=True):
+    recomputed = [batcher._answer([dataclasses.replace(job, cache=None)])[0][2] for job in jobs]
+    for a, b, c in zip(alone, together, recomputed, strict=True):
         legal = [i for i, x in enumerate(a) if x > -1e30]
         assert max(abs(a[i] - b[i]) for i in legal) < 1e-5
+        assert max(abs(a[i] - c[i]) for i in legal) < 1e-5
+
+
+def test_past_the_window_the_history_is_recomputed(checkpoint: Path, monkeypatch) -> None:
+    """A battle longer than the model's window: each decision past it reads the last
+    max_turns turns (positions from 0 again), recomputed, and stays legal."""
+    path = fixture_paths()[0]
+    points = list(decision_points(path))
+    agent = MetamonAgent(seed=1, arg=str(checkpoint))
+    window = 3
+    monkeypatch.setattr(agent._loaded.config, "max_turns", window)
+    choices = play(agent, path)
+    history = agent.history(load_recording(path).battle_tag)
+    assert history is not None and len(history) == len(points) > window
+    assert all(e is not None for e in history.cache[:window])
+    assert all(e is None for e in history.cache[window:])
+    assert [n for _, n, _ in choices] == list(range(1, len(points) + 1))
+    asyncio.run(agent.close())
 
 
 def test_concurrent_battles_share_forward_passes(checkpoint: Path) -> None:

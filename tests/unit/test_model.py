@@ -133,15 +133,70 @@ def test_cached_turn_vectors_match_full_forward():
 
 
 def test_act_gives_the_logits_at_each_rows_last_turn():
-    """What a player runs: the heads at one turn per row (rows right-padded)."""
+    """The heads at one turn per row (rows right-padded), the history recomputed."""
     model = make_model().eval()
     batch = make_batch(model.config, B=3, T=6, seed=11)
     turns = model.encode_turns(batch["tokens"], batch["numbers"])
     full = model.forward_turns(turns, batch["prev_action"], batch["prev_reward"])
     last = torch.tensor([5, 2, 0])
-    logits = model.act(turns, batch["prev_action"], batch["prev_reward"], last)
+    rows = torch.arange(3)
+    logits = model.act(
+        turns.vectors, turns.keys[rows, last], batch["prev_action"], batch["prev_reward"], last
+    )
     assert logits.shape == (3, 13)
-    assert torch.allclose(logits, full.logits[torch.arange(3), last], atol=1e-5)
+    assert torch.allclose(logits, full.logits[rows, last], atol=1e-5)
+
+
+def test_decoding_turn_by_turn_from_the_cache_equals_the_full_history():
+    """What a player runs: each new turn against the keys and values its battle's earlier
+    turns left, batched over battles of different lengths (caches right-padded); every
+    turn's logits equal the full forward pass's at that turn."""
+    model = make_model().eval()
+    B, T = 3, 7
+    batch = make_batch(model.config, B=B, T=T, seed=12)
+    turns = model.encode_turns(batch["tokens"], batch["numbers"])
+    full = model.forward_turns(turns, batch["prev_action"], batch["prev_reward"])
+    starts = [0, 2, 4]  # the battles are at different turns: row r decodes turns start_r..
+    caches: list[list[torch.Tensor]] = [[] for _ in range(B)]
+    for r in range(B):  # bring each row to its start turn alone, one turn at a time
+        for t in range(starts[r]):
+            past = torch.stack(caches[r]).unsqueeze(0) if caches[r] else None
+            lengths = torch.tensor([t])
+            logits, new = model.decode(
+                turns.vectors[r : r + 1, t], turns.keys[r : r + 1, t],
+                batch["prev_action"][r : r + 1, t], batch["prev_reward"][r : r + 1, t],
+                past, lengths,
+            )  # fmt: skip
+            assert torch.allclose(logits[0], full.logits[r, t], atol=1e-5), (r, t)
+            caches[r].append(new[0])
+    for step in range(T - max(starts)):  # then all rows together, right-padded
+        ts = [s + step for s in starts]
+        P = max(ts)
+        past = torch.zeros(B, P, *caches[-1][0].shape)
+        for r, t in enumerate(ts):
+            if t:
+                past[r, :t] = torch.stack(caches[r])
+        rows = torch.arange(B)
+        at = torch.tensor(ts)
+        logits, new = model.decode(
+            turns.vectors[rows, at], turns.keys[rows, at],
+            batch["prev_action"][rows, at], batch["prev_reward"][rows, at], past, at,
+        )  # fmt: skip
+        assert torch.allclose(logits, full.logits[rows, at], atol=1e-5), step
+        for r in range(B):
+            caches[r].append(new[r])
+
+
+def test_decode_refuses_a_turn_past_the_models_window():
+    model = make_model().eval()
+    c = model.config
+    with pytest.raises(ValueError, match="max_turns"):
+        model.decode(
+            torch.zeros(1, c.d_model), torch.zeros(1, c.n_actions, c.d_model),
+            torch.zeros(1, dtype=torch.long), torch.zeros(1),
+            torch.zeros(1, c.max_turns, c.n_layers, 2, c.d_model),
+            torch.tensor([c.max_turns]),
+        )  # fmt: skip
 
 
 def test_the_action_scorer_is_shared_across_slots():
