@@ -41,6 +41,11 @@ class ModelArgs:
     )
     gradient_checkpointing: bool = _opt(False, "recompute activations in backward: less memory")
     dropout: float = _opt(0.0, "dropout in both transformers")
+    init_from: str | None = _opt(
+        None,
+        "start a new run from this checkpoint's weights, size, observation and vocabulary "
+        "(fine-tuning, a DAgger round); size, observation and overrides are then ignored",
+    )
     overrides: dict = field(
         default_factory=dict,
         metadata={"help": "any other ModelConfig field, e.g. {d_model: 512, n_layers: 6}"},

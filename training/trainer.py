@@ -235,7 +235,10 @@ def resume_model(out: Path, accel: Accel) -> Net:
 
 
 def new_model(cfg: Config, procs: Processes, out: Path) -> Net:
-    """A new model of the model section's preset, over `out`'s vocabulary (made once)."""
+    """A new model of the model section's preset, over `out`'s vocabulary (made once), or
+    the weights of `model.init_from`."""
+    if cfg.model.init_from:
+        return initial_model(cfg, procs, out, Path(cfg.model.init_from).expanduser())
     size = cfg.model.size
     if size not in PRESETS:
         raise ConfigError(f"model.size={size!r}: choose one of {', '.join(PRESETS)}")
@@ -267,6 +270,34 @@ def new_model(cfg: Config, procs: Processes, out: Path) -> Net:
         raise ConfigError(str(e)) from None
     model.to(procs.accel.device)
     return Net(model, model_config, vocab, size, None)
+
+
+def initial_model(cfg: Config, procs: Processes, out: Path, path: Path) -> Net:
+    """`path`'s model, config and vocabulary as a new run's start (its step counter at 0);
+    the model section's runtime fields (attention, checkpointing, dropout) apply."""
+    try:
+        loaded, config, extra = load_checkpoint(path)
+        vocab = Vocabulary.from_dict(extra["vocabulary"])
+    except Exception as e:  # safetensors' own errors too: one line, whatever the cause
+        one_line = " ".join(str(e).split())
+        raise ConfigError(
+            f"model.init_from={path}: not a readable checkpoint: {one_line}"
+        ) from None
+    if procs.master:
+        vocab.save(out / "vocab.json")
+    config = dataclasses.replace(
+        config,
+        attention=cfg.model.attention,
+        gradient_checkpointing=cfg.model.gradient_checkpointing,
+        dropout=cfg.model.dropout,
+    )
+    try:
+        model = PolicyModel(config)
+    except ImportError as e:
+        raise ConfigError(str(e)) from None
+    model.load_state_dict(loaded.state_dict())
+    log.info("model: the weights of %s (step %s)", path, extra.get("step"))
+    return Net(model.to(procs.accel.device), config, vocab, extra.get("size", "custom"), None)
 
 
 def build_learner(cfg: Config, procs: Processes, net: Net) -> Learner:

@@ -437,6 +437,33 @@ def test_resume_continues_the_run(trained, dataset, tmp_path):
     assert extra["epoch"] == 3  # 12 steps an epoch (48 trajectories / 4): step 45 is in the 4th
 
 
+def test_init_from_starts_a_new_run_from_a_checkpoints_weights(trained, dataset, tmp_path):
+    """A DAgger round or a fine-tune: a new run (step 0, new optimizer) whose weights,
+    config and vocabulary are the checkpoint's."""
+    start, config, _ = load_checkpoint(trained / "model.safetensors")
+    out = tmp_path / "out"
+    init = str(trained / "model.safetensors")
+    code = train(dataset, out, "--max_steps", "3", "--model.init_from", init,
+                 "--model.size", "small")  # fmt: skip
+    assert code == 0
+    assert [int(r["step"]) for r in read_log(out)] == [1, 2, 3]
+    model, new_config, extra = load_checkpoint(out / "model.safetensors")
+    assert new_config == config and extra["step"] == 3  # the checkpoint's size, not "small"
+    before, after = start.state_dict(), model.state_dict()
+    changed = [k for k in before if not torch.equal(before[k], after[k])]
+    assert changed  # trained on from the checkpoint's weights ...
+    drift = max((before[k] - after[k]).abs().max().item() for k in before)
+    assert drift < 0.1  # ... three small steps away from them, not a new random model
+
+
+def test_init_from_an_unreadable_checkpoint(dataset, tmp_path, capsys):
+    bad = tmp_path / "bad.safetensors"
+    bad.write_text("not a checkpoint")
+    assert train(dataset, tmp_path / "out", "--model.init_from", str(bad)) == 2
+    (line,) = error_lines(capsys.readouterr().err)
+    assert "model.init_from" in line and str(bad) in line
+
+
 def test_validation_split_is_evaluated_and_logged(dataset, tmp_path):
     out = tmp_path / "out"
     code = train(
