@@ -23,8 +23,10 @@ STATS = ("hp", "atk", "def", "spa", "spd", "spe")
 BOOSTABLE = ("atk", "def", "spa", "spd", "spe", "accuracy", "evasion")
 
 
+@lru_cache(maxsize=65536)
 def to_id(text: str) -> str:
-    """Showdown's id: lower case, letters and digits only ("U-turn" -> "uturn")."""
+    """Showdown's id: lower case, letters and digits only ("U-turn" -> "uturn"). Cached:
+    the same few thousand names are asked for at every turn of every battle."""
     return "".join(c for c in text.lower() if c.isalnum())
 
 
