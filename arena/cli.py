@@ -98,7 +98,10 @@ def run_cli(args: argparse.Namespace) -> int:
 
     if plan.remaining == 0:
         console.print(f"{plan.paths.record}: all {plan.total} battles are already played.")
-        record = finalize(plan.paths, finished=True)
+        try:
+            record = finalize(plan.paths, finished=True)
+        except RunRecordError as exc:
+            return fail(str(exc), code=1)
         return _report(record, plan, args.reports)
 
     server: showdown.ShowdownServer | None = None
@@ -133,7 +136,10 @@ def run_cli(args: argparse.Namespace) -> int:
                 soft_wrap=True,
             )
 
-    record = finalize(plan.paths, finished=code == 0)
+    try:
+        record = finalize(plan.paths, finished=code == 0)
+    except RunRecordError as exc:  # the journal keeps every battle; say why no record
+        return fail(f"the run record could not be rebuilt: {exc}", code=1)
     done = len(record.battles) if record else 0
     if code != 0:
         if record is not None:
@@ -276,7 +282,7 @@ async def _play_tournament(plan: RunPlan, engine: Engine) -> None:
 
 def _report(record: RunRecord | None, plan: RunPlan, reports_dir: Path) -> int:
     if record is None:
-        return 1
+        return fail(f"no battle was journaled, so there is no record at {plan.paths.record}", 1)
     if record.leaderboard is not None:
         print_leaderboard(record, console)
     else:

@@ -7,6 +7,8 @@ A run lives in three places next to each other under the output folder:
     runs/<run_id>/replays/*.log  the Showdown protocol log of every battle
     runs/<run_id>.json           the run record, rebuilt from the journal and written
                                  atomically at the end of every session
+    runs/<run_id>.jsonl.torn     only after a crash mid-write: the cut-short last line,
+                                 set aside when the run was resumed
 
 The field names of the run record are a contract read by `viz`, later tools and outside
 checks; bump `SCHEMA_VERSION` when one changes meaning.
@@ -15,6 +17,7 @@ checks; bump `SCHEMA_VERSION` when one changes meaning.
 from __future__ import annotations
 
 import json
+import logging
 import math
 import os
 import tempfile
@@ -23,6 +26,8 @@ from pathlib import Path
 from typing import Any, Literal
 
 SCHEMA_VERSION = 1
+
+logger = logging.getLogger(__name__)
 
 Side = Literal["p1", "p2"]
 Winner = Literal["p1", "p2", "draw"]
@@ -353,12 +358,60 @@ class RunPaths:
         )
 
 
+def repair_journal(path: Path) -> Path | None:
+    """Make a journal end on a whole line before anything is appended to it.
+
+    A crash during an append (power loss, kill -9) can leave the last line cut short. Every
+    complete line is kept; the torn tail is added to `<journal>.torn` (set aside, never
+    lost) and cut from the journal. Returns the `.torn` file when there was a tail."""
+    try:
+        size = path.stat().st_size
+    except FileNotFoundError:
+        return None
+    if size == 0:
+        return None
+    with open(path, "rb+") as fh:
+        fh.seek(size - 1)
+        if fh.read(1) == b"\n":
+            return None
+        # the last newline: read backwards in blocks (a torn battle line can be long)
+        end, keep = size, 0
+        while end > 0:
+            start = max(0, end - 65536)
+            fh.seek(start)
+            block = fh.read(end - start)
+            newline = block.rfind(b"\n")
+            if newline >= 0:
+                keep = start + newline + 1
+                break
+            end = start
+        fh.seek(keep)
+        tail = fh.read()
+        torn = path.with_name(path.name + ".torn")
+        with open(torn, "ab") as out:
+            out.write(tail + b"\n")
+            out.flush()
+            os.fsync(out.fileno())
+        fh.truncate(keep)
+        fh.flush()
+        os.fsync(fh.fileno())
+    logger.warning(
+        "%s ended in a line cut short (%d bytes, a crash while writing it): set aside in %s",
+        path,
+        len(tail),
+        torn,
+    )
+    return torn
+
+
 class Journal:
-    """Append-only JSONL journal: every line is flushed and synced as it is written."""
+    """Append-only JSONL journal: every line is flushed and synced as it is written. An
+    existing journal is repaired first (`repair_journal`), so appends start on a new line."""
 
     def __init__(self, path: Path):
         self.path = path
         path.parent.mkdir(parents=True, exist_ok=True)
+        self.torn = repair_journal(path)
         self._fh = open(path, "a", encoding="utf-8")  # noqa: SIM115 (closed in close())
 
     def append(self, event: dict[str, Any]) -> None:

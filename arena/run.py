@@ -635,14 +635,15 @@ def leaderboard(contents: JournalContents, resamples: int = 1000) -> Leaderboard
 
 
 def finalize(paths: RunPaths, finished: bool) -> RunRecord | None:
-    """Rebuild `runs/<run>.json` from the journal (atomically); None if nothing to write.
+    """Rebuild `runs/<run>.json` from the journal (atomically); None when the run has no
+    journal yet (it stopped before its first session began). A journal that cannot be
+    read raises RunRecordError (one line).
 
     A tournament's record also gets its leaderboard, from all its battles and those of
     the runs it `--include`s."""
-    try:
-        contents: JournalContents = read_journal(paths.journal)
-    except RunRecordError:
+    if not paths.journal.exists():
         return None
+    contents: JournalContents = read_journal(paths.journal)
     record = build_record(contents, finished_at=time.time() if finished else None)
     if contents.spec.agents is not None:
         record.leaderboard = leaderboard(contents).to_dict()

@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import asyncio
+import subprocess
+import sys
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from poke_env.player.battle_order import SingleBattleOrder
 
 from agents import BaseAgent, Decision, registry
 from arena.match import DirectEngine, ServerEngine
+from arena.record import load_record
 from arena.run import RunRequest, finalize, plan_run, play_session
 
 
@@ -104,3 +108,42 @@ async def test_stuck_battle_is_ended_by_the_battle_timeout(
     for battle in record.battles:
         assert battle.winner is None and battle.error == "timed out after 1s"
     assert record.summary.errors == 2 and record.summary.battles == 0
+
+
+# --------------------------------------------------------------------------------------
+# runs that survive crashes (issue 14): each case as a user meets it, through main.py
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def main_py(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "main.py", "--engine", "sim", "--concurrency", "2",
+         "--output", str(tmp_path / "runs"), "--reports", str(tmp_path / "reports"),
+         "--log-level", "WARNING", *args],
+        cwd=REPO, capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+
+
+def test_resume_after_a_torn_journal_line_keeps_every_battle(tmp_path):
+    """Case 1: the last journal line was cut mid-write (kill -9, power loss). The resume
+    sets the torn tail aside in one line, plays on, and every battle is counted once."""
+    first = main_py(tmp_path, "--p1", "random", "--p2", "max-damage", "--n", "2", "--seed", "5")
+    assert first.returncode == 0, first.stderr
+    journal = next((tmp_path / "runs").glob("*.jsonl"))
+    lines = journal.read_text().splitlines()
+    battle_line = next(line for line in lines if '"type":"battle"' in line)
+    torn = battle_line[: len(battle_line) // 2]
+    with open(journal, "a") as fh:
+        fh.write(torn)  # a third battle's line, cut short
+
+    resumed = main_py(tmp_path, "--resume", str(journal), "--n", "4")
+    assert resumed.returncode == 0, (resumed.stdout, resumed.stderr)
+    said = resumed.stdout + resumed.stderr
+    assert "Traceback" not in said
+    assert "cut short" in " ".join(said.split()) and "set aside in" in " ".join(said.split())
+    assert journal.with_name(journal.name + ".torn").read_text() == torn + "\n"
+    record = load_record(journal.with_suffix(".json"))
+    assert len(record.battles) == 4 and len({b.battle_tag for b in record.battles}) == 4
+    again = main_py(tmp_path, "--resume", str(journal))  # the journal reads whole
+    assert again.returncode == 0 and "already played" in again.stdout, again.stderr

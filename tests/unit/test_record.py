@@ -132,6 +132,45 @@ def test_journal_round_trip_resume_and_torn_line(tmp_path: Path):
     assert not list(tmp_path.glob("*.tmp"))  # the atomic write left nothing behind
 
 
+def test_resuming_after_a_torn_line_sets_it_aside_and_appends_on_a_new_line(tmp_path: Path, caplog):
+    """A crash mid-append leaves the last line cut short: the next session keeps every
+    complete line, moves the torn tail to <journal>.torn, and its own lines stay whole."""
+    paths = RunPaths(tmp_path, "r1")
+    journal = Journal(paths.journal)
+    journal.write_spec(spec(started_at=100.0))
+    journal.write_battle(battle("b1", "p1", 110.0), [decision("b1", "p1", 5.0)])
+    journal.close()
+    whole = paths.journal.read_bytes()
+    torn_text = '{"type":"battle","battle":{"battle_tag":"b2","wi' + "x" * 100_000  # long
+    with open(paths.journal, "a") as fh:
+        fh.write(torn_text)
+
+    with caplog.at_level("WARNING", logger="arena.record"):
+        journal = Journal(paths.journal)  # the resumed session
+    assert journal.torn == paths.journal.with_name("r1.jsonl.torn")
+    assert paths.journal.read_bytes() == whole  # every complete line, nothing else
+    assert journal.torn.read_text() == torn_text + "\n"
+    [message] = [r.getMessage() for r in caplog.records]
+    assert "\n" not in message and "set aside in" in message and str(journal.torn) in message
+    journal.write_spec(spec(started_at=200.0))
+    journal.write_battle(battle("b3", "p2", 204.0, session=1), [])
+    journal.close()
+    contents = read_journal(paths.journal)  # every line parses: no line glued to the tear
+    assert [b.battle_tag for b in contents.battles] == ["b1", "b3"]
+    assert len(contents.specs) == 2
+
+    assert Journal(paths.journal).torn is None  # a whole journal is left as it is
+    assert paths.journal.read_bytes().endswith(b"\n")
+
+
+def test_a_journal_that_is_one_torn_line(tmp_path: Path):
+    path = tmp_path / "r.jsonl"
+    path.write_text('{"type":"sp')
+    journal = Journal(path)
+    assert path.read_text() == "" and journal.torn is not None
+    journal.close()
+
+
 def test_record_dict_has_the_contract_fields(tmp_path: Path):
     contents_spec = spec()
     record = RunRecord(contents_spec, [battle("b1", "p1", 101)], [decision("b1", "p1", 1)],
