@@ -20,7 +20,7 @@ from agents.registry import UnknownAgentError
 from arena import server as showdown
 from arena.match import DirectEngine, Engine, FormatError, Match, MatchProgress, ServerEngine
 from arena.record import RunRecord, RunRecordError, Summary
-from arena.run import RunPlan, RunRequest, finalize, plan_run, play_session
+from arena.run import RunPlan, RunRequest, finalize, plan_run, play_session, release_run_id
 
 console = Console()
 err_console = Console(stderr=True)
@@ -112,8 +112,12 @@ def run_cli(args: argparse.Namespace) -> int:
         else:
             server = _find_server(args.server)
             engine = ServerEngine(server)
-    except USER_ERRORS as exc:
-        return fail(str(exc))
+    except BaseException as exc:
+        if plan.session == 0:  # a new run that never began: its id is free again
+            release_run_id(plan.paths.output_dir, plan.paths.run_id)
+        if isinstance(exc, USER_ERRORS):
+            return fail(str(exc))
+        raise
 
     code = 0
     try:

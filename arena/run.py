@@ -117,26 +117,44 @@ class RunPlan:
         return max(0, self.spec.n - self.done)
 
 
-def make_run_id(p1: str, p2: str, output_dir: Path) -> str:
-    def slug(name: str) -> str:
-        return re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")[:24] or "agent"
-
-    base = f"{time.strftime('%Y%m%d-%H%M%S')}-{slug(p1)}-vs-{slug(p2)}"
-    run_id, i = base, 1
-    while (output_dir / f"{run_id}.jsonl").exists() or (output_dir / f"{run_id}.json").exists():
-        i += 1
-        run_id = f"{base}-{i}"
-    return run_id
+def _slug(name: str, width: int) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")[:width] or "agent"
 
 
-def make_tournament_id(names: list[str], output_dir: Path) -> str:
-    slugs = [re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")[:16] or "agent" for name in names]
-    base = f"{time.strftime('%Y%m%d-%H%M%S')}-round-robin-{'-'.join(slugs)}"[:80].rstrip("-")
-    run_id, i = base, 1
-    while (output_dir / f"{run_id}.jsonl").exists() or (output_dir / f"{run_id}.json").exists():
-        i += 1
-        run_id = f"{base}-{i}"
-    return run_id
+def claim_run_id(label: str, output_dir: Path) -> str:
+    """A new run's id, `<date>-<time>-<label>-<4 hex>`, claimed by creating its journal
+    exclusively: two runs started in the same second with the same agents (or a clock
+    set back) get different ids, whatever the clock says. The journal starts empty; a
+    plan that fails after this point removes it (`release_run_id`)."""
+    output_dir.mkdir(parents=True, exist_ok=True)
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    rng = random.SystemRandom()
+    while True:
+        run_id = f"{stamp}-{label}-{rng.randrange(16**4):04x}"
+        paths = RunPaths(output_dir, run_id)
+        if paths.record.exists():
+            continue
+        try:
+            with open(paths.journal, "x", encoding="utf-8"):
+                return run_id
+        except FileExistsError:
+            continue
+
+
+def release_run_id(output_dir: Path, run_id: str) -> None:
+    """Undo `claim_run_id` for a plan that failed before its run began."""
+    journal = RunPaths(output_dir, run_id).journal
+    with contextlib.suppress(FileNotFoundError):
+        if journal.stat().st_size == 0:
+            journal.unlink()
+
+
+def match_label(p1: str, p2: str) -> str:
+    return f"{_slug(p1, 24)}-vs-{_slug(p2, 24)}"
+
+
+def tournament_label(names: list[str]) -> str:
+    return f"round-robin-{'-'.join(_slug(name, 16) for name in names)}"[:64].rstrip("-")
 
 
 def check_agent_list(names: list[str]) -> list[str]:
@@ -394,11 +412,13 @@ def plan_run(request: RunRequest) -> RunPlan:
         return _plan_tournament(request, trajectories, include, teacher)
     parsed = {side: agents.preflight(getattr(request, side)) for side in SIDES}
     seed = request.seed if request.seed is not None else random.SystemRandom().randrange(2**31)
-    run_id = make_run_id(request.p1, request.p2, request.output_dir)
-    with team_options(request.battle_format, RunPaths(request.output_dir, run_id), seed) as option:
-        team1 = option(request.team1 if request.team1 is not None else request.teams)
-        team2 = option(request.team2 if request.team2 is not None else request.teams)
-        teams = side_teams(request.battle_format, team1, team2)
+    run_id = claim_run_id(match_label(request.p1, request.p2), request.output_dir)
+    with _released_on_error(request.output_dir, run_id):
+        paths = RunPaths(request.output_dir, run_id)
+        with team_options(request.battle_format, paths, seed) as option:
+            team1 = option(request.team1 if request.team1 is not None else request.teams)
+            team2 = option(request.team2 if request.team2 is not None else request.teams)
+            teams = side_teams(request.battle_format, team1, team2)
     spec = _new_spec(
         request,
         run_id,
@@ -412,6 +432,15 @@ def plan_run(request: RunRequest) -> RunPlan:
         teacher=teacher,
     )
     return RunPlan(RunPaths(request.output_dir, run_id), spec, session=0, done=0, teams=teams)
+
+
+@contextlib.contextmanager
+def _released_on_error(output_dir: Path, run_id: str) -> Iterator[None]:
+    try:
+        yield
+    except BaseException:
+        release_run_id(output_dir, run_id)
+        raise
 
 
 def _new_spec(
@@ -443,8 +472,11 @@ def _plan_tournament(
     if request.move_delay > 0:
         raise ValueError("--move-delay is for watching one match: use --p1/--p2, not --agents")
     seed = request.seed if request.seed is not None else random.SystemRandom().randrange(2**31)
-    run_id = make_tournament_id(names, request.output_dir)
-    with team_options(request.battle_format, RunPaths(request.output_dir, run_id), seed) as option:
+    run_id = claim_run_id(tournament_label(names), request.output_dir)
+    with (
+        _released_on_error(request.output_dir, run_id),
+        team_options(request.battle_format, RunPaths(request.output_dir, run_id), seed) as option,
+    ):
         pool = option(request.teams)
         teams = side_teams(request.battle_format, pool, pool)  # every agent draws from one pool
     everyone = AgentSpec(given=",".join(names), resolved=",".join(names))
@@ -641,8 +673,8 @@ def finalize(paths: RunPaths, finished: bool) -> RunRecord | None:
 
     A tournament's record also gets its leaderboard, from all its battles and those of
     the runs it `--include`s."""
-    if not paths.journal.exists():
-        return None
+    if not paths.journal.exists() or paths.journal.stat().st_size == 0:
+        return None  # no session began (an id claimed, nothing played)
     contents: JournalContents = read_journal(paths.journal)
     record = build_record(contents, finished_at=time.time() if finished else None)
     if contents.spec.agents is not None:
