@@ -84,12 +84,16 @@ def make_parser() -> argparse.ArgumentParser:
     )
     p.add_argument(
         "--server",
-        default=DEFAULT_SERVER,
+        default=None,
         help="websocket of a Showdown server to use; if none answers there, the bundled one "
-        "is started (default: %(default)s)",
+        f"is started (default: {DEFAULT_SERVER}, or the server a resumed run used; when "
+        "something else holds the default port, the bundled server starts on a free one)",
     )
     p.add_argument(
-        "--keep-server", action="store_true", help="leave a server the arena started running"
+        "--keep-server",
+        action="store_true",
+        help="leave a server the arena started running (else it stops with the last run "
+        "that uses it)",
     )
     p.add_argument(
         "--engine",

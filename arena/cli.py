@@ -110,7 +110,7 @@ def run_cli(args: argparse.Namespace) -> int:
             _install_if_missing()
             engine: Engine = DirectEngine()
         else:
-            server = _find_server(args.server)
+            server = _find_server(args.server, plan)
             engine = ServerEngine(server)
     except BaseException as exc:
         if plan.session == 0:  # a new run that never began: its id is free again
@@ -131,14 +131,8 @@ def run_cli(args: argparse.Namespace) -> int:
         _silence_teardown()
         fail(f"{exc}; finished battles are kept", code=1)
     finally:
-        if server is not None and server.owned and not args.keep_server:
-            server.stop()
-        elif server is not None and server.owned:
-            console.print(
-                f"Showdown server left running at {server.browser_url} (stop it with "
-                f"`kill -- -{server.process.pid}`)",
-                soft_wrap=True,
-            )
+        if server is not None:
+            _release(server, args.keep_server)
 
     try:
         record = finalize(plan.paths, finished=code == 0)
@@ -169,11 +163,40 @@ def _install_if_missing() -> None:
             showdown.install()
 
 
-def _find_server(url: str) -> showdown.ShowdownServer:
+def _find_server(given: str | None, plan: RunPlan) -> showdown.ShowdownServer:
+    """`--server` when given; a resumed run's own server (its record says which); else the
+    default address. Only an address the user gave is an error when something else holds
+    it."""
+    url = given
+    if url is None and plan.session > 0 and plan.spec.server.startswith(("ws://", "wss://")):
+        url = plan.spec.server
+    named = given is not None
+    url = url or showdown.DEFAULT_SERVER
     if not showdown.answers(url):
         _install_if_missing()
     with console.status("Starting the Showdown server…"):
-        return showdown.find_or_start(url)
+        server = showdown.find_or_start(url, named=named)
+    if server.url != url:
+        console.print(f"Showdown server started at {server.url} ({url} was not free)")
+    return server
+
+
+def _release(server: showdown.ShowdownServer, keep: bool) -> None:
+    """This run's lease on the server given back; the server stops with its last user."""
+    group = server.process.pid if server.process is not None else server.pgid
+    others = server.release(keep=keep)
+    if keep and group is not None:
+        console.print(
+            f"Showdown server left running at {server.browser_url} (stop it with "
+            f"`kill -- -{group}`)",
+            soft_wrap=True,
+        )
+    elif others:
+        console.print(
+            f"Showdown server at {server.browser_url} left running for {others} other "
+            "run(s) that use it; it stops with the last of them",
+            soft_wrap=True,
+        )
 
 
 async def _play(plan: RunPlan, engine: Engine) -> None:

@@ -3,15 +3,20 @@
 from __future__ import annotations
 
 import asyncio
+import json
+import os
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
+from urllib.parse import urlparse
 
 import pytest
 from poke_env.player.battle_order import SingleBattleOrder
 
 from agents import BaseAgent, Decision, registry
+from arena import server as showdown
 from arena.match import DirectEngine, ServerEngine
 from arena.record import load_record
 from arena.run import RunRequest, finalize, plan_run, play_session
@@ -147,3 +152,118 @@ def test_resume_after_a_torn_journal_line_keeps_every_battle(tmp_path):
     assert len(record.battles) == 4 and len({b.battle_tag for b in record.battles}) == 4
     again = main_py(tmp_path, "--resume", str(journal))  # the journal reads whole
     assert again.returncode == 0 and "already played" in again.stdout, again.stderr
+
+
+def start_main_py(out: Path, *args: str) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [sys.executable, "main.py", "--output", str(out / "runs"), "--reports",
+         str(out / "reports"), "--log-level", "WARNING", *args],
+        cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+
+
+def wait_until(condition, timeout: float, what: str) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        time.sleep(0.1)
+
+
+def group_alive(pgid: int) -> bool:
+    try:
+        os.killpg(pgid, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
+def bundled_pgid(url: str) -> int:
+    port = urlparse(url).port
+    state = json.loads((showdown.SERVERS_DIR / str(port) / "server.json").read_text())
+    return int(state["pgid"])
+
+
+def test_two_runs_share_the_bundled_server_and_it_stops_with_the_last(tmp_path):
+    """Case 3: the second run uses the server the first started; when the first ends the
+    server stays up for the second, which plays all its battles; then it stops."""
+    url = showdown.websocket_url("127.0.0.1", showdown.free_port())
+    first = start_main_py(tmp_path / "a", "--server", url, "--n", "1", "--concurrency", "1")
+    wait_until(lambda: showdown.answers(url) or first.poll() is not None, 120, "the server")
+    pgid = bundled_pgid(url)
+    second = start_main_py(tmp_path / "b", "--server", url, "--n", "12", "--concurrency", "2")
+    out, err = first.communicate(timeout=120)
+    assert first.returncode == 0, err
+    assert "left running for 1 other run" in " ".join(out.split()), out
+    assert showdown.answers(url)  # the second run still uses it
+    out, err = second.communicate(timeout=300)
+    assert second.returncode == 0, (out, err)
+    record = load_record(next((tmp_path / "b" / "runs").glob("*.json")))
+    assert len(record.battles) == 12 and all(b.error is None for b in record.battles)
+    assert not showdown.answers(url) and not group_alive(pgid)  # stopped with the last user
+
+
+def test_kill_9_of_the_arena_stops_the_server_it_started(tmp_path):
+    """Case 5: however the arena dies, the server it started does not outlive it."""
+    url = showdown.websocket_url("127.0.0.1", showdown.free_port())
+    proc = start_main_py(tmp_path, "--server", url, "--n", "200", "--concurrency", "2")
+    journal = lambda: next((tmp_path / "runs").glob("*.jsonl"), None)  # noqa: E731
+    wait_until(
+        lambda: (j := journal()) is not None and '"type":"battle"' in j.read_text(), 120,
+        "a battle",
+    )  # fmt: skip
+    pgid = bundled_pgid(url)
+    proc.kill()  # SIGKILL: no handler, no finally
+    proc.communicate(timeout=30)
+    wait_until(lambda: not group_alive(pgid), 30, "the server's process group to end")
+    assert not showdown.answers(url)
+
+
+def test_something_else_on_the_port_is_not_taken_for_showdown(tmp_path):
+    """Case 4: a web server on the port. At an address the user named: a one-line error;
+    at the default address: the bundled server starts on a free port instead."""
+    port = showdown.free_port()
+    web = subprocess.Popen(
+        [sys.executable, "-m", "http.server", str(port), "--bind", "127.0.0.1"],
+        cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    try:
+        url = showdown.websocket_url("127.0.0.1", port)
+        wait_until(lambda: not showdown._port_free(port), 30, "the web server")
+        assert not showdown.answers(url)
+        with pytest.raises(showdown.ServerError, match="not a Showdown server"):
+            showdown.find_or_start(url, named=True)
+        server = showdown.find_or_start(url, named=False, simulators=1)
+        try:
+            assert server.owned and urlparse(server.url).port != port
+            assert showdown.answers(server.url)
+        finally:
+            server.release()
+        assert not showdown.answers(server.url)
+        named = main_py(tmp_path, "--engine", "server", "--server", url, "--n", "1")
+        assert named.returncode == 2 and "Traceback" not in named.stderr
+        lines = [line for line in named.stderr.splitlines() if "error:" in line]
+        assert len(lines) == 1 and "not a Showdown server" in named.stderr, named.stderr
+        assert not list((tmp_path / "runs").glob("*.jsonl"))  # no empty run left behind
+    finally:
+        web.terminate()
+        web.wait(timeout=10)
+
+
+def test_resume_plays_on_the_recorded_server(tmp_path):
+    """Case 6: a run started with --server resumes there, not on the default address,
+    unless --server says otherwise."""
+    url = showdown.websocket_url("127.0.0.1", showdown.free_port())
+    first = start_main_py(tmp_path, "--server", url, "--n", "1", "--p1", "random")
+    _, err = first.communicate(timeout=180)
+    assert first.returncode == 0, err
+    record_path = next((tmp_path / "runs").glob("*.json"))
+    resumed = subprocess.run(
+        [sys.executable, "main.py", "--resume", str(record_path), "--n", "2",
+         "--reports", str(tmp_path / "reports"), "--log-level", "INFO"],
+        cwd=REPO, capture_output=True, text=True, timeout=180,
+    )  # fmt: skip
+    assert resumed.returncode == 0, resumed.stderr
+    said = " ".join((resumed.stdout + resumed.stderr).split())
+    assert f"port {urlparse(url).port}" in said, said  # the bundled server started there
+    record = load_record(record_path)
+    assert record.spec.server == url and len(record.battles) == 2
