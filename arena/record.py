@@ -455,6 +455,11 @@ def read_journal(path: Path) -> JournalContents:
         lines = path.read_text(encoding="utf-8").splitlines()
     except FileNotFoundError:
         raise RunRecordError(f"no journal at {path}: is this the right run?") from None
+    except IsADirectoryError:
+        raise RunRecordError(f"{path} is a folder, not a run's journal") from None
+    except UnicodeDecodeError:
+        raise RunRecordError(f"{path} is not a text file, so not an arena journal") from None
+    seen: set[str] = set()
     for i, line in enumerate(lines):
         if not line.strip():
             continue
@@ -468,7 +473,14 @@ def read_journal(path: Path) -> JournalContents:
             if event.get("type") == "spec":
                 specs.append(RunSpec.from_dict(event["spec"]))
             elif event.get("type") == "battle":
-                battles.append(BattleRecord(**event["battle"]))
+                battle = BattleRecord(**event["battle"])
+                if battle.battle_tag in seen:  # a line written twice counts once
+                    logger.warning(
+                        "%s:%d repeats battle %s: counted once", path, i + 1, battle.battle_tag
+                    )
+                    continue
+                seen.add(battle.battle_tag)
+                battles.append(battle)
                 decisions.extend(DecisionRecord(**d) for d in event["decisions"])
         except (KeyError, TypeError, AttributeError) as exc:
             raise RunRecordError(f"{path}:{i + 1} is not an arena journal event ({exc})") from None

@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import importlib.metadata
 import logging
+import math
 import random
 import re
 import shutil
@@ -204,6 +205,27 @@ def tournament_done(battles: list[BattleRecord]) -> dict[Pairing, int]:
     return done
 
 
+def check_resumed_n(n: int | None, old: RunSpec, battles: list[BattleRecord]) -> None:
+    """A resume's `--n`: never fewer than the battles already played (per pair in a round
+    robin); fewer than the run's own n is said, not done silently."""
+    if n is None or n == old.n:
+        return
+    if old.agents is None:
+        played, what = len(battles), "battles"
+    else:
+        pairs: dict[frozenset[str], int] = {}
+        for (a, b), count in tournament_done(battles).items():
+            pairs[frozenset((a, b))] = pairs.get(frozenset((a, b)), 0) + count
+        played, what = max(pairs.values(), default=0), "battles of one pair"
+    if n < played:
+        raise ValueError(
+            f"--n {n} is fewer than the {played} {what} this run has already played: "
+            f"leave --n out (the run's n is {old.n}) or pass {played} or more"
+        )
+    if n < old.n:
+        log.warning("--n %d lowers this run's n from %d", n, old.n)
+
+
 def resolve_resume(target: str, output_dir: Path) -> RunPaths:
     """`--resume` takes runs/<run>.json, its .jsonl journal, or a bare run id."""
     path = Path(target)
@@ -339,8 +361,16 @@ def plan_run(request: RunRequest) -> RunPlan:
         raise ValueError(f"--n must be at least 1, got {request.n}")
     if request.concurrency < 1:
         raise ValueError(f"--concurrency must be at least 1, got {request.concurrency}")
-    if request.move_delay < 0:
+    if not math.isfinite(request.move_delay) or request.move_delay < 0:
         raise ValueError(f"--move-delay must be 0 or more seconds, got {request.move_delay}")
+    for flag, value, unit in (
+        ("--battle-timeout", request.battle_timeout_s, "a battle"),
+        ("--decision-timeout", request.decision_timeout_s, "a decision"),
+    ):
+        if not math.isfinite(value) or value <= 0:
+            raise ValueError(
+                f"{flag} must be more than 0 seconds (the longest {unit} may take), got {value}"
+            )
     if request.engine not in ("server", "sim"):
         raise ValueError(f"--engine must be 'server' or 'sim', got {request.engine!r}")
     if request.move_delay > 0 and request.engine == "sim":
@@ -372,6 +402,7 @@ def plan_run(request: RunRequest) -> RunPlan:
         else:
             for side in SIDES:
                 agents.preflight(getattr(old, side).given)
+        check_resumed_n(request.n, old, contents.battles)
         teacher = check_teacher(request.teacher, trajectories or old.save_trajectories)
         if teacher is None and old.teacher is not None:
             agents.preflight(old.teacher.given)

@@ -171,26 +171,30 @@ class TrajectoryIndex:
         return self.select(np.sort(order[cut:])), self.select(np.sort(order[:cut]))
 
     def split_by_battle(
-        self, fraction: float, seed: int = 0
+        self, fraction: float, seed: int = 0, *, at_least_one: bool = False
     ) -> tuple[TrajectoryIndex, TrajectoryIndex]:
         """(rest, held out), about `fraction` of the battles held out with all their files.
 
         A battle's side is fixed by a hash of its id and `seed`, not by the order or count
         of files: adding data never moves a battle from one side to the other, and the two
-        players' views of one battle never land on different sides.
+        players' views of one battle never land on different sides. With `at_least_one`,
+        a split that would hold out no battle holds out the one whose hash is lowest (a
+        small folder still gets a validation battle).
         """
         if not 0.0 <= fraction < 1.0:
             raise ValueError(f"the held-out fraction must be in [0, 1), not {fraction}")
         salt = str(seed).encode()
-        held = np.fromiter(
+        hashes = np.fromiter(
             (
                 int.from_bytes(hashlib.blake2b(b.encode(), digest_size=8, salt=salt).digest())
-                < fraction * 2**64
                 for b in self.battle_ids()
             ),
-            dtype=bool,
+            dtype=np.uint64,
             count=len(self),
         )
+        held = hashes < np.uint64(min(int(fraction * 2**64), 2**64 - 1))
+        if at_least_one and fraction > 0 and len(self) and not held.any():
+            held = hashes == hashes.min()
         return self.select(np.flatnonzero(~held)), self.select(np.flatnonzero(held))
 
     def summary(self) -> str:

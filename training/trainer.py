@@ -150,6 +150,9 @@ def index_filter(data: DataArgs) -> IndexFilter:
     )
 
 
+MIN_BATTLES_TO_HOLD_OUT = 4  # fewer: train on all of them, without validation
+
+
 def build_data(
     cfg: Config, data_paths: list[Path]
 ) -> tuple[TrajectoryIndex, TrajectoryIndex | None]:
@@ -167,13 +170,24 @@ def build_data(
         )
     val_index = None
     if cfg.data.val_fraction > 0:
-        index, val_index = index.split_by_battle(cfg.data.val_fraction, cfg.train.seed)
-        if len(val_index) == 0 or len(index) == 0:
-            raise ConfigError(
-                f"data.val_fraction={cfg.data.val_fraction} leaves "
-                f"{len(index)} training and {len(val_index)} validation trajectories: "
-                "add data or change the fraction"
+        battles = len(set(index.battle_ids()))
+        if battles < MIN_BATTLES_TO_HOLD_OUT:
+            log.warning(
+                "%d battle(s): too few to hold one out, training without validation "
+                "(data.val_fraction applies from %d battles)",
+                battles,
+                MIN_BATTLES_TO_HOLD_OUT,
             )
+        else:
+            index, val_index = index.split_by_battle(
+                cfg.data.val_fraction, cfg.train.seed, at_least_one=True
+            )
+            if len(index) == 0:
+                raise ConfigError(
+                    f"data.val_fraction={cfg.data.val_fraction} leaves "
+                    f"{len(index)} training and {len(val_index)} validation trajectories: "
+                    "add data or lower the fraction"
+                )
     log.info("data: %s", index.summary())
     if val_index is not None:
         log.info("validation: %s", val_index.summary())
@@ -346,6 +360,19 @@ def make_loaders(
     """This process's share of the windows (seeded per rank), and the validation loader."""
     random_seed = cfg.train.seed + procs.rank
     random.seed(random_seed)
+    per_process = len(index) // procs.world
+    if 0 < per_process < cfg.data.batch_size * cfg.data.grad_accum:
+        fitted = per_process // cfg.data.grad_accum
+        if fitted >= 1:  # a small folder: smaller batches rather than no training
+            log.warning(
+                "%d training trajectories are fewer than a step of batch_size %d x "
+                "grad_accum %d: batch_size %d instead",
+                len(index),
+                cfg.data.batch_size,
+                cfg.data.grad_accum,
+                fitted,
+            )
+            cfg.data.batch_size = fitted
     per_step = cfg.data.batch_size * cfg.data.grad_accum
     dsampler = DistributedSampler(
         range(len(index)),  # only its length is used

@@ -11,12 +11,18 @@ REPO = Path(__file__).resolve().parents[2]
 
 
 def test_bad_input_is_one_line_and_nonzero(tmp_path):
+    garbage = tmp_path / "garbage.jsonl"
+    garbage.write_bytes(bytes(range(256)) * 4)
     cases = [
         (["--p1", "heuristc"], "did you mean 'heuristic'"),
         (["--format", "gen5ou"], "needs teams"),
         (["--format", "gen9randomdoublesbattle"], "singles"),
         (["--n", "0"], "--n must be at least 1"),
         (["--resume", str(tmp_path / "nope.json")], "cannot resume"),
+        (["--battle-timeout", "-5"], "--battle-timeout must be more than 0 seconds"),
+        (["--battle-timeout", "0"], "--battle-timeout must be more than 0 seconds"),
+        (["--decision-timeout", "0"], "--decision-timeout must be more than 0 seconds"),
+        (["--resume", str(garbage)], f"{garbage} is not a text file"),
     ]
     for args, expected in cases:
         result = subprocess.run(

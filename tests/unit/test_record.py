@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from pathlib import Path
 
 import pytest
@@ -169,6 +169,35 @@ def test_a_journal_that_is_one_torn_line(tmp_path: Path):
     journal = Journal(path)
     assert path.read_text() == "" and journal.torn is not None
     journal.close()
+
+
+def test_a_battle_line_written_twice_counts_once(tmp_path: Path, caplog):
+    paths = RunPaths(tmp_path, "r1")
+    journal = Journal(paths.journal)
+    journal.write_spec(spec())
+    journal.write_battle(battle("b1", "p1", 110.0), [decision("b1", "p1", 5.0)])
+    journal.write_battle(battle("b1", "p1", 110.0), [decision("b1", "p1", 5.0)])  # again
+    journal.write_battle(battle("b2", "p2", 111.0), [])
+    journal.close()
+    with caplog.at_level("WARNING", logger="arena.record"):
+        contents = read_journal(paths.journal)
+    assert [b.battle_tag for b in contents.battles] == ["b1", "b2"]
+    assert len(contents.decisions) == 1
+    assert ["repeats battle b1" in r.getMessage() for r in caplog.records] == [True]
+
+
+def test_resume_n_never_below_what_was_played_and_lowering_is_said(caplog):
+    from arena.run import check_resumed_n
+
+    played = [battle(f"b{i}", "p1", 100.0 + i) for i in range(8)]
+    old = replace(spec(), n=10)
+    with pytest.raises(ValueError, match="--n 2 is fewer than the 8 battles"):
+        check_resumed_n(2, old, played)
+    with caplog.at_level("WARNING", logger="arena.run"):
+        check_resumed_n(9, old, played)
+    assert ["lowers this run's n from 10" in r.getMessage() for r in caplog.records] == [True]
+    check_resumed_n(None, old, played)
+    check_resumed_n(12, old, played)  # more: a longer run
 
 
 def test_record_dict_has_the_contract_fields(tmp_path: Path):

@@ -482,6 +482,27 @@ def test_validation_split_is_evaluated_and_logged(dataset, tmp_path):
     assert extra["metrics"]["val_accuracy"] == pytest.approx(logged, rel=1e-5)
 
 
+def test_a_small_folder_trains_holding_out_one_battle(tmp_path):
+    """Six battles with the shipped 5% and batch 16: one battle is held out rather than
+    none, and the batch fits the five left."""
+    data = tmp_path / "small"
+    write_dataset(data, 6, seed=5, turns=(10, 20))
+    code = train(data, tmp_path / "out", "--max_steps", "2", "--train.eval_every", "2",
+                 "--data.val_fraction", "0.05", "--data.batch_size", "16")  # fmt: skip
+    assert code == 0
+    val = [r for r in read_log_raw(tmp_path / "out") if r["val_accuracy"]]
+    assert len(val) == 1
+
+
+def test_a_tiny_folder_trains_without_validation_after_one_warning(tmp_path, capsys):
+    data = tmp_path / "tiny"
+    write_dataset(data, 2, seed=6, turns=(10, 20))
+    assert train(data, tmp_path / "out", "--max_steps", "2", "--data.val_fraction", "0.05") == 0
+    said = " ".join(capsys.readouterr().err.split())
+    assert said.count("without validation") == 1, said
+    assert not [r for r in read_log_raw(tmp_path / "out") if r["val_accuracy"]]
+
+
 def test_validation_fraction_too_large_for_the_data(dataset, tmp_path, capsys):
     assert train(dataset, tmp_path / "out", "--data.val_fraction", "0.999") == 2
     (line,) = error_lines(capsys.readouterr().err)
