@@ -168,14 +168,19 @@ def _pad(items: list[Any], length: int) -> Any:
     return items
 
 
+class UnreadableData(RuntimeError):
+    """No trajectory of an index could be read: the message is one line."""
+
+
 class TrajectoryDataset(Dataset[Sample]):
     """Trajectories read lazily (in the DataLoader worker), cut to random windows.
 
     `encode(state) -> tensor | array | dict of them` (optional) runs on every state inside
     the worker, so a tokenizer plugs in where the CPU time is parallel; its outputs are
     stacked per trajectory and padded by `collate`. Without it, states stay raw dicts.
-    A trajectory that cannot be read is logged and replaced by the next one (up to
-    `max_retries` times), so one bad file among millions does not stop a run.
+    A trajectory that cannot be read is logged once (per reading process), remembered and
+    replaced by the next readable one, however many bad files come in a row; only when no
+    trajectory of the index can be read does it raise `UnreadableData` (one line).
 
     Rows of pre-tokenized shards (`training.shards`) are sliced from memory-mapped arrays,
     already encoded by `StateEncoder` and rewarded by `shaped_reward`: `encode` and
@@ -189,7 +194,6 @@ class TrajectoryDataset(Dataset[Sample]):
         max_seq_len: int = 200,
         encode: Callable[[dict[str, Any]], Any] | None = None,
         reward_fn: Callable[[dict[str, Any], dict[str, Any]], float] = shaped_reward,
-        max_retries: int = 10,
     ) -> None:
         if max_seq_len < 1:
             raise ValueError("max_seq_len must be at least 1")
@@ -197,7 +201,7 @@ class TrajectoryDataset(Dataset[Sample]):
         self.max_seq_len = max_seq_len
         self.encode = encode
         self.reward_fn = reward_fn
-        self.max_retries = max_retries
+        self.unreadable: set[int] = set()  # rows this process found it cannot read
         self._check_shards()
 
     def _check_shards(self) -> None:
@@ -238,16 +242,26 @@ class TrajectoryDataset(Dataset[Sample]):
         # would only walk them over and over (about half the parse time). Refcounts free them.
         gc.disable()
         try:
-            for attempt in range(self.max_retries + 1):
-                row = (i + attempt) % len(self.index)
+            n = len(self.index)
+            for step in range(n):
+                row = (i + step) % n
+                if row in self.unreadable:
+                    continue
                 entry = self.index[row]
                 try:
                     return self._read(entry, row)
                 except (OSError, ValueError, KeyError, TypeError, RuntimeError) as err:
-                    if attempt == self.max_retries:
-                        raise
-                    logger.warning("skipping unreadable trajectory %s: %r", entry, err)
-            raise AssertionError("unreachable")
+                    self.unreadable.add(row)
+                    logger.warning(
+                        "skipping unreadable trajectory %s (%d unreadable so far): %s",
+                        entry.member or entry.path,
+                        len(self.unreadable),
+                        " ".join(repr(err).split())[:200],
+                    )
+            raise UnreadableData(
+                f"none of the {n} trajectories could be read (each is named in a warning "
+                "above): check the data folder"
+            )
         finally:
             if gc_was_enabled:
                 gc.enable()

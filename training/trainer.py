@@ -36,7 +36,7 @@ from torch.utils.data.distributed import DistributedSampler
 
 from training.accel import Accel, detect_accelerator
 from training.config import ConfigError
-from training.dataset import make_loader
+from training.dataset import UnreadableData, make_loader
 from training.entities import make_encoder
 from training.index import IndexFilter, TrajectoryIndex, build_index
 from training.model import PRESETS, ModelConfig, PolicyModel, load_checkpoint
@@ -72,7 +72,13 @@ def train(cfg: Config, data_paths: list[Path], *, resume: bool, log_level: str =
     except BaseException:
         end_processes(procs)
         raise
-    return run_loop(Run(cfg, procs, out, net, learner, loaders, run_log, wandb_run))
+    try:
+        return run_loop(Run(cfg, procs, out, net, learner, loaders, run_log, wandb_run))
+    except UnreadableData as e:  # from a loader worker the message carries its traceback
+        last = str(e).strip().splitlines()[-1]
+        raise ConfigError(
+            last.removeprefix(f"{UnreadableData.__module__}.").removeprefix("UnreadableData: ")
+        ) from None
 
 
 def setup_logging(level: str, rank: int) -> Console:

@@ -503,6 +503,21 @@ def test_a_tiny_folder_trains_without_validation_after_one_warning(tmp_path, cap
     assert not [r for r in read_log_raw(tmp_path / "out") if r["val_accuracy"]]
 
 
+def test_training_skips_bad_files_and_fails_in_one_line_when_none_is_readable(tmp_path, capsys):
+    data = tmp_path / "half-bad"
+    paths = sorted(write_dataset(data, 24, seed=7, turns=(10, 20)))
+    for path in paths[4:16]:  # 12 in a row
+        path.write_bytes(b"not a trajectory")
+    assert train(data, tmp_path / "out", "--max_steps", "3") == 0
+    err = capsys.readouterr().err
+    assert "Traceback" not in err and " ".join(err.split()).count("skipping unreadable") <= 12
+    for path in paths:
+        path.write_bytes(b"not a trajectory")
+    assert train(data, tmp_path / "out2", "--max_steps", "3") == 2
+    (line,) = error_lines(capsys.readouterr().err)
+    assert "none of the 24 trajectories could be read" in line
+
+
 def test_validation_fraction_too_large_for_the_data(dataset, tmp_path, capsys):
     assert train(dataset, tmp_path / "out", "--data.val_fraction", "0.999") == 2
     (line,) = error_lines(capsys.readouterr().err)

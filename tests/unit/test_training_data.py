@@ -38,6 +38,7 @@ from training.data import (
     read_trajectory,
     shaped_reward,
 )
+from training.dataset import UnreadableData
 from training.synthetic import synthetic_trajectory, trajectory_name, write_dataset
 
 # --------------------------------------------------------------------------------------
@@ -616,8 +617,31 @@ def test_unreadable_trajectory_is_skipped(tmp_path: Path, caplog: pytest.LogCapt
     with caplog.at_level(logging.WARNING, logger="training.data"):
         sample = TrajectoryDataset(index, 50)[0]
     assert sample.index == 1 and "skipping unreadable" in caplog.text
-    with pytest.raises(RuntimeError):
-        TrajectoryDataset(index.select(np.array([0])), 50, max_retries=0)[0]
+    with pytest.raises(UnreadableData, match="none of the 1 trajectories could be read"):
+        TrajectoryDataset(index.select(np.array([0])), 50)[0]
+
+
+def test_many_bad_files_in_a_row_are_skipped_with_one_warning_each(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """12 unreadable trajectories in a row out of 24: every sample still comes from a
+    readable one, and each bad file is named once, not once per sample."""
+    root = tmp_path / "d"
+    (root / "gen9ou").mkdir(parents=True)
+    for k in range(24):
+        name = f"gen9ou-{k:02d}_1500_a_vs_b_01-01-2024_WIN.json"
+        if 4 <= k < 16:
+            (root / "gen9ou" / (name + ".lz4")).write_bytes(b"garbage")
+        else:
+            _write(root / "gen9ou" / name, _traj(2))
+    index = build_index(root, use_cache=False)
+    dataset = TrajectoryDataset(index, 50)
+    with caplog.at_level(logging.WARNING, logger="training.data"):
+        rows = [dataset[i].index for i in range(24) for _ in range(3)]
+    bad = {i for i in range(24) if index[i].path.endswith(".lz4")}
+    assert len(bad) == 12 and not bad & set(rows)
+    warnings = [r for r in caplog.records if "skipping unreadable" in r.getMessage()]
+    assert len(warnings) == 12 and dataset.unreadable == bad
 
 
 # --------------------------------------------------------------------------------------
