@@ -384,6 +384,39 @@ def test_checkpoint_errors(tmp_path):
         assert "\n" not in str(err.value)
 
 
+@pytest.mark.parametrize(
+    ("change", "expected"),
+    [
+        ({"d_model": 8192, "d_ff": 32768, "n_heads": 8}, "its config says (8192, 64)"),
+        ({"n_layers": 40}, "40 blocks under history.blocks"),
+        ({"turn_d_model": 4096}, "turn_encoder.token_emb.weight"),
+        ({"vocab_size": 10_000_000}, "turn_encoder.token_emb.weight"),
+        ({"max_turns": 1_000_000}, "pos_emb.weight"),
+    ],
+)
+def test_a_checkpoint_whose_config_was_enlarged_is_refused_before_building(
+    tmp_path, change, expected
+):
+    """The shapes come from the file's header: a config that asks for more than its tensors
+    hold is refused at once (built first, the first case would ask for ~30 GB)."""
+    from safetensors import safe_open
+    from safetensors.torch import save_file
+
+    model = make_model()
+    path = tmp_path / "model.safetensors"
+    save_checkpoint(path, model, model.config, {})
+    with safe_open(str(path), framework="pt") as f:
+        metadata = dict(f.metadata())
+        tensors = {k: f.get_tensor(k) for k in f.keys()}  # noqa: SIM118
+    config = {**json.loads(metadata["model_config"]), **change}
+    metadata["model_config"] = json.dumps(config)
+    save_file(tensors, str(path), metadata=metadata)
+    with pytest.raises(ValueError) as err:
+        load_checkpoint(path)
+    message = str(err.value)
+    assert expected in message and "edited or is damaged" in message and "\n" not in message
+
+
 # --------------------------------------------------------------------------------------
 # config and presets
 
