@@ -490,12 +490,15 @@ def read_journal(path: Path) -> JournalContents:
 
 
 def battle_phase_wall_s(contents: JournalContents) -> float:
-    """Wall time of the battle phase, added up over the sessions of a (resumed) run."""
+    """Wall time of the battle phase, added up over the sessions of a (resumed) run: in
+    each session from its first battle's start to its last battle's end, so installing
+    and starting the server, loading agents and writing the report do not count."""
     total = 0.0
-    for session, spec in enumerate(contents.specs):
-        ends = [b.finished_at for b in contents.battles if b.session == session]
-        if ends:
-            total += max(ends) - spec.started_at
+    for session in range(len(contents.specs)):
+        played = [b for b in contents.battles if b.session == session]
+        if played:
+            start = min(b.finished_at - b.duration_s for b in played)
+            total += max(b.finished_at for b in played) - start
     return total
 
 

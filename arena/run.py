@@ -607,6 +607,7 @@ async def play_session(
         return await _play_tournament(plan, engine, on_progress)
     spec = plan.spec
     spec.server = engine.description
+    spec.versions = versions()  # the bundled server may have been installed since the plan
     sides = [
         (side, getattr(spec, side), side_seed(spec.seed, side, plan.session)) for side in SIDES
     ]
@@ -637,6 +638,7 @@ async def _play_tournament(
     spec = plan.spec
     assert spec.agents is not None and plan.order is not None
     spec.server = engine.description
+    spec.versions = versions()
     names = [a.given for a in spec.agents]
     each = [  # each agent built once, for all its pairs
         (a.given, a, agent_seed(spec.seed, i, plan.session)) for i, a in enumerate(spec.agents)

@@ -267,3 +267,24 @@ def test_resume_plays_on_the_recorded_server(tmp_path):
     assert f"port {urlparse(url).port}" in said, said  # the bundled server started there
     record = load_record(record_path)
     assert record.spec.server == url and len(record.battles) == 2
+
+
+async def test_the_record_names_the_showdown_installed_after_the_plan(tmp_path, monkeypatch):
+    """Case 10: on a fresh clone the bundled server is installed after the run is planned;
+    the record names its version, not "unknown", and wall_s covers the battles only."""
+    import arena.run
+
+    monkeypatch.setattr(arena.run, "showdown_version", lambda: None)  # not installed yet
+    request = RunRequest(p1="random", p2="random", n=2, output_dir=tmp_path, engine="sim")
+    plan = plan_run(request)
+    assert plan.spec.versions["showdown"] == "unknown"
+    monkeypatch.undo()
+    await asyncio.sleep(1.0)  # setup time that is not the battle phase
+    await play_session(plan, DirectEngine(processes=1))
+    record = finalize(plan.paths, finished=True)
+    assert record.spec.versions["showdown"] == showdown.showdown_version() != "unknown"
+    first_start = min(b.finished_at - b.duration_s for b in record.battles)
+    assert record.summary.wall_s == pytest.approx(
+        max(b.finished_at for b in record.battles) - first_start
+    )
+    assert first_start - record.spec.started_at >= 1.0  # the setup before it is not counted

@@ -121,7 +121,8 @@ def test_journal_round_trip_resume_and_torn_line(tmp_path: Path):
 
     contents = read_journal(paths.journal)
     assert len(contents.specs) == 2 and [b.battle_tag for b in contents.battles] == ["b1", "b2"]
-    assert battle_phase_wall_s(contents) == pytest.approx(10.0 + 4.0)
+    # each session from its first battle's start (end - 1.5 s) to its last battle's end
+    assert battle_phase_wall_s(contents) == pytest.approx(1.5 + 1.5)
 
     record = build_record(contents, finished_at=250.0)
     assert record.spec.started_at == 100.0 and record.spec.finished_at == 250.0
