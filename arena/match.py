@@ -210,7 +210,9 @@ class Recorder:
         self.paths = paths
         self.session = session
         self.live: dict[str, _LiveBattle] = {}
-        self.finished: dict[str, BattleRecord] = {}
+        # tag -> the battle's error (None: a result): all a finished battle leaves here, so a
+        # run's memory stays flat however many battles it plays (the records are journaled)
+        self.finished: dict[str, str | None] = {}
         self.wins: dict[str, int] = defaultdict(int)
         self.draws = 0
         self.errors = 0
@@ -267,7 +269,7 @@ class Recorder:
             p2_team=teams.get("p2"),
         )
         self.journal.write_battle(record, sorted(live.decisions, key=lambda d: (d.turn, d.side)))
-        self.finished[tag] = record
+        self.finished[tag] = error
         if winner == "draw":
             self.draws += 1
         elif winner is None:
@@ -300,6 +302,9 @@ class Recorder:
             live=list(self.live),
             pairs={k: list(v) for k, v in self.pairs.items()},
         )
+
+
+FORGET_AFTER_S = 60.0  # a finished battle's object is dropped this long after it ended
 
 
 class ArenaPlayer(Player):
@@ -337,6 +342,7 @@ class ArenaPlayer(Player):
         self.teacher = teacher if self.trajectories is not None else None
         # Server engine, tournaments: the team of the one battle this player's lane plays.
         self.current_team: Team | None = None
+        self._finished_at: dict[str, float] = {}  # recorded battles, until forgotten
         super().__init__(**kwargs)
         _route_player_logger(self.logger)
 
@@ -447,11 +453,32 @@ class ArenaPlayer(Player):
         if self.trajectories is not None:
             # Each side writes its own view; a battle the run records as an error
             # (timed out, forfeited by the arena) is no trajectory to learn from.
-            record = self.recorder.finished.get(battle.battle_tag)
-            if record is not None and record.error is not None:
+            if self.recorder.finished.get(battle.battle_tag) is not None:  # an error
                 self.trajectories.discard(battle.battle_tag)
             else:
                 self.trajectories.finish(battle)  # never raises
+        self._release(battle)
+
+    def _release(self, battle: AbstractBattle) -> None:
+        """Let a recorded battle leave memory. poke-env keeps every battle object it has
+        seen (~0.3 MB each with its protocol log, requests and teams), so a long run would
+        grow without bound: the bulky parts go now, and the object itself once it has been
+        finished for a while (a late message for a battle poke-env no longer knows would
+        wait for it forever)."""
+        battle._replay_data = []
+        battle._last_request = {}
+        battle._team, battle._opponent_team = {}, {}
+        battle._teampreview_team, battle._teampreview_opponent_team = [], []
+        now = time.monotonic()
+        self._finished_at[battle.battle_tag] = now
+        for tag, at in list(self._finished_at.items()):  # oldest first
+            if now - at < FORGET_AFTER_S:
+                break
+            del self._finished_at[tag]
+            self._battles.pop(tag, None)
+            locks = getattr(self.ps_client, "_battle_locks", None)
+            if locks is not None:
+                locks.pop(tag, None)
 
 
 class _DisconnectFilter(logging.Filter):

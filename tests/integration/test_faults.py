@@ -288,3 +288,30 @@ async def test_the_record_names_the_showdown_installed_after_the_plan(tmp_path, 
         max(b.finished_at for b in record.battles) - first_start
     )
     assert first_start - record.spec.started_at >= 1.0  # the setup before it is not counted
+
+
+async def test_finished_battles_leave_memory(tmp_path, monkeypatch):
+    """Case 11: poke-env keeps every battle object; the arena empties each one once it is
+    recorded and forgets it a while later, so memory stays flat whatever --n is."""
+    import arena.match
+
+    monkeypatch.setattr(arena.match, "FORGET_AFTER_S", 0.0)
+    released: list[tuple[object, object]] = []
+    release = arena.match.ArenaPlayer._release
+
+    def spy(self, battle):
+        release(self, battle)
+        released.append((self, battle))
+
+    monkeypatch.setattr(arena.match.ArenaPlayer, "_release", spy)
+    request = RunRequest(p1="random", p2="heuristic", n=6, concurrency=3, output_dir=tmp_path,
+                         engine="sim")  # fmt: skip
+    plan = plan_run(request)
+    await play_session(plan, DirectEngine(processes=1))
+    record = finalize(plan.paths, finished=True)
+    assert len(record.battles) == 6 and all(b.winner for b in record.battles)
+    assert len(released) == 12  # each side's view of each battle
+    for player, battle in released:
+        assert battle._replay_data == [] and battle.team == {} and battle.opponent_team == {}
+        assert battle.battle_tag not in player._battles  # forgotten (here: at once)
+    assert all((tmp_path / b.replay).read_text().count("|turn|") for b in record.battles)
