@@ -100,6 +100,12 @@ class RLArgs:
         0.999, "discount whose advantage drives the filter (null: mean over the gammas)"
     )
     critic_coef: float = _opt(10.0, "loss = actor + critic_coef x critic")
+    bc_coef: float = _opt(
+        0.0,
+        "with the binary filter: + bc_coef x plain BC on every known action, which keeps the "
+        "policy on the data's actions (where Q was learned) instead of drifting to actions "
+        "whose Q no data checks",
+    )
     reward_scale: float = _opt(0.01, "critic targets use reward x this (win/loss +-100 -> +-1)")
     target_tau: float = _opt(0.005, "Polyak step of the target network (1: hard copy)")
     target_every: int = _opt(1, "optimizer steps between target updates")

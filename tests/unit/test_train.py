@@ -239,6 +239,31 @@ def test_learner_plain_bc_keeps_every_known_action():
     assert stats["bc"].item() == pytest.approx(math.log(13))
 
 
+def test_bc_coef_adds_plain_bc_to_the_filtered_actor():
+    """A taken action the filter drops (negative advantage) still pulls the policy with
+    bc_coef x its cross-entropy; bc_coef 0 is the filter alone."""
+    q = torch.zeros(1, 3, 13, 2)
+    q[0, 0, 1, 1] = -9.0  # the taken action: advantage < 0, filtered out
+    batch = SimpleNamespace(
+        actions=torch.tensor([[1, -1]]),
+        mask=torch.tensor([[True, False]]),
+        valid=torch.tensor([[True, True]]),
+        rewards=torch.zeros(1, 2),
+        dones=torch.tensor([[False, True]]),
+    )
+    losses = {}
+    for coef in (0.0, 0.5):
+        rl = OfflineRL(_tiny(), actor_filter="binary", filter_gamma=0.9, bc_coef=coef)
+        logits = torch.zeros(1, 3, 13, requires_grad=True)
+        _, stats = rl.loss_from_outputs(ModelOutput(logits, q, None), q, batch)
+        assert stats["filtered"].item() == 0.0
+        losses[coef] = stats["actor"].item()
+    assert losses[0.0] == 0.0
+    assert losses[0.5] == pytest.approx(0.5 * math.log(13))
+    with pytest.raises(ValueError, match="bc_coef"):
+        OfflineRL(_tiny(), filter_gamma=0.9, bc_coef=-1.0)
+
+
 def test_target_critic_head_polyak_and_periodic_copy():
     model = _tiny()
     rl = OfflineRL(model, filter_gamma=0.9, target_tau=0.5, target_every=2)
