@@ -185,15 +185,16 @@ class Batcher:
             cached = [i for i, job in enumerate(jobs) if job.cache is not None]
             if cached:  # every battle in its window: the new turns alone, one pass
                 rows = torch.tensor(cached, device=device)
-                lengths = [len(jobs[i].cache or ()) for i in cached]
+                pasts = [jobs[i].cache or [] for i in cached]  # (not None: `cached`)
+                lengths = [len(p) for p in pasts]
                 P = max(lengths)
                 past = None
                 if P:
-                    entry = next(c[0] for i in cached if (c := jobs[i].cache))
+                    entry = next(p[0] for p in pasts if p)
                     past = entry.new_zeros(len(cached), P, *entry.shape)
-                    for row, i in enumerate(cached):
-                        if lengths[row]:
-                            past[row, : lengths[row]] = torch.stack(jobs[i].cache or [])
+                    for row, p in enumerate(pasts):
+                        if p:
+                            past[row, : len(p)] = torch.stack(p)
                 out, entries = model.decode(
                     vectors[rows],
                     keys[rows],

@@ -183,7 +183,7 @@ def _find_server(given: str | None, plan: RunPlan) -> showdown.ShowdownServer:
 
 def _release(server: showdown.ShowdownServer, keep: bool) -> None:
     """This run's lease on the server given back; the server stops with its last user."""
-    group = server.process.pid if server.process is not None else server.pgid
+    group = server.pgid
     others = server.release(keep=keep)
     if keep and group is not None:
         console.print(

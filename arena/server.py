@@ -177,7 +177,7 @@ class ShowdownServer:
     simulators: int | None = None
     leases: Path | None = None
     lease: Path | None = None
-    pgid: int | None = None
+    pgid: int | None = None  # the bundled server's process group (the watchdog leads it)
     _log_file: object = field(default=None, repr=False)
 
     @property
@@ -218,12 +218,10 @@ class ShowdownServer:
 
     def stop(self) -> None:
         """Stop the whole process group of a bundled server (TERM, then KILL)."""
-        proc, pgid = self.process, self.pgid
-        if proc is None and pgid is None:
+        proc, group = self.process, self.pgid
+        if group is None:
             return
         self.process = self.pgid = None
-        group = proc.pid if proc is not None else pgid
-        assert group is not None
         with contextlib.suppress(ProcessLookupError):
             os.killpg(group, signal.SIGTERM)
         if proc is not None:
@@ -320,6 +318,7 @@ def start_bundled(
         simulators=simulators,
         leases=leases,
         lease=lease,
+        pgid=proc.pid,
         _log_file=log_file,
     )
     log.info("starting the bundled Showdown server on port %d (pgid %d)", port, proc.pid)

@@ -100,8 +100,8 @@ async def soak(engine_name: str, args: argparse.Namespace, out: Path) -> Soak:
     result = Soak(engine_name)
 
     def pgids() -> set[int]:
-        if server is not None and server.process is not None:
-            return {server.process.pid}
+        if server is not None and server.pgid is not None:
+            return {server.pgid}
         procs = getattr(getattr(engine, "pool", None), "_procs", None) or []
         return {os.getpgid(p.pid) for p in procs if p.returncode is None}
 

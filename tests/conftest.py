@@ -5,6 +5,7 @@ root (for `agents`, `arena`, `viz`...) and `tests/` (for helper modules such as
 `fixture_battles`) importable from every test folder.
 """
 
+import logging
 import sys
 from pathlib import Path
 
@@ -14,6 +15,14 @@ _TESTS = Path(__file__).resolve().parent
 for _path in (_TESTS.parent, _TESTS):
     if str(_path) not in sys.path:
         sys.path.insert(0, str(_path))
+
+
+@pytest.fixture(autouse=True)
+def logging_enabled():
+    """The CLI silences logging process-wide (`logging.disable`) as it exits, which is right
+    for a process about to end; a test that runs it in-process must not pass that on."""
+    yield
+    logging.disable(logging.NOTSET)
 
 
 @pytest.fixture(scope="module")

@@ -222,18 +222,23 @@ def test_learner_filters_by_the_advantage_of_q():
     )
 
 
-def test_learner_plain_bc_keeps_every_known_action():
-    rl = OfflineRL(_tiny(), actor_filter="none", filter_gamma=0.9)
-    logits = torch.zeros(1, 3, 13)
-    q = torch.zeros(1, 3, 13, 2)
-    q[0, 0, 1, 1] = -9.0  # a large negative advantage of the taken action
-    batch = SimpleNamespace(
+def _one_decision() -> SimpleNamespace:
+    """One known decision (action 1), then padding."""
+    return SimpleNamespace(
         actions=torch.tensor([[1, -1]]),
         mask=torch.tensor([[True, False]]),
         valid=torch.tensor([[True, True]]),
         rewards=torch.zeros(1, 2),
         dones=torch.tensor([[False, True]]),
     )
+
+
+def test_learner_plain_bc_keeps_every_known_action():
+    rl = OfflineRL(_tiny(), actor_filter="none", filter_gamma=0.9)
+    logits = torch.zeros(1, 3, 13)
+    q = torch.zeros(1, 3, 13, 2)
+    q[0, 0, 1, 1] = -9.0  # a large negative advantage of the taken action
+    batch = _one_decision()
     _, stats = rl.loss_from_outputs(ModelOutput(logits, q, None), q, batch)
     assert stats["filtered"].item() == 1.0
     assert stats["bc"].item() == pytest.approx(math.log(13))
@@ -244,13 +249,7 @@ def test_bc_coef_adds_plain_bc_to_the_filtered_actor():
     bc_coef x its cross-entropy; bc_coef 0 is the filter alone."""
     q = torch.zeros(1, 3, 13, 2)
     q[0, 0, 1, 1] = -9.0  # the taken action: advantage < 0, filtered out
-    batch = SimpleNamespace(
-        actions=torch.tensor([[1, -1]]),
-        mask=torch.tensor([[True, False]]),
-        valid=torch.tensor([[True, True]]),
-        rewards=torch.zeros(1, 2),
-        dones=torch.tensor([[False, True]]),
-    )
+    batch = _one_decision()
     losses = {}
     for coef in (0.0, 0.5):
         rl = OfflineRL(_tiny(), actor_filter="binary", filter_gamma=0.9, bc_coef=coef)
