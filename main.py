@@ -98,10 +98,11 @@ def make_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--engine",
         choices=["server", "sim"],
-        default="server",
+        default=None,
         help="server: battles on a Showdown server (can be watched in a browser); sim: "
         "battles straight in Showdown's simulator, one process per core, no server (about "
-        "twice the battles per CPU second; cannot be watched) (default: server)",
+        "twice the battles per CPU second; cannot be watched) (default: server; --resume: "
+        "the run's own engine)",
     )
     p.add_argument("--output", type=Path, default=Path("runs"), help="folder for run records")
     p.add_argument("--reports", type=Path, default=Path("reports"), help="folder for HTML reports")

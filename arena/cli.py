@@ -19,7 +19,7 @@ from agents.mistral import MissingKeyError
 from agents.registry import UnknownAgentError
 from arena import server as showdown
 from arena.match import DirectEngine, Engine, FormatError, Match, MatchProgress, ServerEngine
-from arena.record import RunRecord, RunRecordError, Summary
+from arena.record import RunRecord, RunRecordError, StorageError, Summary
 from arena.run import RunPlan, RunRequest, finalize, plan_run, play_session, release_run_id
 
 console = Console()
@@ -106,7 +106,7 @@ def run_cli(args: argparse.Namespace) -> int:
 
     server: showdown.ShowdownServer | None = None
     try:
-        if request.engine == "sim":
+        if plan.spec.engine == "sim":
             _install_if_missing()
             engine: Engine = DirectEngine()
         else:
@@ -130,14 +130,23 @@ def run_cli(args: argparse.Namespace) -> int:
         code = 1
         _silence_teardown()
         fail(f"{exc}; finished battles are kept", code=1)
+    except StorageError as exc:  # the journal ends on the last battle it could keep
+        code = 1
+        _silence_teardown()
+        fail(f"{exc}; the battles journaled before are kept: free some space, then resume", code=1)
     finally:
         if server is not None:
             _release(server, args.keep_server)
 
     try:
         record = finalize(plan.paths, finished=code == 0)
-    except RunRecordError as exc:  # the journal keeps every battle; say why no record
-        return fail(f"the run record could not be rebuilt: {exc}", code=1)
+    except (RunRecordError, OSError) as exc:  # the journal keeps every battle it took
+        fail(f"the run record could not be rebuilt: {exc}", code=1)
+        if plan.paths.journal.exists():
+            console.print(
+                f"continue with [bold]uv run python main.py --resume {plan.paths.journal}[/]"
+            )
+        return 1
     done = len(record.battles) if record else 0
     if code != 0:
         if record is not None:

@@ -37,7 +37,15 @@ from agents.base import (
     team_preview_message,
 )
 from agents.state import move_effectiveness
-from arena.record import SIDES, BattleRecord, DecisionRecord, Journal, RunPaths, Side
+from arena.record import (
+    SIDES,
+    BattleRecord,
+    DecisionRecord,
+    Journal,
+    RunPaths,
+    Side,
+    StorageError,
+)
 from arena.server import AUTH_URL, ServerError, ShowdownServer
 from arena.simulator import SimulatorEngine, run_in_poke_loop
 from arena.teams import TEAMS_DIR, Team
@@ -219,6 +227,8 @@ class Recorder:
         self.pairs: dict[tuple[str, str], list[int]] = {}
         # Team formats: the team (as records name it) each side plays, per battle tag.
         self.teams: dict[str, dict[Side, str]] = defaultdict(dict)
+        # A battle that could not be kept (disk full): the run stops with this error.
+        self.storage_error: StorageError | None = None
 
     def note_team(self, battle_tag: str, side: Side, name: str | None) -> None:
         if name is not None and battle_tag not in self.finished:
@@ -244,7 +254,7 @@ class Recorder:
         """Journal a battle from p1's view: its result, decisions and protocol log;
         `names` (tournaments) are the agents on each side, recorded with the battle."""
         tag = battle.battle_tag
-        if tag in self.finished:
+        if tag in self.finished or self.storage_error is not None:
             return
         live = self.live.pop(tag, None) or _LiveBattle(started=time.monotonic())
         teams = self.teams.pop(tag, {})
@@ -252,8 +262,14 @@ class Recorder:
         if error is None:
             winner = "p1" if battle.won else "p2" if battle.lost else "draw"
         replay = self.paths.replay_path(tag)
-        replay.parent.mkdir(parents=True, exist_ok=True)
-        replay.write_text(battle._build_replay_log() + "\n", encoding="utf-8")
+        try:
+            replay.parent.mkdir(parents=True, exist_ok=True)
+            replay.write_text(battle._build_replay_log() + "\n", encoding="utf-8")
+        except OSError as exc:
+            replay.unlink(missing_ok=True)
+            message = f"could not write the replay {replay}: {exc.strerror or exc}"
+            self.storage_error = StorageError(exc.errno, message)
+            return
         record = BattleRecord(
             battle_tag=tag,
             winner=winner,
@@ -268,7 +284,12 @@ class Recorder:
             p1_team=teams.get("p1"),
             p2_team=teams.get("p2"),
         )
-        self.journal.write_battle(record, sorted(live.decisions, key=lambda d: (d.turn, d.side)))
+        try:
+            decisions = sorted(live.decisions, key=lambda d: (d.turn, d.side))
+            self.journal.write_battle(record, decisions)
+        except StorageError as exc:  # the journal still ends on its last whole battle
+            self.storage_error = exc
+            return
         self.finished[tag] = error
         if winner == "draw":
             self.draws += 1
@@ -831,7 +852,9 @@ async def _drive(
     poll_s: float,
 ) -> MatchProgress:
     """Run `start()`'s battles on `engine`, reporting progress and calling `watch()` (engine
-    health, overdue battles) every `poll_s` until they end; the engine is always closed."""
+    health, overdue battles) every `poll_s` until they end; the engine is always closed.
+    A battle that could not be journaled (disk full) stops the run with its StorageError:
+    the battles after it could not be kept either."""
     battles: asyncio.Future[None] | None = None
     try:
         await engine.start()
@@ -840,8 +863,12 @@ async def _drive(
             await asyncio.wait({battles}, timeout=poll_s)
             if on_progress is not None:
                 on_progress(recorder.progress(total))
+            if recorder.storage_error is not None:
+                raise recorder.storage_error
             if not battles.done():
                 watch()
+        if recorder.storage_error is not None:
+            raise recorder.storage_error
         battles.result()
     finally:
         if battles is not None and not battles.done():

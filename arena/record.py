@@ -16,6 +16,7 @@ checks; bump `SCHEMA_VERSION` when one changes meaning.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import math
@@ -36,6 +37,14 @@ SIDES: tuple[Side, Side] = ("p1", "p2")
 
 class RunRecordError(ValueError):
     """A file that is not a usable run record; the message says what is wrong."""
+
+
+class StorageError(OSError):
+    """A file the run must keep could not be written (a full disk, a file size limit,
+    permissions); the message names the file and why, in one line."""
+
+    def __str__(self) -> str:
+        return self.strerror or super().__str__()
 
 
 @dataclass
@@ -324,8 +333,10 @@ def atomic_write_text(path: Path, text: str) -> None:
         os.umask(umask)
         os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes it owner-only; use the usual mode
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as exc:
         Path(tmp).unlink(missing_ok=True)
+        if isinstance(exc, OSError) and not isinstance(exc, StorageError):
+            raise StorageError(exc.errno, f"could not write {path}: {exc.strerror}") from exc
         raise
 
 
@@ -405,19 +416,35 @@ def repair_journal(path: Path) -> Path | None:
 
 
 class Journal:
-    """Append-only JSONL journal: every line is flushed and synced as it is written. An
-    existing journal is repaired first (`repair_journal`), so appends start on a new line."""
+    """Append-only JSONL journal: every line is written whole and synced before `append`
+    returns. An existing journal is repaired first (`repair_journal`), so appends start on
+    a new line. A line that cannot be written whole (disk full) is taken back, so the
+    journal still ends on a complete line, and `append` raises StorageError."""
 
     def __init__(self, path: Path):
         self.path = path
         path.parent.mkdir(parents=True, exist_ok=True)
         self.torn = repair_journal(path)
-        self._fh = open(path, "a", encoding="utf-8")  # noqa: SIM115 (closed in close())
+        # Unbuffered: a failed write leaves nothing in a buffer for close() to retry.
+        self._fd: int | None = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o666)
 
     def append(self, event: dict[str, Any]) -> None:
-        self._fh.write(json.dumps(event, separators=(",", ":")) + "\n")
-        self._fh.flush()
-        os.fsync(self._fh.fileno())
+        if self._fd is None:
+            raise StorageError(0, f"the journal {self.path} is closed")
+        line = memoryview((json.dumps(event, separators=(",", ":")) + "\n").encode("utf-8"))
+        size = os.fstat(self._fd).st_size
+        try:
+            while line:
+                line = line[os.write(self._fd, line) :]
+            os.fsync(self._fd)
+        except OSError as exc:
+            # Shrinking needs no space; if even that fails, the next repair_journal sets
+            # the torn tail aside.
+            with contextlib.suppress(OSError):
+                os.ftruncate(self._fd, size)
+            raise StorageError(
+                exc.errno, f"could not write the journal {self.path}: {exc.strerror or exc}"
+            ) from exc
 
     def write_spec(self, spec: RunSpec) -> None:
         self.append({"type": "spec", "spec": spec.to_dict()})
@@ -432,7 +459,9 @@ class Journal:
         )
 
     def close(self) -> None:
-        self._fh.close()
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None
 
 
 @dataclass

@@ -82,7 +82,7 @@ class RunRequest:
     seed: int | None = None
     output_dir: Path = Path("runs")
     resume: str | None = None
-    engine: str = "server"
+    engine: str | None = None  # None: "server", or on --resume the run's own engine
     save_trajectories: Path | None = None  # write Metamon trajectory files under this folder
     teacher: str | None = None  # --teacher: an agent whose choices label the trajectories
     agents: list[str] | None = None  # a round robin of these (--agents) instead of p1/p2
@@ -203,6 +203,14 @@ def tournament_done(battles: list[BattleRecord]) -> dict[Pairing, int]:
             key = (b.p1_agent, b.p2_agent)
             done[key] = done.get(key, 0) + 1
     return done
+
+
+def check_move_delay(move_delay: float, engine: str) -> None:
+    if move_delay > 0 and engine == "sim":
+        raise ValueError(
+            "--move-delay is for watching battles in a browser, which needs a server: "
+            "use --engine server (the default)"
+        )
 
 
 def check_resumed_n(n: int | None, old: RunSpec, battles: list[BattleRecord]) -> None:
@@ -371,13 +379,9 @@ def plan_run(request: RunRequest) -> RunPlan:
             raise ValueError(
                 f"{flag} must be more than 0 seconds (the longest {unit} may take), got {value}"
             )
-    if request.engine not in ("server", "sim"):
+    if request.engine not in (None, "server", "sim"):
         raise ValueError(f"--engine must be 'server' or 'sim', got {request.engine!r}")
-    if request.move_delay > 0 and request.engine == "sim":
-        raise ValueError(
-            "--move-delay is for watching battles in a browser, which needs a server: "
-            "use --engine server (the default)"
-        )
+    check_move_delay(request.move_delay, request.engine or "server")
     trajectories = None
     if request.save_trajectories is not None:
         folder = Path(request.save_trajectories)
@@ -413,12 +417,13 @@ def plan_run(request: RunRequest) -> RunPlan:
                 "started_at": time.time(),
                 "finished_at": None,
                 "versions": versions(),
-                "engine": request.engine,
+                "engine": request.engine or old.engine,
                 "save_trajectories": trajectories or old.save_trajectories,
                 "teacher": teacher or old.teacher,
                 "include": list(dict.fromkeys([*(old.include or []), *include])) or None,
             }
         )
+        check_move_delay(spec.move_delay, spec.engine)
         order = None
         if spec.agents is not None:
             names = [a.given for a in spec.agents]
@@ -489,7 +494,7 @@ def _new_spec(
         "server": "",
         "versions": versions(),
         "started_at": time.time(),
-        "engine": request.engine,
+        "engine": request.engine or "server",
         "decision_timeout_s": request.decision_timeout_s,
         "save_trajectories": trajectories,
     }
