@@ -137,6 +137,9 @@ def free_port(host: str = "127.0.0.1") -> int:
         return sock.getsockname()[1]
 
 
+EMPTY_ROOM_EXPIRY_S = 5  # a finished, empty battle room closes this long after the end
+
+
 def write_config(simulators: int) -> Path:
     """Create the folders the server needs and its config.js (127.0.0.1, no REPL)."""
     (PACKAGE_DIR / "logs" / "repl").mkdir(parents=True, exist_ok=True)
@@ -150,6 +153,17 @@ def write_config(simulators: int) -> Path:
         "exports.subprocesses = {\n"
         f"\tnetwork: 1, simulator: {simulators}, validator: 1, verifier: 1,\n"
         "\tlocalartemis: 1, remoteartemis: 1,\n"
+        "};\n"
+        "// A finished battle's room closes soon after its players leave (Showdown's own\n"
+        "// default keeps an empty room 10 minutes), so a long run's memory stays flat.\n"
+        "// A room someone is still in is left to Showdown's own timers.\n"
+        "exports.handlers = {\n"
+        "\tonBattleEnd(battle) {\n"
+        "\t\tconst room = battle.room;\n"
+        "\t\tsetTimeout(() => {\n"
+        "\t\t\tif (Rooms.get(room.roomid) === room && !room.userCount) room.expire();\n"
+        f"\t\t}}, {EMPTY_ROOM_EXPIRY_S * 1000}).unref();\n"
+        "\t},\n"
         "};\n"
     )
     if not config.exists() or config.read_text() != text:

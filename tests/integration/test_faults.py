@@ -115,6 +115,31 @@ async def test_stuck_battle_is_ended_by_the_battle_timeout(
     assert record.summary.errors == 2 and record.summary.battles == 0
 
 
+async def room_open(url: str, room: str) -> bool:
+    """Whether the server still has `room`, asked as a guest joining it."""
+    import websockets
+
+    async with websockets.connect(url) as ws:
+        await ws.send(f"|/join {room}")
+        while True:
+            message = str(await asyncio.wait_for(ws.recv(), 10))
+            if message.startswith(f">{room}\n|init|"):
+                return True
+            if message.startswith(f">{room}\n|noinit|"):
+                return False
+
+
+async def test_a_finished_battle_room_closes_once_its_players_leave(showdown_server, tmp_path):
+    """Showdown keeps an empty battle room 10 minutes; the bundled server closes it
+    seconds after the end, so its memory does not grow with a long run's battles."""
+    record = await run(showdown_server, tmp_path, "random")
+    tag = record.battles[0].battle_tag
+    deadline = time.monotonic() + showdown.EMPTY_ROOM_EXPIRY_S + 10
+    while await room_open(showdown_server.url, tag):
+        assert time.monotonic() < deadline, f"{tag} still open"
+        await asyncio.sleep(0.5)
+
+
 # --------------------------------------------------------------------------------------
 # runs that survive crashes (issue 14): each case as a user meets it, through main.py
 
@@ -152,6 +177,56 @@ def test_resume_after_a_torn_journal_line_keeps_every_battle(tmp_path):
     assert len(record.battles) == 4 and len({b.battle_tag for b in record.battles}) == 4
     again = main_py(tmp_path, "--resume", str(journal))  # the journal reads whole
     assert again.returncode == 0 and "already played" in again.stdout, again.stderr
+
+
+# Files capped at argv[1] bytes, SIGXFSZ ignored: a write past the cap fails as on a full
+# disk (EFBIG instead of ENOSPC, the same OSError path), and nothing needs root.
+FULL_DISK = """
+import os, resource, signal, sys
+signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+resource.setrlimit(resource.RLIMIT_FSIZE, (int(sys.argv[1]),) * 2)
+os.execv(sys.executable, [sys.executable, *sys.argv[2:]])
+"""
+
+
+def test_a_full_disk_stops_the_run_in_one_line_and_resume_finishes_it(tmp_path):
+    """A journal write that fails (disk full) stops the run with one line and exit 1; the
+    journal still ends on its last whole battle, and a resume, on the run's own engine,
+    plays the rest with every battle counted once."""
+    out = tmp_path / "runs"
+    full = subprocess.run(
+        [sys.executable, "-c", FULL_DISK, "30000", "main.py", "--engine", "sim",
+         "--concurrency", "2", "--output", str(out), "--reports", str(tmp_path / "reports"),
+         "--log-level", "WARNING", "--p1", "random", "--p2", "heuristic", "--n", "8"],
+        cwd=REPO, capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    said = " ".join((full.stdout + full.stderr).split())
+    assert full.returncode == 1, said
+    assert "Traceback" not in said
+    assert "could not write" in said and "File too large" in said, said
+    assert "--resume" in said
+    journal = next(out.glob("*.jsonl"))
+    text = journal.read_text()
+    assert text.endswith("\n") and not journal.with_name(journal.name + ".torn").exists()
+    kept = [json.loads(line) for line in text.splitlines()]  # every line whole
+    battles = [e for e in kept if e["type"] == "battle"]
+    assert 1 <= len(battles) < 8
+
+    resumed = main_py_as_given(tmp_path, "--resume", str(journal))  # no --engine
+    assert resumed.returncode == 0, resumed.stderr
+    record = load_record(journal.with_suffix(".json"))
+    assert record.spec.engine == "sim"  # the run's own engine, not the default server
+    assert len(record.battles) == 8 and len({b.battle_tag for b in record.battles}) == 8
+    assert {b.session for b in record.battles} == {0, 1}
+
+
+def main_py_as_given(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """main.py with only the output folders and `args` (no engine chosen)."""
+    return subprocess.run(
+        [sys.executable, "main.py", "--output", str(tmp_path / "runs"), "--reports",
+         str(tmp_path / "reports"), "--log-level", "WARNING", *args],
+        cwd=REPO, capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
 
 
 def start_main_py(out: Path, *args: str) -> subprocess.Popen[str]:
