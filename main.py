@@ -162,12 +162,13 @@ def main(argv: list[str] | None = None) -> int:
 
     load_dotenv()
     from arena.cli import run_cli, setup_logging
+    from viz import write_report
 
     setup_logging(args.log_level)
     # A terminated run ends like Ctrl-C: finished battles written, the server stopped.
     signal.signal(signal.SIGTERM, signal.default_int_handler)
     try:
-        return run_cli(args)
+        return run_cli(args, write_report)
     except KeyboardInterrupt:  # before any battle started (installing, starting the server)
         print("interrupted", file=sys.stderr)
         return 130

@@ -23,9 +23,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
-from poke_env.battle.move import Move
-from poke_env.battle.pokemon import Pokemon
 from poke_env.player.battle_order import BattleOrder, DefaultBattleOrder, SingleBattleOrder
+
+from battle.state import action_name as action_name  # agents name actions as runs do
 
 if TYPE_CHECKING:
     from poke_env.battle.abstract_battle import AbstractBattle
@@ -101,26 +101,6 @@ def legal_orders(battle: AbstractBattle) -> list[SingleBattleOrder]:
 def random_legal_order(battle: AbstractBattle, rng: random.Random) -> BattleOrder:
     orders = legal_orders(battle)
     return rng.choice(orders) if orders else DefaultBattleOrder()
-
-
-def action_name(order: BattleOrder) -> str:
-    """A short, stable name for an order, as recorded in runs: "move thunderbolt tera"."""
-    if isinstance(order, SingleBattleOrder):
-        if isinstance(order.order, Move):
-            name = f"move {order.order.id}"
-            if order.terastallize:
-                name += " tera"
-            elif order.dynamax:
-                name += " dynamax"
-            elif order.mega:
-                name += " mega"
-            elif order.z_move:
-                name += " zmove"
-            return name
-        if isinstance(order.order, Pokemon):
-            return f"switch {order.order.species}"
-    message = order.message.removeprefix("/choose ").strip()
-    return message or "default"
 
 
 def is_legal(order: BattleOrder, battle: AbstractBattle) -> bool:

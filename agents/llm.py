@@ -13,7 +13,7 @@ the text it is shown when it plays:
   one ("empty", "unparseable", "illegal_action"), for the agent's fallback record.
 - `Conversation`: per-battle short memory of the last exchanges.
 
-Action labels are the canonical names of `agents.state` / `agents.base.action_name`:
+Action labels are the canonical names of `battle.state` / `agents.base.action_name`:
 "move thunderbolt", "move thunderbolt tera", "switch pikachu", "default".
 """
 
@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
-from agents.state import ActionOption, BattleState, PokemonState, SideState
+from battle.state import ActionOption, BattleState, PokemonState, SideState
 
 if TYPE_CHECKING:
     from poke_env.battle.abstract_battle import AbstractBattle

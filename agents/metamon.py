@@ -6,7 +6,7 @@ written by `training.model.save_checkpoint` (weights, model config and vocabular
 .safetensors file). Both fail before any battle starts, with a one-line message, when the
 checkpoint is missing or unreadable.
 
-Per decision the agent builds the battle's Metamon state (`training.metamon_format`),
+Per decision the agent builds the battle's Metamon state (`battle.metamon`),
 encodes it into one turn with the checkpoint's observation (`training.entities`: the
 entity view, or Metamon's text view), with the action it took and the shaped reward
 between consecutive states (`training.data.shaped_reward`), as the training data has
@@ -451,14 +451,14 @@ class MetamonAgent(BaseAgent):
     # -- deciding ------------------------------------------------------------------------
 
     async def decide(self, battle: AbstractBattle) -> Decision:
-        from training.data import shaped_reward
-        from training.metamon_format import (
+        from battle.metamon import (
             NO_ACTION,
             action_index,
             legal_indices,
             metamon_state,
             order_for_index,
         )
+        from training.data import shaped_reward
 
         history = self._history_for(battle)
         rqid = (battle.last_request or {}).get("rqid")
@@ -512,7 +512,7 @@ class MetamonAgent(BaseAgent):
     ) -> list[tuple[str, float]] | None:
         """The legal actions with the policy's probabilities, best first (for the report)."""
         from agents.base import action_name
-        from training.metamon_format import order_for_index
+        from battle.metamon import order_for_index
 
         if logits is None:
             return None

@@ -6,7 +6,7 @@ damage numbers, averaged over sampled hypotheses of the opponent's hidden sets.
 
 Each decision:
 
-1. reads the battle as this player knows it (`agents.state.BattleState`: its own team
+1. reads the battle as this player knows it (`battle.state.BattleState`: its own team
    exactly, the opponent's revealed Pokémon with what they have shown);
 2. samples hypotheses of everything hidden about the opponent's revealed Pokémon (moves,
    item, ability, exact stats, level, tera type) from `battle.sets.SetPool`: Showdown's
@@ -65,9 +65,9 @@ import numpy as np
 from agents.base import BaseAgent, Decision, legal_orders
 from agents.baselines import HeuristicAgent
 from agents.registry import UnknownAgentError, register
-from agents.state import BattleState, PokemonState, SideState, order_for
 from battle.model import Battle, Field, Mon, Side, move_data, species_data, to_id
 from battle.sets import SetPool
+from battle.state import BattleState, PokemonState, SideState, order_for
 from battle.turn import PASS, Action, TurnModel
 
 if TYPE_CHECKING:

@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+from collections.abc import Callable
 from pathlib import Path
 
 from rich.console import Console
@@ -19,8 +20,8 @@ from agents.mistral import MissingKeyError
 from agents.registry import UnknownAgentError
 from arena import server as showdown
 from arena.match import DirectEngine, Engine, FormatError, Match, MatchProgress, ServerEngine
-from arena.record import RunRecord, RunRecordError, StorageError, Summary
 from arena.run import RunPlan, RunRequest, finalize, plan_run, play_session, release_run_id
+from battle.record import RunRecord, RunRecordError, StorageError, Summary
 
 console = Console()
 err_console = Console(stderr=True)
@@ -66,7 +67,12 @@ def fail(message: str, code: int = 2) -> int:
     return code
 
 
-def run_cli(args: argparse.Namespace) -> int:
+WriteReport = Callable[[Path, Path], Path]  # (run record, report path) -> the report written
+
+
+def run_cli(args: argparse.Namespace, write_report: WriteReport) -> int:
+    """Plan, play and record the run `args` describe, then `write_report` its HTML report
+    (`viz.write_report`, given by main.py: viz sits above the arena and reads its records)."""
     agent_list = getattr(args, "agents", None)
     if agent_list is not None and (args.p1 is not None or args.p2 is not None):
         return fail("--agents and --p1/--p2 are mutually exclusive: pass one or the other")
@@ -102,7 +108,7 @@ def run_cli(args: argparse.Namespace) -> int:
             record = finalize(plan.paths, finished=True)
         except RunRecordError as exc:
             return fail(str(exc), code=1)
-        return _report(record, plan, args.reports)
+        return _report(record, plan, args.reports, write_report)
 
     server: showdown.ShowdownServer | None = None
     try:
@@ -154,9 +160,9 @@ def run_cli(args: argparse.Namespace) -> int:
                 f"{done}/{plan.total} battles kept in {plan.paths.record}; continue with "
                 f"[bold]uv run python main.py --resume {plan.paths.record}[/]"
             )
-        _report(record, plan, args.reports)
+        _report(record, plan, args.reports, write_report)
         return code
-    return _report(record, plan, args.reports)
+    return _report(record, plan, args.reports, write_report)
 
 
 def _silence_teardown() -> None:
@@ -316,7 +322,9 @@ async def _play_tournament(plan: RunPlan, engine: Engine) -> None:
         await play_session(plan, engine, on_progress=on_progress)
 
 
-def _report(record: RunRecord | None, plan: RunPlan, reports_dir: Path) -> int:
+def _report(
+    record: RunRecord | None, plan: RunPlan, reports_dir: Path, write_report: WriteReport
+) -> int:
     if record is None:
         return fail(f"no battle was journaled, so there is no record at {plan.paths.record}", 1)
     if record.leaderboard is not None:
@@ -329,8 +337,6 @@ def _report(record: RunRecord | None, plan: RunPlan, reports_dir: Path) -> int:
         labels = "" if teacher is None else f" (actions chosen by the teacher {teacher.given})"
         console.print(f"Trajectories: {record.spec.save_trajectories}{labels}", soft_wrap=True)
     try:
-        from viz import write_report
-
         report = write_report(plan.paths.record, reports_dir / f"{plan.spec.run_id}.html")
     except Exception as exc:  # the run record is safe; the report can be rebuilt
         fail(

@@ -36,8 +36,11 @@ from agents.base import (
     random_legal_order,
     team_preview_message,
 )
-from agents.state import move_effectiveness
-from arena.record import (
+from arena.server import AUTH_URL, ServerError, ShowdownServer
+from arena.simulator import SimulatorEngine, run_in_poke_loop
+from arena.teams import TEAMS_DIR, Team
+from arena.trajectories import TrajectoryRecorder
+from battle.record import (
     SIDES,
     BattleRecord,
     DecisionRecord,
@@ -46,10 +49,7 @@ from arena.record import (
     Side,
     StorageError,
 )
-from arena.server import AUTH_URL, ServerError, ShowdownServer
-from arena.simulator import SimulatorEngine, run_in_poke_loop
-from arena.teams import TEAMS_DIR, Team
-from training.metamon_format import TrajectoryRecorder
+from battle.state import move_effectiveness
 
 if TYPE_CHECKING:
     import random

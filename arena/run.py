@@ -36,7 +36,18 @@ from arena.match import (
     schedule,
 )
 from arena.ratings import Game, Leaderboard, rate
-from arena.record import (
+from arena.server import showdown_version
+from arena.teams import (
+    GENERATED,
+    Team,
+    TeamError,
+    is_team_format,
+    pick,
+    resolve_teams,
+    validate_teams,
+    write_generated,
+)
+from battle.record import (
     SIDES,
     AgentSpec,
     BattleRecord,
@@ -51,17 +62,6 @@ from arena.record import (
     load_record,
     read_journal,
     write_record,
-)
-from arena.server import showdown_version
-from arena.teams import (
-    GENERATED,
-    Team,
-    TeamError,
-    is_team_format,
-    pick,
-    resolve_teams,
-    validate_teams,
-    write_generated,
 )
 
 log = logging.getLogger(__name__)

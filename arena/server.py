@@ -36,6 +36,7 @@ from pathlib import Path
 from urllib.parse import urlparse
 
 from arena import watchdog
+from battle.files import atomic_write_text
 
 log = logging.getLogger(__name__)
 
@@ -167,9 +168,7 @@ def write_config(simulators: int) -> Path:
         "};\n"
     )
     if not config.exists() or config.read_text() != text:
-        tmp = config.with_suffix(f".{os.getpid()}.tmp")
-        tmp.write_text(text)
-        os.replace(tmp, config)
+        atomic_write_text(config, text, sync=False)
     return config
 
 

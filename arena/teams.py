@@ -30,7 +30,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from arena import server as showdown
-from arena.record import atomic_write_text
+from battle.record import atomic_write_text
 
 log = logging.getLogger(__name__)
 

@@ -1,6 +1,6 @@
 """A small, mutable picture of a singles battle that search can play forward.
 
-Unlike `agents.state.BattleState` (what a player *knows*, frozen, JSON-ready), these
+Unlike `battle.state.BattleState` (what a player *knows*, frozen, JSON-ready), these
 objects are one concrete *hypothesis*: every Pokémon has real stats, an ability, an item
 and its moves, so damage can be computed and turns simulated. Search builds one `Battle`
 per sampled opponent hypothesis and copies it (`Battle.copy`) at every branch.

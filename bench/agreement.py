@@ -44,7 +44,7 @@ def main(argv: list[str] | None = None) -> int:
     import numpy as np
     import torch
 
-    from training.data import IndexFilter, build_index, read_trajectory, shaped_reward
+    from training.data import IndexFilter, build_index, read_entry, shaped_reward
     from training.entities import make_encoder
     from training.model import load_checkpoint
     from training.tokenizer import Vocabulary
@@ -60,7 +60,7 @@ def main(argv: list[str] | None = None) -> int:
     n = len(index) if args.limit is None else min(args.limit, len(index))
     hits = {"all": [0, 0], "move": [0, 0], "switch": [0, 0], "tera as move": [0, 0]}
     for row in range(n):
-        traj = read_trajectory(index[row])
+        traj = read_entry(index[row])
         states, actions = traj["states"], traj["actions"]
         T = min(len(actions), len(states))
         encoded = [encoder.encode(s) for s in states[:T]]

@@ -179,7 +179,7 @@ def measure_stages(
     """Milliseconds per trajectory of each step a worker takes, in this one process."""
     import gc
 
-    from training.data import TrajectoryDataset, read_trajectory
+    from training.data import TrajectoryDataset, read_entry
 
     dataset = TrajectoryDataset(index, args.max_seq_len)
     n = min(len(index), 1000)
@@ -189,7 +189,7 @@ def measure_stages(
     gc.disable()  # as in the workers
     for entry in entries:
         t0 = time.perf_counter()
-        trajectory = read_trajectory(entry)
+        trajectory = read_entry(entry)
         t1 = time.perf_counter()
         sample = dataset.window(trajectory)
         t2 = time.perf_counter()

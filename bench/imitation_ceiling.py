@@ -5,7 +5,7 @@
 Re-implements poke-env's `SimpleHeuristicsPlayer` decision (switch-out test, hazards,
 setup moves, then the best of base power x STAB x stat ratio x accuracy x expected hits x
 type multiplier, else the best-matchup switch) as a function of the Metamon state dict
-alone (`training.metamon_format`: base stats instead of real stats, no tera type), and
+alone (`battle.metamon`: base stats instead of real stats, no tera type), and
 prints how often it picks the action the heuristic took in the trajectories (terastallizing
 or not counts as the same move). A behaviour-cloned `metamon` model is doing well when
 its validation action accuracy approaches this figure; far below it means the model is
@@ -130,7 +130,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--n", type=int, default=400, help="trajectories to read")
     args = p.parse_args(argv)
 
-    from training.data import IndexFilter, build_index, read_trajectory
+    from training.data import IndexFilter, build_index, read_entry
 
     index = build_index(args.roots, IndexFilter(players=tuple(args.players)), use_cache=False)
     if not len(index):
@@ -139,7 +139,7 @@ def main(argv: list[str] | None = None) -> int:
     policy = StatePolicy()
     hits = {"moves": [0, 0], "switches": [0, 0]}
     for i in range(min(args.n, len(index))):
-        t = read_trajectory(index[i])
+        t = read_entry(index[i])
         for state, action in zip(t["states"], t["actions"], strict=False):
             if action < 0:
                 continue

@@ -55,7 +55,7 @@ def make_parser() -> argparse.ArgumentParser:
 
 
 def pct(values: list[float], q: float) -> float:
-    from arena.record import percentile
+    from battle.record import percentile
 
     result = percentile(values, q)
     return float("nan") if result is None else result

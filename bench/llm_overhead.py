@@ -34,7 +34,7 @@ def make_parser() -> argparse.ArgumentParser:
 
 
 def pct(values: list[float], q: float) -> float:
-    from arena.record import percentile
+    from battle.record import percentile
 
     result = percentile(values, q)
     return float("nan") if result is None else result
@@ -47,7 +47,7 @@ async def measure(rounds: int) -> dict[str, list[float]]:
     from agents.base import action_name, is_legal
     from agents.mistral import MistralAgent, MistralConfig
     from arena.match import _effectiveness
-    from arena.record import DecisionRecord
+    from battle.record import DecisionRecord
 
     times: dict[str, list[float]] = {"total": [], "api": [], "own": []}
     with running_standin() as standin:

@@ -31,7 +31,6 @@ import os
 import random
 import re
 import sys
-import tempfile
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -41,7 +40,8 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from arena.record import (
+from battle.files import atomic_write_bytes
+from battle.record import (
     RunPaths,
     RunRecord,
     RunRecordError,
@@ -193,28 +193,6 @@ def check_out_dir(out: Path) -> None:
 
 
 # --- files ----------------------------------------------------------------------------------
-
-
-def atomic_write_bytes(path: Path, data: bytes) -> None:
-    """Write `data` to `path` through a temporary file in the same folder and a rename.
-
-    The temporary name (`.<name>.<random>.tmp`) never ends in `.json`, so readers that
-    glob `*.json` never see a half-written replay.
-    """
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def replay_path(out: Path, battle_format: str, replay_id: str) -> Path:

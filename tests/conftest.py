@@ -46,3 +46,18 @@ def bundled_showdown() -> None:
 
     if not showdown.is_installed():
         showdown.install()
+
+
+# Tests that start node, a server or another process, or train a real model for seconds:
+# `uv run pytest -m "not slow"` leaves them out for a quick loop (the README's test
+# command runs everything). Integration and browser tests, and tests that use the bundled
+# Showdown package, are slow by their fixtures; others say so with @pytest.mark.slow.
+_SLOW_FOLDERS = ("integration", "browser")
+_SLOW_FIXTURES = {"bundled_showdown", "showdown_server"}
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        folder = Path(str(item.fspath)).parent.name
+        if folder in _SLOW_FOLDERS or _SLOW_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.slow)

@@ -1,4 +1,5 @@
 """Training data and models for the Metamon-style offline-RL agent (issue 4).
 
-`training.metamon_format` turns the arena's battles into Metamon parsed-replay files.
+Trajectory files (the arena's, `battle.trajectory`, and Metamon's public ones) become
+shards, a policy model, and a checkpoint the `metamon` agent plays.
 """

@@ -50,7 +50,7 @@ from training.names import (
     _split_name,
     parse_name,
 )
-from training.reading import close_shards, read_bytes, read_trajectory
+from training.reading import close_shards, read_bytes, read_entry
 from training.reward import base_species, shaped_reward
 from training.shard_format import MANIFEST as SHARD_MANIFEST
 from training.shard_format import SHARD_ROW
@@ -86,7 +86,7 @@ __all__ = [
     "make_loader",
     "parse_name",
     "read_bytes",
-    "read_trajectory",
+    "read_entry",
     "shaped_reward",
     "user_id",
     "worker_init_fn",

@@ -26,11 +26,12 @@ from typing import Any
 
 import lz4.frame
 import numpy as np
+import orjson  # poke-env's JSON library: parses these files 1.5-3x faster than json
 import torch
 from torch.utils.data import DataLoader, Dataset, Sampler, get_worker_info
 
 from training.index import IndexEntry, TrajectoryIndex
-from training.reading import loads, read_bytes, states_and_actions
+from training.reading import read_bytes, states_and_actions
 from training.reward import shaped_reward
 from training.shard_format import SHARD_ROW, open_part
 
@@ -59,7 +60,7 @@ class StateWindow(Sequence[dict[str, Any]]):
     def _decoded(self) -> list[dict[str, Any]]:
         if self._states is None:
             raw = lz4.frame.decompress(self._data) if self._lz4 else self._data
-            self._states = loads(raw)["states"][self._start : self._stop]
+            self._states = orjson.loads(raw)["states"][self._start : self._stop]
         return self._states
 
     def __len__(self) -> int:
@@ -283,7 +284,7 @@ class TrajectoryDataset(Dataset[Sample]):
             return self._read_shard(entry, row)
         data = read_bytes(entry)
         compressed = (entry.member or entry.path).endswith(".lz4")
-        trajectory = loads(lz4.frame.decompress(data) if compressed else data)
+        trajectory = orjson.loads(lz4.frame.decompress(data) if compressed else data)
         sample = self.window(trajectory, row)
         if self.encode is None:  # ship the file's bytes, not thousands of dicts
             start = sample.start

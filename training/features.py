@@ -214,8 +214,8 @@ def _finish_numbers(numbers: np.ndarray) -> np.ndarray:
 class StateEncoder:
     """Metamon state dict -> `EncodedTurn` (see the module doc for the layout).
 
-    A fast path reads a well-formed state (every field present, as `training.
-    metamon_format` writes it) with C-level item getters; a state it cannot read (a field
+    A fast path reads a well-formed state (every field present, as `battle.metamon`
+    builds it) with C-level item getters; a state it cannot read (a field
     missing, null where a list or string should be) goes through a slower, forgiving path
     that gives the same result on well-formed states (tested).
     """

@@ -3,7 +3,7 @@
     {format}/{battle_id}_{rating}_{p1}_vs_{p2}_{MM-DD-YYYY[-HH:MM:SS]}_{WIN|LOSS}.json[.lz4]
 
 `p1` is the player whose point of view the file holds. `parse_name` reads the names of the
-public dataset and of the arena's own files (`training.metamon_format` writes them).
+public dataset and of the arena's own files (`battle.metamon` writes them).
 """
 
 from __future__ import annotations

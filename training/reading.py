@@ -2,28 +2,19 @@
 
 A tar shard is opened once per process and read with `os.pread` at the member's offset
 (from the index), so DataLoader workers and threads never share a file position.
-`loads` parses a trajectory's JSON (orjson when installed), and `states_and_actions` holds
-it to Metamon's counts (T + 1 states, T actions). Rows of pre-tokenized shards hold encoded
-states, not bytes: `training.dataset` slices those (`training.shard_format`).
+`read_entry` parses one (`battle.trajectory.decode_trajectory`: lz4 or plain JSON), and
+`states_and_actions` holds it to Metamon's counts (T + 1 states, T actions). Rows of
+pre-tokenized shards hold encoded states, not bytes: `training.dataset` slices those
+(`training.shard_format`).
 """
 
 from __future__ import annotations
 
-import json
 import os
-from collections.abc import Callable
 from typing import Any
 
-import lz4.frame
-
+from battle.trajectory import decode_trajectory
 from training.index import IndexEntry
-
-try:  # orjson ships with poke-env; it parses these files 1.5-3x faster than json
-    import orjson
-
-    loads: Callable[[bytes], Any] = orjson.loads
-except ImportError:  # pragma: no cover
-    loads = json.loads
 
 _shards: dict[str, int] = {}  # tar path -> file descriptor, for this process only
 _shards_pid = os.getpid()
@@ -66,13 +57,10 @@ def read_bytes(entry: IndexEntry) -> bytes:
     return data
 
 
-def read_trajectory(entry: IndexEntry) -> dict[str, Any]:
+def read_entry(entry: IndexEntry) -> dict[str, Any]:
     """`{"states": [...], "actions": [...]}` from a .json, .json.lz4 or tar member."""
-    data = read_bytes(entry)
     name = entry.member if entry.member is not None else entry.path
-    if name.endswith(".lz4"):
-        data = lz4.frame.decompress(data)
-    return loads(data)
+    return decode_trajectory(read_bytes(entry), name)
 
 
 def states_and_actions(trajectory: dict[str, Any]) -> tuple[list, list, int]:

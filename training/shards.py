@@ -85,7 +85,7 @@ from training.index import (
     build_index,
     filters_from_args,
 )
-from training.reading import read_trajectory, states_and_actions
+from training.reading import read_entry, states_and_actions
 from training.reward import shaped_reward
 from training.shard_format import (
     ARRAYS,
@@ -234,7 +234,7 @@ def _encode_chunk(entries: list[IndexEntry]) -> tuple[list[Encoded], int]:
         for entry in entries:
             name = stored_name(entry)
             try:
-                out.append((name, encode_trajectory(read_trajectory(entry), _encoder, _tokens_as)))
+                out.append((name, encode_trajectory(read_entry(entry), _encoder, _tokens_as)))
             except (OSError, ValueError, KeyError, TypeError, RuntimeError) as err:
                 out.append((name, f"{type(err).__name__}: {err}"))
     finally:

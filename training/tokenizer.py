@@ -15,9 +15,9 @@ Built once from data, not learned from replays, so it covers its inputs by const
   ships no item data);
 - types (poke-env's `PokemonType` and every type chart), move categories, statuses,
   weathers, fields, side conditions and volatile effects (poke-env's enums, spelt as
-  `agents.state.enum_id` spells them, plus Showdown's "snow");
+  `battle.state.enum_id` spells them, plus Showdown's "snow");
 - formats: gen1..gen9 × common tiers and random-battle formats;
-- the fixed words of `training.metamon_format` ("unknownitem", "noitem", "nostatus",
+- the fixed words of `battle.metamon` ("unknownitem", "noitem", "nostatus",
   "noeffect", "nomove", "notype", "???", ...) and a few of our own ("<blank>" for an empty
   string; the battle-phase words "<choose>", "<forceswitch>", "<won>", "<lost>").
 
@@ -40,11 +40,12 @@ import json
 import logging
 import os
 import re
-import tempfile
 from collections.abc import Iterable
 from enum import Enum
 from pathlib import Path
 from typing import Any
+
+from battle.files import atomic_write_text
 
 logger = logging.getLogger(__name__)
 
@@ -61,7 +62,7 @@ PHASE_FORCE_SWITCH = "<forceswitch>"
 PHASE_WON = "<won>"
 PHASE_LOST = "<lost>"
 
-# The fixed words of training/metamon_format.py's states (kept in sync by a test), and a
+# The fixed words of battle/metamon.py's states (kept in sync by a test), and a
 # few spellings other producers of the format may use.
 STATE_WORDS = (
     "unknownitem",
@@ -140,7 +141,7 @@ def to_id(text: str) -> str:
 
 
 def _enum_ids(enum: type[Enum]) -> list[str]:
-    # agents.state.enum_id's spelling; "unknown" members are poke-env's placeholders
+    # battle.state.enum_id's spelling; "unknown" members are poke-env's placeholders
     return [member.name.lower().replace("_", "") for member in enum]
 
 
@@ -249,16 +250,7 @@ class Vocabulary:
 
     def save(self, path: str | os.PathLike[str]) -> None:
         """Write the vocabulary as JSON, atomically (a temporary file, then a rename)."""
-        path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".", suffix=".tmp")
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as fh:
-                json.dump(self.to_dict(), fh)
-            os.replace(tmp, path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        atomic_write_text(path, json.dumps(self.to_dict()), sync=False)
 
     @classmethod
     def load(cls, path: str | os.PathLike[str]) -> Vocabulary:

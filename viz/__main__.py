@@ -7,7 +7,7 @@ import logging
 import sys
 from pathlib import Path
 
-from arena.record import RunRecordError
+from battle.record import RunRecordError
 from viz.report import write_report
 
 log = logging.getLogger("viz")

@@ -17,7 +17,7 @@ import plotly.colors
 import plotly.graph_objects as go
 
 from arena.ratings import Leaderboard
-from arena.record import SIDES, BattleRecord, DecisionRecord, RunRecord, wilson_interval
+from battle.record import SIDES, BattleRecord, DecisionRecord, RunRecord, wilson_interval
 from viz.llm import battle_tokens, llm_sides, side_params
 from viz.teams import TeamRow
 

@@ -14,7 +14,7 @@ import plotly.offline
 from markupsafe import Markup
 
 from arena.ratings import Leaderboard, PairResult
-from arena.record import (
+from battle.record import (
     SIDES,
     BattleRecord,
     RunPaths,

@@ -13,7 +13,7 @@ import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from arena.record import SIDES, BattleRecord, RunSpec, wilson_interval
+from battle.record import SIDES, BattleRecord, RunSpec, wilson_interval
 
 log = logging.getLogger(__name__)
 

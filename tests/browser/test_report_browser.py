@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from arena.record import load_record
+from battle.record import load_record
 from viz import write_report
 from viz.charts import charts_for
 

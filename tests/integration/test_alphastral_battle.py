@@ -17,8 +17,8 @@ pytest.importorskip("peft")
 
 from agents.alphastral import AlphastralAgent
 from arena.match import DirectEngine
-from arena.record import load_record
 from arena.run import RunRequest, finalize, plan_run, play_session
+from battle.record import load_record
 from finetune import dataset
 from finetune.scraper import import_runs
 from finetune.tiny import build_tiny_model

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from arena import server as showdown
-from arena.record import load_record
+from battle.record import load_record
 
 REPO = Path(__file__).resolve().parents[2]
 

@@ -18,8 +18,8 @@ from poke_env.player.battle_order import SingleBattleOrder
 from agents import BaseAgent, Decision, registry
 from arena import server as showdown
 from arena.match import DirectEngine, ServerEngine
-from arena.record import load_record
 from arena.run import RunRequest, finalize, plan_run, play_session
+from battle.record import load_record
 
 
 class SlowAgent(BaseAgent):

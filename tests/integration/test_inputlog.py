@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 
 from arena.match import DirectEngine, inputlog_path
-from arena.record import load_record
 from arena.run import RunRequest, finalize, plan_run, play_session
+from battle.record import load_record
 from finetune.dataset import Rerunner, _rerun_check
 
 

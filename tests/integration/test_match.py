@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from arena.match import ServerEngine
-from arena.record import load_record
 from arena.run import RunRequest, finalize, plan_run, play_session
+from battle.record import load_record
 
 BUILTINS = ("random", "max-damage", "heuristic")
 

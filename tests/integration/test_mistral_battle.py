@@ -9,7 +9,7 @@ from pathlib import Path
 
 from mistral_standin import Reply, running_standin
 
-from arena.record import load_record
+from battle.record import load_record
 
 REPO = Path(__file__).resolve().parents[2]
 KEY = "sk-integration-SECRET-5f1d2c9a"

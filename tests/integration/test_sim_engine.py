@@ -12,9 +12,9 @@ from pathlib import Path
 import pytest
 
 from arena.match import DirectEngine
-from arena.record import load_record
 from arena.run import RunRequest, finalize, plan_run, play_session
 from arena.server import ServerError
+from battle.record import load_record
 
 REPO = Path(__file__).resolve().parents[2]
 

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from main_cli import played
 
-from arena.record import load_record
+from battle.record import load_record
 
 REPO = Path(__file__).resolve().parents[2]
 

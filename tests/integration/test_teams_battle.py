@@ -7,9 +7,9 @@ from pathlib import Path
 from main_cli import played, run_main
 
 from arena.match import team_name
-from arena.record import load_record
 from arena.run import team_plan
 from arena.teams import bundled_pool
+from battle.record import load_record
 
 REPO = Path(__file__).resolve().parents[2]
 POOL = {f"gen9ou/{p.stem}" for p in (REPO / "teams" / "gen9ou").glob("*.txt")}

@@ -18,14 +18,10 @@ from poke_env.player.battle_order import DefaultBattleOrder
 from agents import BaseAgent, Decision, registry
 from agents.registry import UnknownAgentError
 from arena.match import DirectEngine, Match, ServerEngine
-from arena.record import AgentSpec, RunRecord
 from arena.run import RunRequest, finalize, plan_run, play_session
-from training.metamon_format import (
-    EXTENSION_STATE_FIELDS,
-    STATE_FIELDS,
-    battle_id_for,
-    read_trajectory,
-)
+from battle.metamon import EXTENSION_STATE_FIELDS, STATE_FIELDS
+from battle.record import AgentSpec, RunRecord
+from battle.trajectory import battle_id_for, read_trajectory
 
 REPO = Path(__file__).resolve().parents[2]
 NAME = re.compile(

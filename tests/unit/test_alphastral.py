@@ -19,7 +19,7 @@ from fixture_battles import decision_points, fixture_paths  # noqa: E402
 from agents import alphastral, registry  # noqa: E402
 from agents.alphastral import AlphastralAgent, AlphastralLoadError  # noqa: E402
 from agents.base import action_name, is_legal, legal_orders  # noqa: E402
-from arena.record import DecisionRecord  # noqa: E402
+from battle.record import DecisionRecord  # noqa: E402
 from finetune.prompt import legal_options, render_prompt  # noqa: E402
 from finetune.tiny import build_tiny_model  # noqa: E402
 

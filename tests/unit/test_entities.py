@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 from fixture_battles import decision_points, fixture_paths
 
+from battle.metamon import blank_pokemon, metamon_state
 from battle.model import compute_stats
 from training.entities import (
     G_FORCED,
@@ -44,7 +45,6 @@ from training.entities import (
     make_encoder,
 )
 from training.features import StateEncoder
-from training.metamon_format import blank_pokemon, metamon_state
 from training.tokenizer import Vocabulary
 
 FIXTURES = fixture_paths()

@@ -26,7 +26,7 @@ from finetune.scoring import (  # noqa: E402
 )
 from finetune.tiny import build_tiny_model  # noqa: E402
 
-pytestmark = pytest.mark.usefixtures("torch_one_thread")
+pytestmark = [pytest.mark.usefixtures("torch_one_thread"), pytest.mark.slow]
 
 # The rule a tiny model can learn: the right move is the one super effective on the
 # opponent's type, whatever order the options come in.

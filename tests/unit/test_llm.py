@@ -22,7 +22,7 @@ from agents.llm import (
     render_state,
     response_format,
 )
-from agents.state import BattleState, SideConditionState
+from battle.state import BattleState, SideConditionState
 
 FIXTURES = fixture_paths()
 PROMPT_MAX_CHARS = 2500

@@ -13,7 +13,7 @@ from fixture_battles import decision_points, fixture_paths, load_recording
 from agents import metamon, registry
 from agents.base import is_legal
 from agents.metamon import MetamonAgent
-from training.metamon_format import N_ACTIONS, action_index, legal_indices
+from battle.metamon import N_ACTIONS, action_index, legal_indices
 from training.model import ModelConfig, PolicyModel, save_checkpoint
 from training.tokenizer import Vocabulary
 
@@ -132,7 +132,7 @@ def test_same_request_again_replaces_the_turn(checkpoint: Path) -> None:
 
 
 def test_no_action_index_falls_back(checkpoint: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    import training.metamon_format as mf
+    import battle.metamon as mf
 
     agent = MetamonAgent(seed=1, arg=str(checkpoint))
     monkeypatch.setattr(mf, "legal_indices", lambda battle: [])
@@ -215,7 +215,7 @@ def test_a_batched_forward_pass_gives_each_battle_its_own_logits(checkpoint: Pat
     right-padded) gives each the logits a pass over it alone gives, and decoding from the
     cache gives the logits of recomputing the whole history."""
     from agents.metamon import Batcher, Job, load_model
-    from training.metamon_format import metamon_state
+    from battle.metamon import metamon_state
 
     loaded = load_model(checkpoint)
     batcher = Batcher(loaded)

@@ -18,24 +18,21 @@ from poke_env.data import to_id_str
 from poke_env.player.battle_order import DefaultBattleOrder, SingleBattleOrder
 
 from agents.baselines import MaxDamageAgent
-from agents.state import BattleState
-from training.metamon_format import (
+from arena.trajectories import TrajectoryRecorder
+from battle.metamon import (
     EXTENSION_POKEMON_FIELDS,
     EXTENSION_STATE_FIELDS,
     MOVE_FIELDS,
     N_ACTIONS,
     POKEMON_FIELDS,
     STATE_FIELDS,
-    TrajectoryFile,
-    TrajectoryRecorder,
     action_index,
     legal_indices,
     metamon_state,
     order_for_index,
-    read_trajectory,
-    trajectory_name,
-    write_trajectory,
 )
+from battle.state import BattleState
+from battle.trajectory import TrajectoryFile, read_trajectory, trajectory_name, write_trajectory
 from training.names import parse_name
 
 FIXTURES = fixture_paths()

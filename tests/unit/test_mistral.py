@@ -19,6 +19,8 @@ from agents import registry
 from agents.base import action_name, is_legal
 from agents.mistral import _LIMITERS, MODELS, MissingKeyError, MistralAgent, MistralConfig
 
+pytestmark = pytest.mark.slow  # a local HTTP stand-in, with real timeouts and retries
+
 KEY = "sk-test-0123456789abcdef"
 
 

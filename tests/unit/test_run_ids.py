@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from arena.record import RunPaths
 from arena.run import RunRequest, claim_run_id, finalize, plan_run, release_run_id
+from battle.record import RunPaths
 
 
 @pytest.fixture

@@ -24,7 +24,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from arena.record import (
+from battle.record import (
     AgentSpec,
     BattleRecord,
     RunRecord,
@@ -527,6 +527,7 @@ def _cli(*args: str) -> subprocess.CompletedProcess[str]:
     )
 
 
+@pytest.mark.slow
 def test_cli_subprocess_bad_input_and_unreachable(tmp_path):
     bad = _cli("--pages", "0", "--out", str(tmp_path / "out"))
     assert bad.returncode == 2
@@ -563,6 +564,7 @@ def test_cli_from_runs(tmp_path, capsys):
     assert _saved(tmp_path / "out") == {"gen9randombattle-54"}
 
 
+@pytest.mark.slow
 def test_cli_ctrl_c_keeps_what_was_saved(site, tmp_path):
     state, base = site
     out = tmp_path / "out"

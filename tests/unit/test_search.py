@@ -11,9 +11,9 @@ import pytest
 
 from agents.base import is_legal
 from agents.search import SearchAgent, Searcher, solve
-from agents.state import BattleState
 from battle.model import Battle, Mon, Side, compute_stats, move_data, species_data
 from battle.sets import SetPool
+from battle.state import BattleState
 from battle.turn import PASS, Action, TurnModel
 from tests.fixture_battles import decision_points, fixture_paths
 

@@ -10,7 +10,7 @@ from fixture_battles import decision_points, fixture_paths, load_recording, repl
 from poke_env.data import to_id_str
 
 from agents.base import action_name
-from agents.state import (
+from battle.state import (
     ActionOption,
     BattleState,
     PokemonState,

@@ -29,7 +29,7 @@ from agents.baselines import (
     matchup_score,
 )
 from agents.llm import SYSTEM_PROMPT, render_state
-from agents.state import PLACEHOLDER_MOVES, STATE_VERSION, BattleState, SideState
+from battle.state import PLACEHOLDER_MOVES, STATE_VERSION, BattleState, SideState
 
 log = logging.getLogger("tests.team_preview")
 
@@ -444,7 +444,7 @@ def test_agents_still_decide_in_a_team_format() -> None:
 
 
 def test_metamon_sees_and_can_choose_hidden_power() -> None:
-    from training.metamon_format import action_index, metamon_state, order_for_index
+    from battle.metamon import action_index, metamon_state, order_for_index
 
     battle = old_gen_battle(3)
     (order,) = [o for o in battle.valid_orders if action_name(o) == "move hiddenpowerghost"]

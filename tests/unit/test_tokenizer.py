@@ -18,8 +18,8 @@ from fixture_battles import decision_points, fixture_paths
 from poke_env.battle import Effect, Field, PokemonType, SideCondition, Status, Weather
 from poke_env.data import GenData
 
-from agents.state import enum_id, type_id
-from training import metamon_format as mf
+from battle import metamon as mf
+from battle.state import enum_id, type_id
 from training.data import build_index, make_loader
 from training.features import (
     N_ACTIONS,

@@ -17,7 +17,8 @@ import main
 from arena.cli import print_leaderboard
 from arena.match import Lane, ServerEngine, schedule
 from arena.ratings import Leaderboard
-from arena.record import (
+from arena.run import RunRequest, finalize, leaderboard, plan_run
+from battle.record import (
     AgentSpec,
     BattleRecord,
     Journal,
@@ -30,7 +31,6 @@ from arena.record import (
     summarize,
     write_record,
 )
-from arena.run import RunRequest, finalize, leaderboard, plan_run
 
 AGENTS = ["random", "max-damage", "heuristic"]
 

@@ -421,6 +421,7 @@ def read_log(out: Path) -> list[dict[str, float]]:
         return [{k: float(v) for k, v in row.items() if v} for row in csv.DictReader(f)]
 
 
+@pytest.mark.slow  # trains a model
 def test_training_lowers_the_loss(trained):
     rows = read_log(trained)
     assert [int(r["step"]) for r in rows] == list(range(1, STEPS + 1))
@@ -430,6 +431,7 @@ def test_training_lowers_the_loss(trained):
     assert all(math.isfinite(r["loss"]) and math.isfinite(r["critic"]) for r in rows)
 
 
+@pytest.mark.slow  # trains a model
 def test_training_writes_checkpoints_and_logs(trained):
     names = {p.name for p in trained.iterdir()}
     assert {"config.yaml", "vocab.json", "log.csv", "optimizer.pt", "model.safetensors"} <= names
@@ -442,6 +444,7 @@ def test_training_writes_checkpoints_and_logs(trained):
     assert config.max_turns == 33  # max_seq_len 32 actions -> 33 states
 
 
+@pytest.mark.slow  # trains a model
 def test_resume_continues_the_run(trained, dataset, tmp_path):
     out = tmp_path / "out"
     shutil.copytree(trained, out)
@@ -461,6 +464,7 @@ def test_resume_continues_the_run(trained, dataset, tmp_path):
     assert extra["epoch"] == 3  # 12 steps an epoch (48 trajectories / 4): step 45 is in the 4th
 
 
+@pytest.mark.slow  # trains a model
 def test_init_from_starts_a_new_run_from_a_checkpoints_weights(trained, dataset, tmp_path):
     """A DAgger round or a fine-tune: a new run (step 0, new optimizer) whose weights,
     config and vocabulary are the checkpoint's."""
@@ -480,6 +484,7 @@ def test_init_from_starts_a_new_run_from_a_checkpoints_weights(trained, dataset,
     assert drift < 0.1  # ... three small steps away from them, not a new random model
 
 
+@pytest.mark.slow  # trains a model
 def test_init_from_an_unreadable_checkpoint(dataset, tmp_path, capsys):
     bad = tmp_path / "bad.safetensors"
     bad.write_text("not a checkpoint")
@@ -488,6 +493,7 @@ def test_init_from_an_unreadable_checkpoint(dataset, tmp_path, capsys):
     assert "model.init_from" in line and str(bad) in line
 
 
+@pytest.mark.slow  # trains a model
 def test_validation_split_is_evaluated_and_logged(dataset, tmp_path):
     out = tmp_path / "out"
     code = train(
@@ -506,6 +512,7 @@ def test_validation_split_is_evaluated_and_logged(dataset, tmp_path):
     assert extra["metrics"]["val_accuracy"] == pytest.approx(logged, rel=1e-5)
 
 
+@pytest.mark.slow  # trains a model
 def test_a_small_folder_trains_holding_out_one_battle(tmp_path):
     """Six battles with the shipped 5% and batch 16: one battle is held out rather than
     none, and the batch fits the five left."""
@@ -518,6 +525,7 @@ def test_a_small_folder_trains_holding_out_one_battle(tmp_path):
     assert len(val) == 1
 
 
+@pytest.mark.slow  # trains a model
 def test_a_tiny_folder_trains_without_validation_after_one_warning(tmp_path, capsys):
     data = tmp_path / "tiny"
     write_dataset(data, 2, seed=6, turns=(10, 20))
@@ -527,6 +535,7 @@ def test_a_tiny_folder_trains_without_validation_after_one_warning(tmp_path, cap
     assert not [r for r in read_log_raw(tmp_path / "out") if r["val_accuracy"]]
 
 
+@pytest.mark.slow  # trains a model
 def test_training_skips_bad_files_and_fails_in_one_line_when_none_is_readable(tmp_path, capsys):
     data = tmp_path / "half-bad"
     paths = sorted(write_dataset(data, 24, seed=7, turns=(10, 20)))
@@ -542,6 +551,7 @@ def test_training_skips_bad_files_and_fails_in_one_line_when_none_is_readable(tm
     assert "none of the 24 trajectories could be read" in line
 
 
+@pytest.mark.slow  # trains a model
 def test_validation_fraction_too_large_for_the_data(dataset, tmp_path, capsys):
     assert train(dataset, tmp_path / "out", "--data.val_fraction", "0.999") == 2
     (line,) = error_lines(capsys.readouterr().err)
@@ -561,6 +571,7 @@ def error_lines(err: str) -> list[str]:
     return [line for line in err.splitlines() if line.startswith("error:")]
 
 
+@pytest.mark.slow  # trains a model
 def test_missing_data_path(tmp_path, capsys):
     code = run(["--config", str(TINY), "--data_path", str(tmp_path / "nope")])
     err = capsys.readouterr().err
@@ -571,6 +582,7 @@ def test_missing_data_path(tmp_path, capsys):
     assert "--data_path is required" in capsys.readouterr().err
 
 
+@pytest.mark.slow  # trains a model
 def test_empty_index(tmp_path, capsys):
     (tmp_path / "data").mkdir()
     code = train(tmp_path / "data", tmp_path / "out")
@@ -580,6 +592,7 @@ def test_empty_index(tmp_path, capsys):
     assert "no trajectories" in line and "Traceback" not in err
 
 
+@pytest.mark.slow  # trains a model
 def test_existing_run_needs_resume(trained, dataset, tmp_path, capsys):
     out = tmp_path / "out"
     shutil.copytree(trained, out)
@@ -589,6 +602,7 @@ def test_existing_run_needs_resume(trained, dataset, tmp_path, capsys):
     assert code == 2 and "no run to continue" in error_lines(capsys.readouterr().err)[0]
 
 
+@pytest.mark.slow
 def test_bad_config_key_in_a_subprocess(tmp_path, dataset):
     bad = tmp_path / "bad.yaml"
     bad.write_text("data:\n  batchsize: 8\n")

@@ -35,7 +35,7 @@ from training.data import (
     collate,
     make_loader,
     parse_name,
-    read_trajectory,
+    read_entry,
     shaped_reward,
 )
 from training.dataset import UnreadableData
@@ -124,8 +124,8 @@ def no_trajectory_reads(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     monkeypatch.setattr(io, "open", guarded_open)
     monkeypatch.setattr(lz4.frame, "open", refuse)
     monkeypatch.setattr(lz4.frame, "decompress", refuse)
-    monkeypatch.setattr(R, "loads", refuse)
-    monkeypatch.setattr(R, "read_trajectory", refuse)
+    monkeypatch.setattr(R, "decode_trajectory", refuse)
+    monkeypatch.setattr(R, "read_entry", refuse)
     monkeypatch.setattr(R, "read_bytes", refuse)
     return attempts
 
@@ -365,7 +365,7 @@ def test_index_cache_hit_and_invalidation(
         again = build_index(named_root, IndexFilter(result="win"), cache_dir=cache)
     assert again.from_cache and len(again) == 6
     for i in range(len(again)):
-        assert read_trajectory(again[i])["states"]
+        assert read_entry(again[i])["states"]
 
     # a new file changes its folder's mtime: rescan, and the new file is there
     _write(named_root / "gen9ou" / "gen9ou-99_1500_a_vs_b_01-01-2025_WIN.json", _traj(99))
@@ -411,7 +411,7 @@ def test_index_filter_validates() -> None:
 
 
 # --------------------------------------------------------------------------------------
-# read_trajectory: .json, .json.lz4 and tar members read the same
+# read_entry: .json, .json.lz4 and tar members read the same
 # --------------------------------------------------------------------------------------
 
 
@@ -432,7 +432,7 @@ def test_json_lz4_and_tar_members_read_identically(tmp_path: Path) -> None:
     entries = [index[i] for i in range(len(index))]
     assert sum(e.member is not None for e in entries) == 2
     for entry in entries:
-        assert read_trajectory(entry) == trajectory
+        assert read_entry(entry) == trajectory
         assert entry.name == parse_name(f"{name}.json")
     D.close_shards()
 

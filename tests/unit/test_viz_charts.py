@@ -8,7 +8,7 @@ from pathlib import Path
 import plotly.graph_objects as go
 import pytest
 
-from arena.record import BattleRecord, DecisionRecord, RunRecord, load_record, summarize
+from battle.record import BattleRecord, DecisionRecord, RunRecord, load_record, summarize
 from viz import charts
 
 FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "viz" / "vizfixture.json"

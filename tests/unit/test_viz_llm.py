@@ -1,7 +1,7 @@
 """The report's "Language-model sides": statistics, section, tokens chart.
 
 The expected numbers are computed here from the raw JSON of the fixture with the standard
-library's `statistics`, independently of `viz.llm` and `arena.record.percentile`.
+library's `statistics`, independently of `viz.llm` and `battle.record.percentile`.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from arena.record import DecisionRecord, RunRecord, load_record
+from battle.record import DecisionRecord, RunRecord, load_record
 from viz import charts, render_report
 from viz.llm import MAX_REASON_ROWS, OTHER_REASONS, fallback_reasons, llm_sides
 from viz.report import llm_side_stats
@@ -246,7 +246,7 @@ def test_tokens_chart_escapes_battle_tags():
 
 
 def test_a_side_whose_every_call_failed_is_still_a_language_model_side():
-    from arena.record import DecisionRecord
+    from battle.record import DecisionRecord
     from viz.llm import llm_sides
 
     failed = [

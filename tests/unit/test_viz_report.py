@@ -12,7 +12,7 @@ from pathlib import Path
 import plotly.offline
 import pytest
 
-from arena.record import RunRecord, load_record
+from battle.record import RunRecord, load_record
 from viz import render_report, write_report
 from viz.__main__ import main
 from viz.charts import charts_for
@@ -227,6 +227,7 @@ def test_cli_bad_input(case: str, tmp_path: Path, capsys: pytest.CaptureFixture[
     assert not list(tmp_path.rglob(".*.tmp"))  # no temporary file left behind
 
 
+@pytest.mark.slow
 def test_cli_as_a_process(tmp_path: Path):
     """The real entry point: `python -m viz` on a truncated record, then a good one."""
     bad = tmp_path / "bad.json"

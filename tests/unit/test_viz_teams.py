@@ -9,7 +9,8 @@ from pathlib import Path
 import plotly.offline
 import pytest
 
-from arena.record import (
+from arena.run import finalize
+from battle.record import (
     AgentSpec,
     BattleRecord,
     Journal,
@@ -19,7 +20,6 @@ from arena.record import (
     load_record,
     wilson_interval,
 )
-from arena.run import finalize
 from viz import render_report
 from viz.charts import MAX_TEAM_LABEL, team_labels, team_win_rate_chart
 from viz.teams import TeamScore, has_teams, team_agents, team_stats

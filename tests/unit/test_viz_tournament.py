@@ -7,8 +7,8 @@ from pathlib import Path
 import plotly.offline
 
 from arena.ratings import Leaderboard
-from arena.record import AgentSpec, BattleRecord, Journal, RunPaths, RunSpec, load_record
 from arena.run import finalize
+from battle.record import AgentSpec, BattleRecord, Journal, RunPaths, RunSpec, load_record
 from viz import render_report, write_report
 from viz.charts import pair_heatmap_chart, rating_chart
 

@@ -8,8 +8,12 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
+
 from arena import server as showdown
 from arena import watchdog
+
+pytestmark = pytest.mark.slow  # the tests start and end processes
 
 
 def test_a_live_process_holds_its_lease_and_a_dead_one_does_not(tmp_path: Path):

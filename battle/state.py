@@ -17,7 +17,7 @@ Conventions:
 - Only what this player can know is included: the opponent's bench holds only revealed
   Pokémon, their moves, item and ability only once seen (`None` when unknown).
 - `actions` mirrors `battle.valid_orders` in the same order; each option's `label`
-  equals `agents.base.action_name(order)` ("move thunderbolt", "move thunderbolt tera",
+  equals `action_name(order)` (below) ("move thunderbolt", "move thunderbolt tera",
   "switch pikachu"), so run records, prompts and states agree. `order_for(battle, label)`
   maps a label back to the poke-env order.
 - `from_dict(state.to_dict()) == state`, and `to_dict()` is plain JSON (lists, not tuples).
@@ -39,8 +39,6 @@ from poke_env.battle.pokemon_type import PokemonType
 from poke_env.battle.side_condition import STACKABLE_CONDITIONS
 from poke_env.data import GenData
 from poke_env.player.battle_order import BattleOrder, SingleBattleOrder
-
-from agents.base import action_name
 
 if TYPE_CHECKING:
     from enum import Enum
@@ -66,6 +64,26 @@ PLACEHOLDER_MOVES = frozenset({"recharge", "fight"})
 
 
 # --------------------------------------------------------------------------- ids
+
+
+def action_name(order: BattleOrder) -> str:
+    """A short, stable name for an order, as recorded in runs: "move thunderbolt tera"."""
+    if isinstance(order, SingleBattleOrder):
+        if isinstance(order.order, Move):
+            name = f"move {order.order.id}"
+            if order.terastallize:
+                name += " tera"
+            elif order.dynamax:
+                name += " dynamax"
+            elif order.mega:
+                name += " mega"
+            elif order.z_move:
+                name += " zmove"
+            return name
+        if isinstance(order.order, Pokemon):
+            return f"switch {order.order.species}"
+    message = order.message.removeprefix("/choose ").strip()
+    return message or "default"
 
 
 def enum_id(value: Enum) -> str:

@@ -11,7 +11,9 @@ A run lives in three places next to each other under the output folder:
                                  set aside when the run was resumed
 
 The field names of the run record are a contract read by `viz`, later tools and outside
-checks; bump `SCHEMA_VERSION` when one changes meaning.
+checks; bump `SCHEMA_VERSION` when one changes meaning. The format lives in the bottom
+layer because every layer meets it: the arena writes it, `viz` and `finetune` (the
+arena's own battles as training data) read it.
 """
 
 from __future__ import annotations
@@ -21,10 +23,11 @@ import json
 import logging
 import math
 import os
-import tempfile
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal
+
+from battle import files
 
 SCHEMA_VERSION = 1
 
@@ -321,23 +324,13 @@ def summarize(
 
 
 def atomic_write_text(path: Path, text: str) -> None:
-    """Write `text` to `path` through a temporary file and a rename."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    """`battle.files.atomic_write_text`, its failure a StorageError naming the file."""
     try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-            fh.flush()
-            os.fsync(fh.fileno())
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes it owner-only; use the usual mode
-        os.replace(tmp, path)
-    except BaseException as exc:
-        Path(tmp).unlink(missing_ok=True)
-        if isinstance(exc, OSError) and not isinstance(exc, StorageError):
-            raise StorageError(exc.errno, f"could not write {path}: {exc.strerror}") from exc
-        raise
+        files.atomic_write_text(path, text)
+    except OSError as exc:
+        if isinstance(exc, StorageError):
+            raise
+        raise StorageError(exc.errno, f"could not write {path}: {exc.strerror}") from exc
 
 
 @dataclass

@@ -1,19 +1,11 @@
-"""The arena's battles as Metamon parsed-replay trajectories.
+"""Metamon's view of a battle: its state dict and its action space, from a live battle.
 
-One file per player per battle, from that player's own view, in the layout of Metamon's
-public parsed-replay dataset (see `../shared/reference/metamon.md`), so one loader reads
-both the public data and our games:
-
-    {dir}/{format}/{battle_id}_{rating}_{player}_vs_{opponent}_{MM-DD-YYYY-HH:MM:SS}_{WIN|LOSS}.json.lz4
-
-holding the lz4-framed JSON `{"states": [state, ...], "actions": [int, ...]}`.
-
-`metamon_state(battle)` builds one state from `agents.state.BattleState` (the project's one
+`metamon_state(battle)` builds one state from `battle.state.BattleState` (the project's one
 state representation) plus what it lacks (each side's previous move, from the protocol
 log). `action_index(order, battle)` / `order_for_index(index, battle)` map poke-env orders
-to Metamon's action space and back. `TrajectoryRecorder` is what the arena's players use
-(`main.py --save-trajectories DIR`): one step per decision, one file when a battle ends;
-with `--teacher AGENT` a step's action is the teacher's choice (see "Arena extensions").
+to Metamon's action space and back. The agent `metamon` reads states built here, and the
+arena's trajectory files (`battle.trajectory`, written by `arena.trajectories`) hold them,
+in the layout of Metamon's public parsed-replay dataset (see `../shared/reference/metamon.md`).
 
 Metamon's own files are not available here, so these textual conventions are ours:
 
@@ -71,12 +63,6 @@ Arena extensions
     `states[i]` (-1 when the teacher failed, fell back or chose an illegal order) and
     `played_actions[i]` the one the player played there (which led to `states[i + 1]`).
 
-Trajectory
-    `states[i]` is the state in which `actions[i]` was taken; a last, terminal state (taken
-    when the battle ended, with `battle_won` / `battle_lost` set) follows, so there is one
-    more state than actions. A choice the server rejected and asked again for (same request
-    id) replaces the step instead of adding one.
-
 Actions
     0-3: the active's moves sorted by id; 4-8: switches to `available_switches` in order;
     9-12: moves 0-3 with terastallization. Choices outside this space are -1 (Metamon's
@@ -84,39 +70,21 @@ Actions
     default choice (`/choose default`), mega / z-move / dynamax variants, and a move or
     switch beyond the four / five slots. `order_for_index` returns the legal order for an
     index, or None when that index is not legal now (so -1 is never an order).
-
-File names
-    `battle_id` is the Showdown battle tag without its "battle-" prefix, and starts with
-    the format ("gen9randombattle-1234"); the first player named is the one whose view the
-    file holds, and WIN / LOSS is that player's result (a tie is LOSS for both: neither
-    won). Player names and the battle id are reduced to Showdown ids / [a-z0-9-], so they
-    hold no "_" (the field separator) or "/". Arena battles are unrated: `rating` is the
-    string "Unrated", which Metamon's loaders read as 1000. The time is UTC. An existing
-    file is never overwritten: the battle id gets a "-2", "-3"... suffix instead. Files
-    are written atomically (a temporary file in the same folder, then a rename).
 """
 
 from __future__ import annotations
 
-import json
 import logging
-import os
-import re
-import tempfile
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
-from pathlib import Path
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-import lz4.frame
-import orjson  # poke-env's own JSON library: ten times json's speed, the same bytes
 from poke_env.battle.battle import Battle
 from poke_env.battle.move import Move
 from poke_env.battle.pokemon import Pokemon
 from poke_env.data import to_id_str
 from poke_env.player.battle_order import BattleOrder, SingleBattleOrder
 
-from agents.state import (  # the per-pokemon pieces BattleState.from_battle is built of
+from battle.state import (  # the per-pokemon pieces BattleState.from_battle is built of
     BattleState,
     MoveState,
     PokemonState,
@@ -128,8 +96,6 @@ from agents.state import (  # the per-pokemon pieces BattleState.from_battle is 
 )
 
 if TYPE_CHECKING:
-    from collections.abc import Sequence
-
     from poke_env.battle.abstract_battle import AbstractBattle
 
 log = logging.getLogger(__name__)
@@ -142,11 +108,6 @@ TERA_OFFSET = N_MOVES + N_SWITCHES  # 9
 N_ACTIONS = TERA_OFFSET + N_MOVES  # 13
 NO_ACTION = -1
 
-UNRATED = "Unrated"
-UNRATED_VALUE = 1000  # what Metamon's loaders take "Unrated" to mean
-WIN, LOSS = "WIN", "LOSS"
-SUFFIX = ".json.lz4"
-DATE_FORMAT = "%m-%d-%Y-%H:%M:%S"  # Metamon's own-environment variant of MM-DD-YYYY
 
 UNKNOWN_ITEM = "unknownitem"
 NO_ITEM = "noitem"
@@ -218,7 +179,6 @@ MOVE_FIELDS = (
 BOOSTS = ("atk", "spa", "def", "spd", "spe", "accuracy", "evasion")
 BASE_STATS = ("atk", "spa", "def", "spd", "spe", "hp")
 NOT_IN_SPACE = frozenset({"struggle", "recharge"})
-
 # --------------------------------------------------------------------------- moves
 
 
@@ -482,7 +442,7 @@ def _prev_move_dict(battle: AbstractBattle, move_id: str | None, own: bool) -> d
 def metamon_state(battle: AbstractBattle, state: BattleState | None = None) -> dict[str, Any]:
     """The Metamon state dict of `battle` from its player's view (see the module doc).
 
-    Built from `agents.state`'s pokemon and move states: from `state` when given (a
+    Built from `battle.state`'s pokemon and move states: from `state` when given (a
     `BattleState.from_battle(battle)` of this very moment), else for just the pokemon a
     Metamon state holds (the same result, for less work at every decision).
     """
@@ -580,7 +540,7 @@ def legal_indices(battle: AbstractBattle) -> list[int]:
     return sorted(i for i in indices if i != NO_ACTION)
 
 
-# --------------------------------------------------------------------------- file names
+# --------------------------------------------------------------------------- players
 
 
 def opponent_name(battle: AbstractBattle) -> str | None:
@@ -595,218 +555,3 @@ def opponent_name(battle: AbstractBattle) -> str | None:
         if entry.get("username") != battle.player_username:
             return entry.get("username")
     return None
-
-
-def safe_name(name: str | None) -> str:
-    """A player name as it goes in a file name: its Showdown id ([a-z0-9]), never empty."""
-    return to_id_str(name or "") or "anonymous"
-
-
-def battle_id_for(battle_format: str, battle_tag: str) -> str:
-    """`battle-gen9randombattle-12` -> `gen9randombattle-12` ([a-z0-9-], starts with format)."""
-    battle_id = re.sub(r"[^a-z0-9-]+", "-", battle_tag.lower().removeprefix("battle-")).strip("-")
-    fmt = to_id_str(battle_format)
-    if not battle_id.startswith(fmt):
-        battle_id = f"{fmt}-{battle_id}" if battle_id else fmt
-    return battle_id
-
-
-@dataclass(frozen=True)
-class TrajectoryFile:
-    """What goes in a trajectory's file name (`training.names.parse_name` reads it back);
-    `p1` is the player whose view it holds."""
-
-    format: str
-    battle_id: str
-    rating: int | None  # None: "Unrated"
-    p1: str
-    p2: str
-    when: datetime
-    won: bool
-
-    @property
-    def stem(self) -> str:
-        return trajectory_name(
-            self.format, self.battle_id, self.rating, self.p1, self.p2, self.when, self.won
-        )
-
-    def path(self, folder: Path | str) -> Path:
-        return Path(folder) / to_id_str(self.format) / f"{self.stem}{SUFFIX}"
-
-
-def trajectory_name(
-    format: str,
-    battle_id: str,
-    rating: int | None,
-    p1: str,
-    p2: str,
-    when: datetime,
-    won: bool,
-) -> str:
-    """`{battle_id}_{rating}_{p1}_vs_{p2}_{MM-DD-YYYY-HH:MM:SS}_{WIN|LOSS}` (no suffix).
-
-    `p1` is the player whose view the file holds and `won` its result; `battle_id` is
-    made to start with the format; names are reduced to ids; `rating` None is "Unrated".
-    """
-    parts = [
-        battle_id_for(format, battle_id),
-        UNRATED if rating is None else str(int(rating)),
-        safe_name(p1),
-        "vs",
-        safe_name(p2),
-        when.strftime(DATE_FORMAT),
-        WIN if won else LOSS,
-    ]
-    return "_".join(parts)
-
-
-# --------------------------------------------------------------------------- files
-
-
-def write_trajectory(
-    folder: Path | str,
-    name_parts: TrajectoryFile,
-    states: Sequence[dict[str, Any]],
-    actions: Sequence[int],
-    played_actions: Sequence[int] | None = None,
-) -> Path:
-    """Write `{folder}/{format}/{name}.json.lz4` atomically and return its path.
-
-    An existing file is kept: the battle id gets a "-2", "-3"... suffix instead.
-    `played_actions` (teacher-labelled files only) is written after `actions`.
-    """
-    if played_actions is not None and len(played_actions) != len(actions):
-        raise ValueError(
-            f"played_actions has {len(played_actions)} entries for {len(actions)} actions"
-        )
-    path = name_parts.path(folder)
-    n = 1
-    while path.exists():
-        n += 1
-        base = battle_id_for(name_parts.format, name_parts.battle_id)
-        path = TrajectoryFile(**{**name_parts.__dict__, "battle_id": f"{base}-{n}"}).path(folder)
-    content: dict[str, Any] = {"states": list(states), "actions": [int(a) for a in actions]}
-    if played_actions is not None:
-        content["played_actions"] = [int(a) for a in played_actions]
-    payload = orjson.dumps(content)
-    data = lz4.frame.compress(payload)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
-
-
-def read_trajectory(path: Path | str) -> dict[str, Any]:
-    """Load one `.json.lz4` (or plain `.json`) trajectory file."""
-    raw = Path(path).read_bytes()
-    if str(path).endswith(".lz4"):
-        raw = lz4.frame.decompress(raw)
-    return json.loads(raw)
-
-
-# --------------------------------------------------------------------------- recording
-
-
-@dataclass
-class _Trajectory:
-    states: list[dict[str, Any]] = field(default_factory=list)
-    actions: list[int] = field(default_factory=list)
-    played: list[int] = field(default_factory=list)  # labelled recorders only
-    last_rqid: Any = None
-    broken: bool = False
-
-
-class TrajectoryRecorder:
-    """One player's trajectories: a step per decision, a file when a battle ends.
-
-    Used by the arena's players (all on poke-env's loop thread). Never raises: a state
-    that cannot be built or a file that cannot be written is a logged warning, and that
-    battle's trajectory is dropped rather than written with a gap.
-
-    A `labelled` recorder (`main.py --teacher AGENT`) writes a teacher's choices as the
-    actions and the orders played as `played_actions` (see "Arena extensions").
-    """
-
-    def __init__(self, folder: Path | str, rating: int | None = None, labelled: bool = False):
-        self.folder = Path(folder)
-        self.rating = rating
-        self.labelled = labelled
-        self._live: dict[str, _Trajectory] = {}
-        self.written = 0  # files written so far
-
-    def record(
-        self,
-        battle: AbstractBattle,
-        order: BattleOrder,
-        teacher_order: BattleOrder | None = None,
-    ) -> None:
-        """Add the step (state now, index of `order`) to `battle`'s trajectory.
-
-        A labelled recorder takes the action from `teacher_order` instead (-1 when None:
-        the teacher had no usable order) and keeps `order`'s index as the played action;
-        an unlabelled one ignores `teacher_order`.
-        """
-        trajectory = self._live.setdefault(battle.battle_tag, _Trajectory())
-        if trajectory.broken:
-            return
-        try:
-            state = metamon_state(battle)
-            played = action_index(order, battle)
-            action = played
-            if self.labelled:
-                action = NO_ACTION if teacher_order is None else action_index(teacher_order, battle)
-        except Exception:
-            log.warning(
-                "trajectory of %s dropped: its state could not be built",
-                battle.battle_tag,
-                exc_info=True,
-            )
-            trajectory.broken = True
-            return
-        rqid = (battle.last_request or {}).get("rqid")
-        if rqid is not None and rqid == trajectory.last_rqid and trajectory.actions:
-            trajectory.states[-1], trajectory.actions[-1] = state, action  # asked again
-            if self.labelled:
-                trajectory.played[-1] = played
-            return
-        trajectory.last_rqid = rqid
-        trajectory.states.append(state)
-        trajectory.actions.append(action)
-        if self.labelled:
-            trajectory.played.append(played)
-
-    def discard(self, battle_tag: str) -> None:
-        self._live.pop(battle_tag, None)
-
-    def finish(self, battle: AbstractBattle) -> Path | None:
-        """Add the terminal state and write the battle's file; None if nothing was written."""
-        trajectory = self._live.pop(battle.battle_tag, None)
-        if trajectory is None or trajectory.broken or not trajectory.actions:
-            return None
-        try:
-            states = [*trajectory.states, metamon_state(battle)]
-            name = TrajectoryFile(
-                format=battle.format or "",
-                battle_id=battle.battle_tag,
-                rating=self.rating,
-                p1=battle.player_username,
-                p2=opponent_name(battle) or "",
-                when=datetime.now(UTC),
-                won=battle.won is True,
-            )
-            played = trajectory.played if self.labelled else None
-            path = write_trajectory(self.folder, name, states, trajectory.actions, played)
-        except Exception as exc:
-            log.warning("trajectory of %s not written: %s", battle.battle_tag, exc)
-            return None
-        self.written += 1
-        return path

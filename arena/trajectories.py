@@ -1,0 +1,116 @@
+"""The arena's players' trajectory recorders (`main.py --save-trajectories DIR`): a step
+per decision, one file when a battle ends (`battle.trajectory`); with `--teacher AGENT` a
+step's action is the teacher's choice (see `battle.metamon`, "Arena extensions")."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from battle.metamon import NO_ACTION, action_index, metamon_state, opponent_name
+from battle.trajectory import TrajectoryFile, write_trajectory
+
+if TYPE_CHECKING:
+    from poke_env.battle.abstract_battle import AbstractBattle
+    from poke_env.player.battle_order import BattleOrder
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class _Trajectory:
+    states: list[dict[str, Any]] = field(default_factory=list)
+    actions: list[int] = field(default_factory=list)
+    played: list[int] = field(default_factory=list)  # labelled recorders only
+    last_rqid: Any = None
+    broken: bool = False
+
+
+class TrajectoryRecorder:
+    """One player's trajectories: a step per decision, a file when a battle ends.
+
+    Used by the arena's players (all on poke-env's loop thread). Never raises: a state
+    that cannot be built or a file that cannot be written is a logged warning, and that
+    battle's trajectory is dropped rather than written with a gap.
+
+    A `labelled` recorder (`main.py --teacher AGENT`) writes a teacher's choices as the
+    actions and the orders played as `played_actions` (see "Arena extensions").
+    """
+
+    def __init__(self, folder: Path | str, rating: int | None = None, labelled: bool = False):
+        self.folder = Path(folder)
+        self.rating = rating
+        self.labelled = labelled
+        self._live: dict[str, _Trajectory] = {}
+        self.written = 0  # files written so far
+
+    def record(
+        self,
+        battle: AbstractBattle,
+        order: BattleOrder,
+        teacher_order: BattleOrder | None = None,
+    ) -> None:
+        """Add the step (state now, index of `order`) to `battle`'s trajectory.
+
+        A labelled recorder takes the action from `teacher_order` instead (-1 when None:
+        the teacher had no usable order) and keeps `order`'s index as the played action;
+        an unlabelled one ignores `teacher_order`.
+        """
+        trajectory = self._live.setdefault(battle.battle_tag, _Trajectory())
+        if trajectory.broken:
+            return
+        try:
+            state = metamon_state(battle)
+            played = action_index(order, battle)
+            action = played
+            if self.labelled:
+                action = NO_ACTION if teacher_order is None else action_index(teacher_order, battle)
+        except Exception:
+            log.warning(
+                "trajectory of %s dropped: its state could not be built",
+                battle.battle_tag,
+                exc_info=True,
+            )
+            trajectory.broken = True
+            return
+        rqid = (battle.last_request or {}).get("rqid")
+        if rqid is not None and rqid == trajectory.last_rqid and trajectory.actions:
+            trajectory.states[-1], trajectory.actions[-1] = state, action  # asked again
+            if self.labelled:
+                trajectory.played[-1] = played
+            return
+        trajectory.last_rqid = rqid
+        trajectory.states.append(state)
+        trajectory.actions.append(action)
+        if self.labelled:
+            trajectory.played.append(played)
+
+    def discard(self, battle_tag: str) -> None:
+        self._live.pop(battle_tag, None)
+
+    def finish(self, battle: AbstractBattle) -> Path | None:
+        """Add the terminal state and write the battle's file; None if nothing was written."""
+        trajectory = self._live.pop(battle.battle_tag, None)
+        if trajectory is None or trajectory.broken or not trajectory.actions:
+            return None
+        try:
+            states = [*trajectory.states, metamon_state(battle)]
+            name = TrajectoryFile(
+                format=battle.format or "",
+                battle_id=battle.battle_tag,
+                rating=self.rating,
+                p1=battle.player_username,
+                p2=opponent_name(battle) or "",
+                when=datetime.now(UTC),
+                won=battle.won is True,
+            )
+            played = trajectory.played if self.labelled else None
+            path = write_trajectory(self.folder, name, states, trajectory.actions, played)
+        except Exception as exc:
+            log.warning("trajectory of %s not written: %s", battle.battle_tag, exc)
+            return None
+        self.written += 1
+        return path
