@@ -19,7 +19,9 @@ from rich.table import Table
 from agents.mistral import MissingKeyError
 from agents.registry import UnknownAgentError
 from arena import server as showdown
-from arena.match import DirectEngine, Engine, FormatError, Match, MatchProgress, ServerEngine
+from arena.engines import Engine, ServerEngine, SimEngine
+from arena.match import FormatError, Match
+from arena.recorder import MatchProgress
 from arena.run import RunPlan, RunRequest, finalize, plan_run, play_session, release_run_id
 from battle.record import RunRecord, RunRecordError, StorageError, Summary
 
@@ -114,7 +116,7 @@ def run_cli(args: argparse.Namespace, write_report: WriteReport) -> int:
     try:
         if plan.spec.engine == "sim":
             _install_if_missing()
-            engine: Engine = DirectEngine()
+            engine: Engine = SimEngine()
         else:
             server = _find_server(args.server, plan)
             engine = ServerEngine(server)
@@ -236,10 +238,10 @@ async def _play(plan: RunPlan, engine: Engine) -> None:
             f"Run [bold]{spec.run_id}[/] on {engine.description}: {spec.n - plan.done} "
             f"battles, {spec.concurrency} at a time ({names['p1']} vs {names['p2']})"
         )
-        if spec.move_delay > 0 and isinstance(engine, ServerEngine):
-            server = engine.server
+        if spec.move_delay > 0 and engine.watch_url:
+            url = engine.watch_url
             console.print(
-                f"Watch live: open [link={server.browser_url}]{server.browser_url}[/link], "
+                f"Watch live: open [link={url}]{url}[/link], "
                 f"then 'Watch a battle' (or look up user '{names['p1']}'); battle rooms are "
                 "printed as they start."
             )
@@ -247,13 +249,11 @@ async def _play(plan: RunPlan, engine: Engine) -> None:
     seen: set[str] = set()
 
     def on_progress(p: MatchProgress) -> None:
-        if spec.move_delay > 0 and isinstance(engine, ServerEngine):
+        if spec.move_delay > 0 and engine.watch_url:
             for tag in p.live:
                 if tag not in seen:
                     seen.add(tag)
-                    console.print(
-                        f"  battle room: {engine.server.browser_url}{tag}", soft_wrap=True
-                    )
+                    console.print(f"  battle room: {engine.watch_url}{tag}", soft_wrap=True)
         score = (
             f"p1 {p.wins.get('p1', 0)} – {p.wins.get('p2', 0)} p2"
             + (f" · {p.draws} draws" if p.draws else "")

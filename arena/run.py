@@ -24,23 +24,17 @@ from typing import Any
 import agents
 from agents.base import Agent
 from arena import __version__
-from arena.match import (
-    Engine,
-    Match,
-    MatchConfig,
-    MatchProgress,
-    Pairing,
-    TeamPlan,
-    Tournament,
-    check_format,
-    schedule,
-)
+from arena.engines import Engine, Pairing
+from arena.match import Match, Tournament, check_format, schedule
+from arena.player import MatchConfig
 from arena.ratings import Game, Leaderboard, rate
+from arena.recorder import MatchProgress
 from arena.server import showdown_version
 from arena.teams import (
     GENERATED,
     Team,
     TeamError,
+    TeamPlan,
     is_team_format,
     pick,
     resolve_teams,

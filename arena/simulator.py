@@ -35,7 +35,7 @@ log = logging.getLogger(__name__)
 DRIVER = Path(__file__).with_name("simulator.js")
 
 
-class SimulatorEngine:
+class SimulatorPool:
     """A pool of simulator processes; everything here runs on poke-env's loop."""
 
     def __init__(self, processes: int | None = None):

@@ -25,12 +25,19 @@ import os
 import random
 import re
 import subprocess
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+from poke_env.data.normalize import to_id_str
+from poke_env.teambuilder import ConstantTeambuilder, Teambuilder
 
 from arena import server as showdown
-from battle.record import atomic_write_text
+from battle.record import Side, atomic_write_text
+
+if TYPE_CHECKING:
+    from poke_env.battle.abstract_battle import AbstractBattle
 
 log = logging.getLogger(__name__)
 
@@ -313,3 +320,87 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 if __name__ == "__main__":
     raise SystemExit(main())
+
+
+# --- teams in battles ---------------------------------------------------------------------
+
+TeamPlan = list[dict[Side, Team]]  # the teams of each battle to play, in order
+
+
+def team_name(team: Team) -> str:
+    """How records name a team: `gen9ou/<name>` for a bundled one, else its file's path."""
+    try:
+        return str(team.path.resolve().relative_to(TEAMS_DIR.resolve()).with_suffix(""))
+    except ValueError:
+        return team.label
+
+
+def packed(team: Team) -> str:
+    """The team in Showdown's packed form (poke-env's packing, as the server engine sends it)."""
+    return ConstantTeambuilder(team.text).yield_team()
+
+
+def _set_keys(species: str, item: str | None, moves: Iterable[str]) -> set[str]:
+    """What identifies a set among a side's teams: its species, item and moves (as ids)."""
+    keys = {f"species:{to_id_str(species)}"}
+    if item:
+        keys.add(f"{to_id_str(species)}@{to_id_str(item)}")
+    keys.update(f"{to_id_str(species)}:{_move_key(move)}" for move in moves)
+    return keys
+
+
+def _move_key(move: str) -> str:
+    # Requests name Hidden Power with its type and power ("hiddenpowerfire60"), team
+    # files with its type only ("Hidden Power [Fire]"): compare the type.
+    return re.sub(r"^(hiddenpower[a-z]*?)\d*$", r"\1", to_id_str(move))
+
+
+def _team_keys(builder: ConstantTeambuilder) -> set[str]:
+    keys: set[str] = set()
+    for mon in builder.team:
+        keys |= _set_keys(mon.species or mon.nickname or "", mon.item, mon.moves or ())
+    return keys
+
+
+def _battle_keys(battle: AbstractBattle) -> set[str]:
+    keys: set[str] = set()
+    for mon in battle.team.values():
+        item = mon.item if mon.item not in (None, "", "unknown_item") else None
+        keys |= _set_keys(mon.species, item, mon.moves)
+    return keys
+
+
+class PlanTeambuilder(Teambuilder):
+    """A side's teams for the server engine: the k-th team asked for is the side's team of
+    the k-th battle of the plan (poke-env asks once per challenge sent or accepted).
+
+    Battles start concurrently, so which battle got which team is read back from the
+    battle itself: the player's own sets (species, items and moves, from Showdown's
+    requests) name the team among the side's candidates (`identify`)."""
+
+    def __init__(self, teams: list[Team]):
+        self.teams = teams
+        self._builders = {id(t): ConstantTeambuilder(t.text) for t in teams}
+        self._keys = {id(t): _team_keys(self._builders[id(t)]) for t in teams}
+        self._next = 0
+
+    def yield_team(self) -> str:
+        team = self.teams[self._next % len(self.teams)]
+        self._next += 1
+        return self._builders[id(team)].yield_team()
+
+    def identify(self, battle: AbstractBattle) -> str | None:
+        """The name of the candidate whose sets match the battle's own team best."""
+        own = _battle_keys(battle)
+        if not own:
+            return None
+        candidates = list(dict.fromkeys(self.teams))
+        scores = [len(own & self._keys[id(t)]) for t in candidates]
+        best = max(scores)
+        found = [t for t, score in zip(candidates, scores, strict=True) if score == best]
+        if len({team_name(t) for t in found}) > 1:
+            log.warning(
+                "%s: teams %s have the same sets; recording the first",
+                battle.battle_tag, ", ".join(team_name(t) for t in found),
+            )  # fmt: skip
+        return team_name(found[0])

@@ -46,7 +46,7 @@ async def measure(rounds: int) -> dict[str, list[float]]:
 
     from agents.base import action_name, is_legal
     from agents.mistral import MistralAgent, MistralConfig
-    from arena.match import _effectiveness
+    from arena.player import _effectiveness
     from battle.record import DecisionRecord
 
     times: dict[str, list[float]] = {"total": [], "api": [], "own": []}

@@ -86,7 +86,7 @@ def make_parser() -> argparse.ArgumentParser:
 
 async def soak(engine_name: str, args: argparse.Namespace, out: Path) -> Soak:
     from arena import server as showdown
-    from arena.match import DirectEngine, ServerEngine
+    from arena.engines import ServerEngine, SimEngine
     from arena.run import RunRequest, finalize, plan_run, play_session
 
     p1, p2 = args.agents.split(",")
@@ -96,7 +96,7 @@ async def soak(engine_name: str, args: argparse.Namespace, out: Path) -> Soak:
     plan = plan_run(request)
     server = None
     if engine_name == "sim":
-        engine = DirectEngine()
+        engine = SimEngine()
     else:
         server = showdown.start_bundled()
         engine = ServerEngine(server)
@@ -138,7 +138,7 @@ def report(result: Soak, n: int) -> bool:
     for prev, cur in zip(result.samples, result.samples[1:], strict=False):
         rate = (cur.done - prev.done) / max(cur.at - prev.at, 1e-9)
         print(f"  {cur.done:7d}   {rate:9.2f}   {cur.arena_mb:8.0f}   {cur.battle_mb:19.0f}")
-    from arena.match import FORGET_AFTER_S
+    from arena.player import FORGET_AFTER_S
     from arena.server import EMPTY_ROOM_EXPIRY_S
 
     start, last = result.samples[0], result.samples[-1]

@@ -59,7 +59,7 @@ def measure(
     """Play `n` battles of `agent` (p1) against `opponent` on the sim engine; return the
     finished run record."""
     from arena import server as showdown
-    from arena.match import DirectEngine
+    from arena.engines import SimEngine
     from arena.run import RunRequest, finalize, plan_run, play_session
 
     if not showdown.is_installed():
@@ -69,7 +69,7 @@ def measure(
         engine="sim", seed=seed, battle_format=battle_format,
     )  # fmt: skip
     plan = plan_run(request)
-    asyncio.run(play_session(plan, DirectEngine()))
+    asyncio.run(play_session(plan, SimEngine()))
     record = finalize(plan.paths, finished=True)
     assert record is not None
     return record, plan.paths.record

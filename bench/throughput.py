@@ -96,12 +96,12 @@ def children_cpu_s() -> dict[str, float]:
 
 def measure(kind: str, n: int, concurrency: int, out: Path) -> float:
     from arena import server as showdown
-    from arena.match import DirectEngine, ServerEngine
+    from arena.engines import ServerEngine, SimEngine
 
     server = None
     if kind == "arena-sim":
         simulators = showdown.default_simulators()
-        engine = DirectEngine(simulators)
+        engine = SimEngine(simulators)
     else:
         simulators = 1 if kind == "stock" else showdown.default_simulators()
         server = showdown.start_bundled(simulators=simulators)

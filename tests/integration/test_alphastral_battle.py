@@ -16,7 +16,7 @@ pytest.importorskip("torch")
 pytest.importorskip("peft")
 
 from agents.alphastral import AlphastralAgent
-from arena.match import DirectEngine
+from arena.engines import SimEngine
 from arena.run import RunRequest, finalize, plan_run, play_session
 from battle.record import load_record
 from finetune import dataset
@@ -63,7 +63,7 @@ async def test_agent_prompts_equal_the_dataset_prompts_of_its_battle(
                          output_dir=tmp_path / "runs", engine="sim", seed=7,
                          battle_format=battle_format)  # fmt: skip
     plan = plan_run(request)
-    await play_session(plan, DirectEngine(processes=1))
+    await play_session(plan, SimEngine(processes=1))
     record = finalize(plan.paths, finished=True)
     assert [b.error for b in record.battles] == [None]
     mine = [d for d in record.decisions if d.side == "p1"]

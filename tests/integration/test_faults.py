@@ -17,7 +17,7 @@ from poke_env.player.battle_order import SingleBattleOrder
 
 from agents import BaseAgent, Decision, registry
 from arena import server as showdown
-from arena.match import DirectEngine, ServerEngine
+from arena.engines import ServerEngine, SimEngine
 from arena.run import RunRequest, finalize, plan_run, play_session
 from battle.record import load_record
 
@@ -69,7 +69,7 @@ async def run(server, tmp_path, p1: str, p2: str = "random", n: int = 1, engine=
         p1=p1, p2=p2, n=n, output_dir=tmp_path, decision_timeout_s=decision_timeout, **kw
     )
     plan = plan_run(request)
-    play_on = ServerEngine(server) if engine == "server" else DirectEngine(processes=1)
+    play_on = ServerEngine(server) if engine == "server" else SimEngine(processes=1)
     await play_session(plan, play_on)
     return finalize(plan.paths, finished=True)
 
@@ -355,7 +355,7 @@ async def test_the_record_names_the_showdown_installed_after_the_plan(tmp_path, 
     assert plan.spec.versions["showdown"] == "unknown"
     monkeypatch.undo()
     await asyncio.sleep(1.0)  # setup time that is not the battle phase
-    await play_session(plan, DirectEngine(processes=1))
+    await play_session(plan, SimEngine(processes=1))
     record = finalize(plan.paths, finished=True)
     assert record.spec.versions["showdown"] == showdown.showdown_version() != "unknown"
     first_start = min(b.finished_at - b.duration_s for b in record.battles)
@@ -368,21 +368,21 @@ async def test_the_record_names_the_showdown_installed_after_the_plan(tmp_path, 
 async def test_finished_battles_leave_memory(tmp_path, monkeypatch):
     """Case 11: poke-env keeps every battle object; the arena empties each one once it is
     recorded and forgets it a while later, so memory stays flat whatever --n is."""
-    import arena.match
+    import arena.player
 
-    monkeypatch.setattr(arena.match, "FORGET_AFTER_S", 0.0)
+    monkeypatch.setattr(arena.player, "FORGET_AFTER_S", 0.0)
     released: list[tuple[object, object]] = []
-    release = arena.match.ArenaPlayer._release
+    release = arena.player.ArenaPlayer._release
 
     def spy(self, battle):
         release(self, battle)
         released.append((self, battle))
 
-    monkeypatch.setattr(arena.match.ArenaPlayer, "_release", spy)
+    monkeypatch.setattr(arena.player.ArenaPlayer, "_release", spy)
     request = RunRequest(p1="random", p2="heuristic", n=6, concurrency=3, output_dir=tmp_path,
                          engine="sim")  # fmt: skip
     plan = plan_run(request)
-    await play_session(plan, DirectEngine(processes=1))
+    await play_session(plan, SimEngine(processes=1))
     record = finalize(plan.paths, finished=True)
     assert len(record.battles) == 6 and all(b.winner for b in record.battles)
     assert len(released) == 12  # each side's view of each battle

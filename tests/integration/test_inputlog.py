@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import json
 
-from arena.match import DirectEngine, inputlog_path
+from arena.engines import SimEngine
+from arena.engines.sim import inputlog_path
 from arena.run import RunRequest, finalize, plan_run, play_session
 from battle.record import load_record
 from finetune.dataset import Rerunner, _rerun_check
@@ -14,7 +15,7 @@ async def test_sim_engine_saves_input_logs_that_rerun_the_battles(tmp_path):
     request = RunRequest(p1="heuristic", p2="random", n=3, concurrency=3,
                          output_dir=tmp_path, engine="sim", seed=5)  # fmt: skip
     plan = plan_run(request)
-    await play_session(plan, DirectEngine(processes=1))
+    await play_session(plan, SimEngine(processes=1))
     record = finalize(plan.paths, finished=True)
     assert load_record(plan.paths.record).battles == record.battles
     assert len(record.battles) == 3

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from arena.match import ServerEngine
+from arena.engines import ServerEngine
 from arena.run import RunRequest, finalize, plan_run, play_session
 from battle.record import load_record
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import torch
 
-from arena.match import ServerEngine
+from arena.engines import ServerEngine
 from arena.run import RunRequest, finalize, plan_run, play_session
 from training.model import ModelConfig, PolicyModel, save_checkpoint
 from training.tokenizer import Vocabulary

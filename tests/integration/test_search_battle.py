@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from arena.match import DirectEngine, ServerEngine
+from arena.engines import ServerEngine, SimEngine
 from arena.run import RunRequest, finalize, plan_run, play_session
 
 
@@ -37,7 +37,7 @@ async def test_search_plays_on_the_sim_engine(tmp_path, battle_format):
     request = RunRequest(p1="search:20", p2="max-damage", n=1, output_dir=tmp_path, seed=5,
                          concurrency=1, engine="sim", battle_format=battle_format)  # fmt: skip
     plan = plan_run(request)
-    await play_session(plan, DirectEngine(processes=1))
+    await play_session(plan, SimEngine(processes=1))
     record = finalize(plan.paths, finished=True)
     _check(record, 1)
     assert record.spec.p1.resolved == "search:20"

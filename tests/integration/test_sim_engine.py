@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from arena.match import DirectEngine
+from arena.engines import SimEngine
 from arena.run import RunRequest, finalize, plan_run, play_session
 from arena.server import ServerError
 from battle.record import load_record
@@ -23,7 +23,7 @@ async def test_sim_engine_plays_complete_legal_battles(tmp_path):
     request = RunRequest(p1="heuristic", p2="max-damage", n=6, concurrency=3,
                          output_dir=tmp_path, engine="sim", seed=3)  # fmt: skip
     plan = plan_run(request)
-    await play_session(plan, DirectEngine(processes=2))
+    await play_session(plan, SimEngine(processes=2))
     record = finalize(plan.paths, finished=True)
 
     assert record.spec.engine == "sim" and record.spec.server == "simulator (2 processes)"
@@ -42,7 +42,7 @@ async def test_dead_simulator_is_a_clear_error_and_keeps_finished_battles(tmp_pa
     request = RunRequest(p1="random", p2="random", n=400, concurrency=2, output_dir=tmp_path,
                          engine="sim")  # fmt: skip
     plan = plan_run(request)
-    engine = DirectEngine(processes=1)
+    engine = SimEngine(processes=1)
     session = asyncio.ensure_future(play_session(plan, engine))
     while not plan.paths.journal.exists() or '"battle"' not in plan.paths.journal.read_text():
         assert not session.done(), session

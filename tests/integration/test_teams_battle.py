@@ -6,9 +6,8 @@ from pathlib import Path
 
 from main_cli import played, run_main
 
-from arena.match import team_name
 from arena.run import team_plan
-from arena.teams import bundled_pool
+from arena.teams import bundled_pool, team_name
 from battle.record import load_record
 
 REPO = Path(__file__).resolve().parents[2]

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections import Counter
 
-from arena.match import DirectEngine
+from arena.engines import SimEngine
 from arena.ratings import Leaderboard
 from arena.run import RunRequest, finalize, plan_run, play_session
 
@@ -15,7 +15,7 @@ AGENTS = ["random", "max-damage", "heuristic"]
 async def test_round_robin_ranks_heuristic_over_max_damage_over_random(tmp_path):
     plan = plan_run(RunRequest(agents=AGENTS, n=24, concurrency=8, output_dir=tmp_path,
                                engine="sim", seed=11))  # fmt: skip
-    await play_session(plan, DirectEngine(processes=2))
+    await play_session(plan, SimEngine(processes=2))
     record = finalize(plan.paths, finished=True)
     assert record is not None and len(record.battles) == 72
     pairings = Counter((b.p1_agent, b.p2_agent) for b in record.battles)
@@ -30,7 +30,7 @@ async def test_round_robin_ranks_heuristic_over_max_damage_over_random(tmp_path)
     more = plan_run(RunRequest(resume=str(plan.paths.record), n=26, output_dir=tmp_path,
                                engine="sim"))  # fmt: skip
     assert more.remaining == 6
-    await play_session(more, DirectEngine(processes=2))
+    await play_session(more, SimEngine(processes=2))
     record = finalize(plan.paths, finished=True)
     assert len(record.battles) == 78 and {b.session for b in record.battles} == {0, 1}
 

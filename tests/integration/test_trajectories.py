@@ -17,7 +17,8 @@ from poke_env.player.battle_order import DefaultBattleOrder
 
 from agents import BaseAgent, Decision, registry
 from agents.registry import UnknownAgentError
-from arena.match import DirectEngine, Match, ServerEngine
+from arena.engines import ServerEngine, SimEngine
+from arena.match import Match
 from arena.run import RunRequest, finalize, plan_run, play_session
 from battle.metamon import EXTENSION_STATE_FIELDS, STATE_FIELDS
 from battle.record import AgentSpec, RunRecord
@@ -107,14 +108,14 @@ async def test_sim_engine_writes_both_sides(tmp_path):
     request = RunRequest(p1="max-damage", p2="random", n=3, concurrency=3, seed=6,
                          output_dir=tmp_path / "runs", engine="sim",
                          save_trajectories=folder)  # fmt: skip
-    record, names = await _session(request, DirectEngine(processes=1))
+    record, names = await _session(request, SimEngine(processes=1))
     check_trajectories(folder, record, names)
 
 
 async def test_nothing_is_written_when_the_option_is_off(tmp_path):
     request = RunRequest(p1="random", p2="random", n=1, output_dir=tmp_path / "runs",
                          engine="sim")  # fmt: skip
-    record, _ = await _session(request, DirectEngine(processes=1))
+    record, _ = await _session(request, SimEngine(processes=1))
     assert record.spec.save_trajectories is None
     assert not list(tmp_path.rglob("*.lz4"))
 
@@ -143,7 +144,7 @@ async def test_battles_recorded_as_errors_leave_no_trajectory(
     request = RunRequest(p1=slow_agent, p2="random", n=2, concurrency=2, battle_timeout_s=1.0,
                          output_dir=tmp_path / "runs", engine=engine,
                          save_trajectories=folder)  # fmt: skip
-    play_on = ServerEngine(showdown_server) if engine == "server" else DirectEngine(processes=1)
+    play_on = ServerEngine(showdown_server) if engine == "server" else SimEngine(processes=1)
     record, _ = await _session(request, play_on)
     assert [b.error for b in record.battles] == ["timed out after 1s"] * 2
     await asyncio.sleep(0.5)  # the forfeits' results reach both players
@@ -226,7 +227,7 @@ async def test_teacher_labels_both_sides_on_the_sim_engine(tmp_path):
     request = RunRequest(p1="random", p2="random", n=2, concurrency=2, seed=7,
                          output_dir=tmp_path / "runs", engine="sim", save_trajectories=folder,
                          teacher="max-damage")  # fmt: skip
-    record, names = await _session(request, DirectEngine(processes=1))
+    record, names = await _session(request, SimEngine(processes=1))
     assert record.spec.teacher == AgentSpec(given="max-damage", resolved="max-damage")
     # The record stays the players': one decision per step (check_trajectories), theirs.
     check_trajectories(folder, record, names, labelled=True)
@@ -307,7 +308,7 @@ async def test_a_failing_teacher_labels_minus_one_and_never_breaks_the_battle(
                          engine="sim", save_trajectories=folder,
                          teacher=faulty_teacher)  # fmt: skip
     with caplog.at_level(logging.WARNING, logger="arena.match"):
-        record, names = await _session(request, DirectEngine(processes=1))
+        record, names = await _session(request, SimEngine(processes=1))
     assert [b.error for b in record.battles] == [None]
     assert not any(d.fallback for d in record.decisions)  # the players' record is untouched
     check_trajectories(folder, record, names, labelled=True)
@@ -326,7 +327,7 @@ async def test_teacher_in_a_round_robin_and_its_resume(tmp_path):
     request = RunRequest(agents=["random", "max-damage"], n=1, seed=10, output_dir=runs,
                          engine="sim", save_trajectories=folder, teacher="max-damage")  # fmt: skip
     plan = plan_run(request)
-    await play_session(plan, DirectEngine(processes=1))
+    await play_session(plan, SimEngine(processes=1))
     first = finalize(plan.paths, finished=True)
     assert first is not None and first.spec.teacher is not None
     assert first.spec.teacher.given == "max-damage"
@@ -334,7 +335,7 @@ async def test_teacher_in_a_round_robin_and_its_resume(tmp_path):
     resumed = plan_run(RunRequest(resume=str(plan.paths.record), n=2, output_dir=runs,
                                   engine="sim"))  # fmt: skip
     assert resumed.spec.teacher == first.spec.teacher
-    await play_session(resumed, DirectEngine(processes=1))
+    await play_session(resumed, SimEngine(processes=1))
     record = finalize(resumed.paths, finished=True)
     assert record is not None and len(record.battles) == 2
     assert record.spec.teacher is not None and record.spec.teacher.given == "max-damage"

@@ -46,7 +46,7 @@ async def test_a_websocket_closing_under_poke_env_is_the_servers_one_line_error(
 
     from websockets.exceptions import ConnectionClosedError
 
-    from arena.match import ServerEngine
+    from arena.engines import ServerEngine
     from arena.server import ServerError
 
     class Closing:

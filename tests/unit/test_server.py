@@ -7,7 +7,7 @@ import asyncio
 import pytest
 
 from arena import server as showdown
-from arena.simulator import SimulatorEngine
+from arena.simulator import SimulatorPool
 
 
 def test_http_url_from_websocket():
@@ -31,7 +31,7 @@ def test_missing_node_says_what_to_install(monkeypatch):
     with pytest.raises(showdown.ServerError, match=r"install Node\.js 20"):
         showdown.start_bundled()
     with pytest.raises(showdown.ServerError, match=r"install Node\.js 20"):
-        asyncio.run(SimulatorEngine(processes=1).start())
+        asyncio.run(SimulatorPool(processes=1).start())
 
 
 def test_config_binds_loopback_without_repl(tmp_path, monkeypatch):

@@ -11,14 +11,22 @@ import pytest
 from poke_env.battle.pokemon import Pokemon
 from poke_env.teambuilder import ConstantTeambuilder
 
-from arena.match import PlanTeambuilder, _move_key, schedule, team_name
+from arena.match import schedule
 from arena.run import (
     RunRequest,
     plan_run,
     team_plan,
     tournament_team_plan,
 )
-from arena.teams import TEAMS_DIR, Team, TeamError, bundled_pool
+from arena.teams import (
+    TEAMS_DIR,
+    PlanTeambuilder,
+    Team,
+    TeamError,
+    _move_key,
+    bundled_pool,
+    team_name,
+)
 
 POOL = bundled_pool("gen9ou")
 

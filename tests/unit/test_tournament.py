@@ -15,7 +15,8 @@ from rich.console import Console
 
 import main
 from arena.cli import print_leaderboard
-from arena.match import Lane, ServerEngine, schedule
+from arena.engines import Lane, ServerEngine
+from arena.match import schedule
 from arena.ratings import Leaderboard
 from arena.run import RunRequest, finalize, leaderboard, plan_run
 from battle.record import (

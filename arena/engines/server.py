@@ -1,0 +1,131 @@
+"""The server engine: battles on a Showdown server, through poke-env's websocket players."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections import defaultdict
+from collections.abc import Callable, Iterator
+from typing import TYPE_CHECKING
+
+from poke_env.ps_client import ServerConfiguration
+from websockets.exceptions import ConnectionClosed
+
+from arena.engines.base import Lane, Pairing
+from arena.server import AUTH_URL, ServerError, ShowdownServer
+from arena.teams import PlanTeambuilder, TeamPlan
+from battle.record import SIDES, RunPaths, Side
+
+if TYPE_CHECKING:
+    from poke_env.teambuilder import Teambuilder
+
+    from arena.player import ArenaPlayer, MatchConfig
+
+log = logging.getLogger(__name__)
+
+
+class ServerEngine:
+    """Battles on a Showdown server, through poke-env's websocket players."""
+
+    name = "server"
+
+    def __init__(self, server: ShowdownServer):
+        self.server = server
+        self.description = server.url
+
+    @property
+    def watch_url(self) -> str:
+        return self.server.browser_url
+
+    def player_kwargs(self, concurrency: int) -> dict:
+        return {
+            "server_configuration": ServerConfiguration(self.server.url, AUTH_URL),
+            "max_concurrent_battles": concurrency,
+        }
+
+    def teambuilders(self, team_plan: TeamPlan) -> dict[Side, Teambuilder]:
+        """Each side's teambuilder hands out its plan's teams, in the plan's order."""
+        return {side: PlanTeambuilder([t[side] for t in team_plan]) for side in SIDES}
+
+    def attach(self, side: Side, player: ArenaPlayer) -> None:
+        pass
+
+    def keep_inputlogs(self, paths: RunPaths) -> None:
+        pass  # the server keeps the input log to itself
+
+    async def start(self) -> None:
+        pass
+
+    async def run(
+        self,
+        players: dict[Side, ArenaPlayer],
+        config: MatchConfig,
+        team_plan: TeamPlan | None = None,
+    ) -> None:
+        """Play `config.n` battles; the players' teambuilders (see `Match`) bring the teams."""
+        with self._server_gone():
+            await players["p1"].battle_against(players["p2"], n_battles=config.n)
+
+    @contextlib.contextmanager
+    def _server_gone(self) -> Iterator[None]:
+        """A websocket that closes under poke-env (e.g. while it sends a challenge) means
+        the server went away: the run's one-line ServerError, not a traceback."""
+        try:
+            yield
+        except (ConnectionClosed, OSError) as exc:
+            raise ServerError(
+                f"the Showdown server at {self.server.url} stopped answering during the run"
+            ) from exc
+
+    async def run_schedule(
+        self,
+        order: list[Pairing],
+        lane_for: Callable[[Pairing], Lane],
+        config: MatchConfig,
+        team_plan: TeamPlan | None = None,
+    ) -> None:
+        """Play one battle per entry of `order`, started in that order, at most
+        `config.concurrency` at once over all pairs. A lane (two logged-in players) plays
+        one battle at a time, with the teams `team_plan` gives that battle; lanes are
+        opened as the pairs' battles need them."""
+        slots = asyncio.Semaphore(config.concurrency)
+        idle: dict[Pairing, list[Lane]] = defaultdict(list)
+        tasks: list[asyncio.Future[None]] = []
+
+        async def one(i: int, pairing: Pairing) -> None:
+            lane = idle[pairing].pop() if idle[pairing] else lane_for(pairing)
+            if team_plan is not None:
+                for side, player in lane.players.items():
+                    player.play_team(team_plan[i][side])
+            try:
+                with self._server_gone():
+                    await lane.players["p1"].battle_against(lane.players["p2"], n_battles=1)
+            finally:
+                idle[pairing].append(lane)
+                slots.release()
+
+        try:
+            for i, pairing in enumerate(order):
+                await slots.acquire()
+                tasks.append(asyncio.ensure_future(one(i, pairing)))
+            await asyncio.gather(*tasks)
+        finally:
+            for task in tasks:
+                task.cancel()
+
+    def check(self, players: dict[Side, ArenaPlayer]) -> None:
+        """A server we started has exited, or a player's websocket has closed."""
+        owned_died = self.server.owned and not self.server.alive()
+        listeners = [p.ps_client._listening_coroutine for p in players.values()]
+        if owned_died or any(f is not None and f.done() for f in listeners):
+            raise ServerError(
+                f"the Showdown server at {self.server.url} stopped answering during the run"
+            )
+
+    async def close(self, players: dict[Side, ArenaPlayer]) -> None:
+        for player in players.values():
+            try:
+                await asyncio.wait_for(player.ps_client.stop_listening(), timeout=5)
+            except Exception:  # the server may already be gone
+                log.debug("could not close %s's websocket cleanly", player.username)

@@ -1,0 +1,163 @@
+"""What a run's players report as battles are played: their decisions, each battle's
+result the moment it ends (journaled at once), and a progress snapshot for the caller."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections import defaultdict
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from battle.record import (
+    BattleRecord,
+    DecisionRecord,
+    Journal,
+    RunPaths,
+    Side,
+    StorageError,
+)
+
+if TYPE_CHECKING:
+    from poke_env.battle.abstract_battle import AbstractBattle
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class MatchProgress:
+    """A snapshot for the caller's progress display (read on the caller's thread)."""
+
+    done: int
+    total: int
+    wins: dict[str, int]
+    draws: int
+    errors: int
+    live: list[str]  # battle tags being played
+    # Tournaments: per pair (a, b) in the order of the agent list, [a wins, b wins, draws,
+    # errors]; empty for a match.
+    pairs: dict[tuple[str, str], list[int]] = field(default_factory=dict)
+
+
+@dataclass
+class _LiveBattle:
+    started: float
+    decisions: list[DecisionRecord] = field(default_factory=list)
+
+
+class Recorder:
+    """Collects decisions per battle and journals each battle the moment it ends.
+
+    All methods run on poke-env's loop thread; the caller's thread only reads counters.
+    """
+
+    def __init__(self, journal: Journal, paths: RunPaths, session: int):
+        self.journal = journal
+        self.paths = paths
+        self.session = session
+        self.live: dict[str, _LiveBattle] = {}
+        # tag -> the battle's error (None: a result): all a finished battle leaves here, so a
+        # run's memory stays flat however many battles it plays (the records are journaled)
+        self.finished: dict[str, str | None] = {}
+        self.wins: dict[str, int] = defaultdict(int)
+        self.draws = 0
+        self.errors = 0
+        self.pairs: dict[tuple[str, str], list[int]] = {}
+        # Team formats: the team (as records name it) each side plays, per battle tag.
+        self.teams: dict[str, dict[Side, str]] = defaultdict(dict)
+        # A battle that could not be kept (disk full): the run stops with this error.
+        self.storage_error: StorageError | None = None
+
+    def note_team(self, battle_tag: str, side: Side, name: str | None) -> None:
+        if name is not None and battle_tag not in self.finished:
+            self.teams[battle_tag].setdefault(side, name)
+
+    def seen(self, battle_tag: str) -> _LiveBattle:
+        """The live entry of a battle, created when the battle is first seen."""
+        if battle_tag in self.finished:
+            return _LiveBattle(started=time.monotonic())  # a late message: not tracked
+        if battle_tag not in self.live:
+            self.live[battle_tag] = _LiveBattle(started=time.monotonic())
+        return self.live[battle_tag]
+
+    def add_decision(self, record: DecisionRecord) -> None:
+        self.seen(record.battle_tag).decisions.append(record)
+
+    def finish(
+        self,
+        battle: AbstractBattle,
+        error: str | None = None,
+        names: dict[Side, str] | None = None,
+    ) -> None:
+        """Journal a battle from p1's view: its result, decisions and protocol log;
+        `names` (tournaments) are the agents on each side, recorded with the battle."""
+        tag = battle.battle_tag
+        if tag in self.finished or self.storage_error is not None:
+            return
+        live = self.live.pop(tag, None) or _LiveBattle(started=time.monotonic())
+        teams = self.teams.pop(tag, {})
+        winner = None
+        if error is None:
+            winner = "p1" if battle.won else "p2" if battle.lost else "draw"
+        replay = self.paths.replay_path(tag)
+        try:
+            replay.parent.mkdir(parents=True, exist_ok=True)
+            replay.write_text(battle._build_replay_log() + "\n", encoding="utf-8")
+        except OSError as exc:
+            replay.unlink(missing_ok=True)
+            message = f"could not write the replay {replay}: {exc.strerror or exc}"
+            self.storage_error = StorageError(exc.errno, message)
+            return
+        record = BattleRecord(
+            battle_tag=tag,
+            winner=winner,
+            turns=battle.turn,
+            duration_s=round(time.monotonic() - live.started, 3),
+            replay=str(replay.relative_to(self.paths.output_dir)),
+            error=error,
+            finished_at=time.time(),
+            session=self.session,
+            p1_agent=None if names is None else names["p1"],
+            p2_agent=None if names is None else names["p2"],
+            p1_team=teams.get("p1"),
+            p2_team=teams.get("p2"),
+        )
+        try:
+            decisions = sorted(live.decisions, key=lambda d: (d.turn, d.side))
+            self.journal.write_battle(record, decisions)
+        except StorageError as exc:  # the journal still ends on its last whole battle
+            self.storage_error = exc
+            return
+        self.finished[tag] = error
+        if winner == "draw":
+            self.draws += 1
+        elif winner is None:
+            self.errors += 1
+        else:
+            self.wins[winner] += 1
+        if names is not None:
+            self._count_pair(names, winner)
+        log.debug("battle %s finished: winner %s in %d turns", tag, winner, battle.turn)
+
+    def _count_pair(self, names: dict[Side, str], winner: str | None) -> None:
+        key = next((k for k in self.pairs if set(k) == {names["p1"], names["p2"]}), None)
+        if key is None:
+            key = (names["p1"], names["p2"])
+            self.pairs[key] = [0, 0, 0, 0]
+        if winner is None:
+            self.pairs[key][3] += 1
+        elif winner == "draw":
+            self.pairs[key][2] += 1
+        else:
+            self.pairs[key][0 if names[winner] == key[0] else 1] += 1  # type: ignore[index]
+
+    def progress(self, total: int) -> MatchProgress:
+        return MatchProgress(
+            done=len(self.finished),
+            total=total,
+            wins=dict(self.wins),
+            draws=self.draws,
+            errors=self.errors,
+            live=list(self.live),
+            pairs={k: list(v) for k, v in self.pairs.items()},
+        )
