@@ -17,6 +17,8 @@ import signal
 import sys
 from pathlib import Path
 
+from battle.record import DEFAULT_BATTLE_TIMEOUT_S, DEFAULT_DECISION_TIMEOUT_S
+
 DEFAULT_CONCURRENCY = min(16, 4 * (os.cpu_count() or 1))
 
 
@@ -127,18 +129,18 @@ def make_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--battle-timeout",
         type=float,
-        default=600.0,
+        default=DEFAULT_BATTLE_TIMEOUT_S,
         metavar="SECONDS",
         help="a battle still running after this long (move delays excluded) is recorded as "
-        "an error and forfeited (default: 600)",
+        "an error and forfeited (default: %(default)g)",
     )
     p.add_argument(
         "--decision-timeout",
         type=float,
-        default=60.0,
+        default=DEFAULT_DECISION_TIMEOUT_S,
         metavar="SECONDS",
         help="an agent that takes longer plays a random legal action, recorded as a "
-        "fallback (default: 60)",
+        "fallback (default: %(default)g)",
     )
     p.add_argument(
         "--log-level",

@@ -1,9 +1,15 @@
 """One registry of agents by name.
 
-Built-in agents register with the same decorator a new agent would use:
+Agents register with a decorator, built-in or not:
 
     @register("my-agent", help="what it does")
     class MyAgent(BaseAgent): ...
+
+The registry finds the modules that hold them through the entry-point group
+`showdown_arena.agents`: this project lists its built-in modules there (pyproject.toml),
+and any installed package can list its own, so adding an agent never means editing this
+repository. Each entry point names a module; importing it registers its agents. A module
+that fails to import is a logged warning, and the other agents stay available.
 
 A name on the command line is `kind` or `kind:arg` (e.g. `metamon:ckpt.pt`,
 `mistral:ft:model-id`): the part before the first colon picks the registered factory,
@@ -15,11 +21,17 @@ from __future__ import annotations
 import difflib
 import importlib
 import inspect
+import logging
+import tomllib
 from collections.abc import Callable
 from dataclasses import dataclass
+from importlib.metadata import entry_points
+from pathlib import Path
 from typing import Any
 
 from agents.base import Agent
+
+log = logging.getLogger(__name__)
 
 AgentFactory = Callable[..., Agent]
 
@@ -40,14 +52,8 @@ class Registration:
 
 
 _REGISTRY: dict[str, Registration] = {}
-# Modules whose import registers the built-in agents (imported on first lookup).
-_BUILTIN_MODULES = (
-    "agents.baselines",
-    "agents.mistral",
-    "agents.metamon",
-    "agents.alphastral",
-    "agents.search",
-)
+ENTRY_POINT_GROUP = "showdown_arena.agents"
+PYPROJECT = Path(__file__).resolve().parent.parent / "pyproject.toml"
 _loaded = False
 
 
@@ -73,12 +79,29 @@ def register(
     return decorator
 
 
+def agent_modules() -> dict[str, str]:
+    """Entry-point name -> module, of every installed package's `showdown_arena.agents`.
+
+    This project's own entry points come from its installed metadata (`uv sync` installs
+    it); run from a source tree that was never installed, they are read from its
+    pyproject.toml, the same table."""
+    modules = {ep.name: ep.value for ep in entry_points(group=ENTRY_POINT_GROUP)}
+    if not any(value.startswith("agents.") for value in modules.values()) and PYPROJECT.is_file():
+        project = tomllib.loads(PYPROJECT.read_text(encoding="utf-8")).get("project", {})
+        modules = {**project.get("entry-points", {}).get(ENTRY_POINT_GROUP, {}), **modules}
+    return modules
+
+
 def _load_builtins() -> None:
     global _loaded
-    if not _loaded:
-        for module in _BUILTIN_MODULES:
-            importlib.import_module(module)
-        _loaded = True
+    if _loaded:
+        return
+    _loaded = True
+    for name, module in agent_modules().items():
+        try:
+            importlib.import_module(module.partition(":")[0])
+        except Exception as exc:  # one broken plugin must not take the others down
+            log.warning("agents from %r (%s) could not be loaded: %s", name, module, exc)
 
 
 def registered() -> dict[str, Registration]:

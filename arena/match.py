@@ -224,8 +224,6 @@ class Match:
         tag = secrets.token_hex(2)
         # Team formats: an engine that takes teams from the players' teambuilders has them.
         builders = None if team_plan is None else engine.teambuilders(team_plan)
-        if config.move_delay > 0:
-            config.concurrency = 1
         self.players = make_players(
             agents,
             rngs,

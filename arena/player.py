@@ -34,7 +34,13 @@ from agents.base import (
 from arena.recorder import Recorder
 from arena.teams import PlanTeambuilder, Team, team_name
 from arena.trajectories import TrajectoryRecorder
-from battle.record import SIDES, DecisionRecord, Side
+from battle.record import (
+    DEFAULT_BATTLE_TIMEOUT_S,
+    DEFAULT_DECISION_TIMEOUT_S,
+    SIDES,
+    DecisionRecord,
+    Side,
+)
 from battle.state import move_effectiveness
 
 if TYPE_CHECKING:
@@ -45,9 +51,6 @@ if TYPE_CHECKING:
     from arena.engines import Engine
 
 log = logging.getLogger(__name__)
-
-DEFAULT_BATTLE_TIMEOUT_S = 600.0
-DEFAULT_DECISION_TIMEOUT_S = 60.0
 
 
 @dataclass

@@ -42,6 +42,8 @@ from arena.teams import (
     write_generated,
 )
 from battle.record import (
+    DEFAULT_BATTLE_TIMEOUT_S,
+    DEFAULT_DECISION_TIMEOUT_S,
     SIDES,
     AgentSpec,
     BattleRecord,
@@ -71,8 +73,8 @@ class RunRequest:
     battle_format: str = "gen9randombattle"
     concurrency: int = 8
     move_delay: float = 0.0
-    battle_timeout_s: float = 600.0
-    decision_timeout_s: float = 60.0
+    battle_timeout_s: float = DEFAULT_BATTLE_TIMEOUT_S
+    decision_timeout_s: float = DEFAULT_DECISION_TIMEOUT_S
     seed: int | None = None
     output_dir: Path = Path("runs")
     resume: str | None = None

@@ -33,6 +33,9 @@ SCHEMA_VERSION = 1
 
 logger = logging.getLogger(__name__)
 
+DEFAULT_BATTLE_TIMEOUT_S = 600.0  # a battle still running after this is ended, an error
+DEFAULT_DECISION_TIMEOUT_S = 60.0  # a decision slower than this is a random legal one
+
 Side = Literal["p1", "p2"]
 Winner = Literal["p1", "p2", "draw"]
 SIDES: tuple[Side, Side] = ("p1", "p2")
@@ -144,7 +147,7 @@ class RunSpec:
     started_at: float
     finished_at: float | None = None
     engine: str = "server"  # "server" (a Showdown server) or "sim" (simulator processes)
-    decision_timeout_s: float = 60.0
+    decision_timeout_s: float = DEFAULT_DECISION_TIMEOUT_S
     save_trajectories: str | None = None  # folder of Metamon trajectory files; None: off
     # --teacher (written only when set): the agent whose choices label the trajectories.
     teacher: AgentSpec | None = None

@@ -1,8 +1,8 @@
 """Shared pytest setup.
 
-The project is not an installed package (`[tool.uv] package = false`), so make the repo
-root (for `agents`, `arena`, `viz`...) and `tests/` (for helper modules such as
-`fixture_battles`) importable from every test folder.
+`uv sync` installs the project in editable mode (for its agents' entry points); make the
+repo root (for `agents`, `arena`, `viz`...) and `tests/` (for helper modules such as
+`fixture_battles`) importable from every test folder all the same.
 """
 
 import logging
