@@ -36,14 +36,12 @@ CUDA when there is one), `ALPHASTRAL_THREADS` (torch CPU threads; default: torch
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
+import functools
 import logging
 import math
 import os
-import threading
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -53,6 +51,7 @@ from poke_env.battle.pokemon import Pokemon
 from poke_env.player.battle_order import BattleOrder, SingleBattleOrder
 
 from agents.base import BaseAgent, Decision, action_name, legal_orders
+from agents.models import ModelCache, ModelWorker
 from agents.registry import register
 
 if TYPE_CHECKING:
@@ -178,19 +177,17 @@ class LoadedModel:
     dtype: str
     parameters: int
     settings: TrainingSettings
-    # One worker thread per model: forwards on one model run one at a time, in the order
-    # asked. Two at once would not be faster (on a CPU they split the same cores, on a GPU
-    # they queue on the same stream) and each would hold its own KV cache; a dedicated
-    # thread also keeps waiting decisions from occupying asyncio's default executor, which
-    # other agents and poke-env share. The thread is the executor's: it idles between calls
-    # and is joined at interpreter exit.
-    executor: ThreadPoolExecutor = field(
-        default_factory=lambda: ThreadPoolExecutor(1, thread_name_prefix="alphastral")
+    # The model's worker (agents.models): its forwards run one at a time, in the order
+    # asked (each would hold its own KV cache), off the event loop and off asyncio's
+    # default executor, which other agents and poke-env share. A job is the scoring call.
+    worker: ModelWorker[Callable[[], list[float]], list[float]] = field(
+        default_factory=lambda: ModelWorker(
+            lambda jobs: [job() for job in jobs], name="alphastral", max_batch=1
+        )
     )
 
 
-_MODELS: dict[tuple[str, str], LoadedModel] = {}
-_MODELS_LOCK = threading.Lock()
+_MODELS: ModelCache[tuple[str, str], LoadedModel] = ModelCache()
 
 
 def model_source(arg: str | None) -> str:
@@ -218,49 +215,48 @@ def _device() -> str:
 
 def load(arg: str | None, *, device: str | None = None) -> LoadedModel:
     """The model `alphastral[:arg]` plays, loaded once per process (per device)."""
-    from finetune.scoring import ModelLoadError, load_model
-
     source = model_source(arg)
     device = device or _device()
-    key = (source, device)
-    with _MODELS_LOCK:
-        if key in _MODELS:
-            return _MODELS[key]
-        threads = _env_choice(THREADS_ENV, int, "a whole number")
-        if threads is not None:
-            if threads < 1:
-                raise ValueError(f"{THREADS_ENV} must be at least 1, got {threads}")
-            import torch
+    return _MODELS.get((source, device), lambda: _load(arg, source, device))
 
-            torch.set_num_threads(threads)
-        try:
-            with _quiet_hub():
-                model, tokenizer = load_model(source, device=device)
-        except ModelLoadError as exc:
-            raise AlphastralLoadError(f"alphastral: {_with_hint(str(exc), arg)}") from None
-        local = Path(source).is_dir()
-        settings = training_settings(Path(source)) if local else _hub_settings(source)
-        param = next(model.parameters())
-        loaded = LoadedModel(
-            key=source,
-            model=model,
-            tokenizer=tokenizer,
-            device=str(param.device),
-            dtype=str(param.dtype).removeprefix("torch."),
-            parameters=sum(p.numel() for p in model.parameters()),
-            settings=settings,
-        )
-        _MODELS[key] = loaded
-        log.info(
-            "alphastral: loaded %s on %s (%s, %d parameters, max_length %s, switches %s)",
-            source,
-            loaded.device,
-            loaded.dtype,
-            loaded.parameters,
-            settings.max_length,
-            settings.switches,
-        )
-        return loaded
+
+def _load(arg: str | None, source: str, device: str) -> LoadedModel:
+    from finetune.scoring import ModelLoadError, load_model
+
+    threads = _env_choice(THREADS_ENV, int, "a whole number")
+    if threads is not None:
+        if threads < 1:
+            raise ValueError(f"{THREADS_ENV} must be at least 1, got {threads}")
+        import torch
+
+        torch.set_num_threads(threads)
+    try:
+        with _quiet_hub():
+            model, tokenizer = load_model(source, device=device)
+    except ModelLoadError as exc:
+        raise AlphastralLoadError(f"alphastral: {_with_hint(str(exc), arg)}") from None
+    local = Path(source).is_dir()
+    settings = training_settings(Path(source)) if local else _hub_settings(source)
+    param = next(model.parameters())
+    loaded = LoadedModel(
+        key=source,
+        model=model,
+        tokenizer=tokenizer,
+        device=str(param.device),
+        dtype=str(param.dtype).removeprefix("torch."),
+        parameters=sum(p.numel() for p in model.parameters()),
+        settings=settings,
+    )
+    log.info(
+        "alphastral: loaded %s on %s (%s, %d parameters, max_length %s, switches %s)",
+        source,
+        loaded.device,
+        loaded.dtype,
+        loaded.parameters,
+        settings.max_length,
+        settings.switches,
+    )
+    return loaded
 
 
 @contextlib.contextmanager
@@ -425,8 +421,7 @@ class AlphastralAgent(BaseAgent):
             probabilities = [1.0]
         else:
             texts = [o.text for o in options]
-            loop = asyncio.get_running_loop()
-            scores = await loop.run_in_executor(self._loaded.executor, self._score, prompt, texts)
+            scores = await self._loaded.worker.run(functools.partial(self._score, prompt, texts))
             probabilities = _softmax(scores, 1.0)
         chosen = self._pick(probabilities)
         order = order_for(options[chosen], orders)

@@ -19,9 +19,10 @@ import inspect
 import logging
 import operator
 import random
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Protocol, runtime_checkable
+from types import MappingProxyType
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 from poke_env.player.battle_order import BattleOrder, DefaultBattleOrder, SingleBattleOrder
 
@@ -64,7 +65,9 @@ class Agent(Protocol):
     must be cheap (it runs on the event loop). See `team_preview_message`.
     """
 
-    name: str
+    name: str  # as the agent was asked for: "metamon", "search:25"
+    resolved: str  # what that turned out to be (a checkpoint's path, a model id); recorded
+    params: Mapping[str, Any]  # the settings that shape its play; recorded with the run
 
     async def decide(self, battle: AbstractBattle) -> Decision: ...
 
@@ -72,12 +75,23 @@ class Agent(Protocol):
 
 
 class BaseAgent:
-    """Convenience base: a name, a seeded RNG, and a no-op close."""
+    """Convenience base: a name, a seeded RNG, no parameters, and a no-op close."""
 
     name = "agent"
+    params: Mapping[str, Any] = MappingProxyType({})
+    _resolved: str | None = None
 
     def __init__(self, seed: int | None = None):
         self.rng = random.Random(seed)
+
+    @property
+    def resolved(self) -> str:
+        """Its name, unless the agent says what that name resolved to."""
+        return self._resolved or self.name
+
+    @resolved.setter
+    def resolved(self, value: str) -> None:
+        self._resolved = value
 
     async def decide(self, battle: AbstractBattle) -> Decision:
         raise NotImplementedError

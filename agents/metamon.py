@@ -45,7 +45,6 @@ import asyncio
 import logging
 import math
 import os
-import queue
 import threading
 from collections import OrderedDict
 from concurrent.futures import Future
@@ -54,6 +53,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from agents.base import BaseAgent, Decision
+from agents.models import ModelCache, ModelWorker
 from agents.registry import register
 
 if TYPE_CHECKING:
@@ -98,7 +98,7 @@ class LoadedModel:
 
     def infer(self, job: Job) -> Future:
         """Queue one decision's inference; the future holds (legal, encoded, logits)."""
-        with self.lock:
+        with self.lock:  # the batcher (its thread) starts with the first decision
             if self.batcher is None:
                 self.batcher = Batcher(self)
         return self.batcher.submit(job)
@@ -119,7 +119,6 @@ class Job:
     prev_rewards: list[float]
     state: dict[str, Any]
     want_logits: bool
-    future: Future = field(default_factory=Future)
 
 
 @dataclass
@@ -131,42 +130,20 @@ class Encoded:
 
 
 MAX_BATCH = 64  # decisions answered by one forward pass at most
+Answer = tuple[Any, Encoded, list[float] | None]  # (legal mask, new turn, logits or None)
 
 
-class Batcher:
-    """One daemon thread per model: takes every waiting job, one forward pass for all."""
+class Batcher(ModelWorker[Job, Answer]):
+    """The model's worker (`agents.models.ModelWorker`): every waiting decision of every
+    battle and side, one forward pass for all."""
 
     def __init__(self, loaded: LoadedModel) -> None:
         self.loaded = loaded
-        self.jobs: queue.SimpleQueue[Job] = queue.SimpleQueue()
         self.batches = 0  # forward passes run (for tests and stats)
         self.decisions = 0
-        thread = threading.Thread(target=self._run, name="metamon-batcher", daemon=True)
-        thread.start()
+        super().__init__(name="metamon-batcher", max_batch=MAX_BATCH)
 
-    def submit(self, job: Job) -> Future:
-        self.jobs.put(job)
-        return job.future
-
-    def _run(self) -> None:
-        while True:
-            jobs = [self.jobs.get()]
-            while len(jobs) < MAX_BATCH:
-                try:
-                    jobs.append(self.jobs.get_nowait())
-                except queue.Empty:
-                    break
-            try:
-                results = self._answer(jobs)
-            except BaseException as exc:  # every waiting decision hears of it
-                for job in jobs:
-                    if not job.future.done():
-                        job.future.set_exception(exc)
-                continue
-            for job, result in zip(jobs, results, strict=True):
-                job.future.set_result(result)
-
-    def _answer(self, jobs: list[Job]) -> list[tuple[Any, Encoded, list[float] | None]]:
+    def _answer(self, jobs: list[Job]) -> list[Answer]:
         import numpy as np
         import torch
 
@@ -232,8 +209,7 @@ class Batcher:
         ]
 
 
-_MODELS: dict[Path, LoadedModel] = {}
-_MODELS_LOCK = threading.Lock()
+_MODELS: ModelCache[Path, LoadedModel] = ModelCache()
 _threads_set = False
 
 
@@ -275,27 +251,27 @@ def _set_threads() -> None:
 def load_model(path: Path | str) -> LoadedModel:
     """The checkpoint at `path`, loaded once per process; CheckpointError if it cannot be."""
     path = Path(path).expanduser().resolve()
-    with _MODELS_LOCK:
-        if path in _MODELS:
-            return _MODELS[path]
-        if not path.is_file():
-            raise CheckpointError(f"no metamon checkpoint at {path}")
-        try:
-            loaded = _load(path)
-        except Exception as exc:
-            raise CheckpointError(
-                f"{path} is not a readable metamon checkpoint: {_one_line(exc)}"
-            ) from exc
-        _MODELS[path] = loaded
-        log.info(
-            "metamon: loaded %s (%s, %d parameters, step %s) on %s",
-            path,
-            loaded.size,
-            loaded.parameters,
-            loaded.step,
-            loaded.accel.device,
-        )
-        return loaded
+    return _MODELS.get(path, lambda: _load_logged(path))
+
+
+def _load_logged(path: Path) -> LoadedModel:
+    if not path.is_file():
+        raise CheckpointError(f"no metamon checkpoint at {path}")
+    try:
+        loaded = _load(path)
+    except Exception as exc:
+        raise CheckpointError(
+            f"{path} is not a readable metamon checkpoint: {_one_line(exc)}"
+        ) from exc
+    log.info(
+        "metamon: loaded %s (%s, %d parameters, step %s) on %s",
+        path,
+        loaded.size,
+        loaded.parameters,
+        loaded.step,
+        loaded.accel.device,
+    )
+    return loaded
 
 
 def _load(path: Path) -> LoadedModel:

@@ -114,7 +114,7 @@ class Tournament:
         self.recorder.pairs = {pair: [0, 0, 0, 0] for pair in pairs}
         self.lanes: list[Lane] = []
         self._tag = secrets.token_hex(1)
-        engine.keep_inputlogs(paths)
+        engine.keep_inputlogs(paths, self.recorder.writer.submit)
 
     def _open_lane(self, pairing: Pairing) -> Lane:
         names: dict[Side, str] = {"p1": pairing[0], "p2": pairing[1]}
@@ -190,13 +190,14 @@ async def _drive(
                 raise recorder.storage_error
             if not battles.done():
                 watch()
-        if recorder.storage_error is not None:
-            raise recorder.storage_error
         battles.result()
     finally:
         if battles is not None and not battles.done():
             battles.cancel()
         await engine.close(players())
+        recorder.close()  # the files of every finished battle are on disk (a moment's wait)
+    if recorder.storage_error is not None:
+        raise recorder.storage_error
     progress = recorder.progress(total)
     if on_progress is not None:
         on_progress(progress)
@@ -235,7 +236,7 @@ class Match:
             teams=builders,
             teachers=teachers,
         )
-        engine.keep_inputlogs(paths)
+        engine.keep_inputlogs(paths, self.recorder.writer.submit)
 
     @property
     def usernames(self) -> dict[Side, str]:

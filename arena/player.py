@@ -217,7 +217,7 @@ class ArenaPlayer(Player):
             if self.recorder.finished.get(battle.battle_tag) is not None:  # an error
                 self.trajectories.discard(battle.battle_tag)
             else:
-                self.trajectories.finish(battle)  # never raises
+                self.trajectories.finish_later(battle, self.recorder.writer.submit)
         self._release(battle)
 
     def _release(self, battle: AbstractBattle) -> None:

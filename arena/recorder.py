@@ -1,12 +1,19 @@
 """What a run's players report as battles are played: their decisions, each battle's
-result the moment it ends (journaled at once), and a progress snapshot for the caller."""
+result the moment it ends (journaled at once), and a progress snapshot for the caller.
+
+The files a finished battle leaves (its journal line, synced; its replay; trajectories
+and input logs) are written by one writer thread (`FileWriter`), in the order the battles
+ended, so poke-env's event loop, which plays every battle, never waits on the disk."""
 
 from __future__ import annotations
 
 import logging
 import time
 from collections import defaultdict
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from battle.record import (
@@ -22,6 +29,45 @@ if TYPE_CHECKING:
     from poke_env.battle.abstract_battle import AbstractBattle
 
 log = logging.getLogger(__name__)
+
+
+Write = Callable[[], None]  # one file write, run on the writer thread
+
+
+class FileWriter:
+    """One thread that runs a run's file writes in the order they were submitted. A write
+    that raises StorageError (disk full) is kept as `error`, for the run to stop with; the
+    writes after it are skipped (they would fail the same way, and the journal must end on
+    its last whole battle)."""
+
+    def __init__(self) -> None:
+        self._pool = ThreadPoolExecutor(1, thread_name_prefix="arena-writer")
+        self.error: StorageError | None = None
+        self._closed = False
+
+    def submit(self, write: Write) -> None:
+        if self._closed:  # a straggler after the run (a late input log): write it now
+            self._run(write)
+        else:
+            self._pool.submit(self._run, write)
+
+    def _run(self, write: Write) -> None:
+        if self.error is not None:
+            return
+        try:
+            write()
+        except StorageError as exc:
+            self.error = exc
+        except Exception:  # a bug, not the disk: say so, keep writing the others
+            log.exception("a file write failed")
+
+    def flush(self) -> None:
+        """Wait until every write submitted so far has run."""
+        self._pool.submit(lambda: None).result()
+
+    def close(self) -> None:
+        self._closed = True
+        self._pool.shutdown(wait=True)  # runs every write submitted before
 
 
 @dataclass
@@ -55,6 +101,7 @@ class Recorder:
         self.journal = journal
         self.paths = paths
         self.session = session
+        self.writer = FileWriter()
         self.live: dict[str, _LiveBattle] = {}
         # tag -> the battle's error (None: a result): all a finished battle leaves here, so a
         # run's memory stays flat however many battles it plays (the records are journaled)
@@ -65,8 +112,6 @@ class Recorder:
         self.pairs: dict[tuple[str, str], list[int]] = {}
         # Team formats: the team (as records name it) each side plays, per battle tag.
         self.teams: dict[str, dict[Side, str]] = defaultdict(dict)
-        # A battle that could not be kept (disk full): the run stops with this error.
-        self.storage_error: StorageError | None = None
 
     def note_team(self, battle_tag: str, side: Side, name: str | None) -> None:
         if name is not None and battle_tag not in self.finished:
@@ -100,14 +145,7 @@ class Recorder:
         if error is None:
             winner = "p1" if battle.won else "p2" if battle.lost else "draw"
         replay = self.paths.replay_path(tag)
-        try:
-            replay.parent.mkdir(parents=True, exist_ok=True)
-            replay.write_text(battle._build_replay_log() + "\n", encoding="utf-8")
-        except OSError as exc:
-            replay.unlink(missing_ok=True)
-            message = f"could not write the replay {replay}: {exc.strerror or exc}"
-            self.storage_error = StorageError(exc.errno, message)
-            return
+        replay_text = battle._build_replay_log() + "\n"  # now: the battle is emptied soon
         record = BattleRecord(
             battle_tag=tag,
             winner=winner,
@@ -122,12 +160,8 @@ class Recorder:
             p1_team=teams.get("p1"),
             p2_team=teams.get("p2"),
         )
-        try:
-            decisions = sorted(live.decisions, key=lambda d: (d.turn, d.side))
-            self.journal.write_battle(record, decisions)
-        except StorageError as exc:  # the journal still ends on its last whole battle
-            self.storage_error = exc
-            return
+        decisions = sorted(live.decisions, key=lambda d: (d.turn, d.side))
+        self.writer.submit(lambda: self._write(replay, replay_text, record, decisions))
         self.finished[tag] = error
         if winner == "draw":
             self.draws += 1
@@ -138,6 +172,28 @@ class Recorder:
         if names is not None:
             self._count_pair(names, winner)
         log.debug("battle %s finished: winner %s in %d turns", tag, winner, battle.turn)
+
+    def _write(
+        self, replay: Path, text: str, record: BattleRecord, decisions: list[DecisionRecord]
+    ) -> None:
+        """On the writer thread: the replay, then the journal line (synced) that names it."""
+        try:
+            replay.parent.mkdir(parents=True, exist_ok=True)
+            replay.write_text(text, encoding="utf-8")
+        except OSError as exc:
+            replay.unlink(missing_ok=True)
+            message = f"could not write the replay {replay}: {exc.strerror or exc}"
+            raise StorageError(exc.errno, message) from exc
+        self.journal.write_battle(record, decisions)  # a failure leaves the journal whole
+
+    @property
+    def storage_error(self) -> StorageError | None:
+        """A battle that could not be kept (disk full): the run stops with this error."""
+        return self.writer.error
+
+    def close(self) -> None:
+        """Every file of every finished battle written (or the run's storage_error set)."""
+        self.writer.close()
 
     def _count_pair(self, names: dict[Side, str], winner: str | None) -> None:
         key = next((k for k in self.pairs if set(k) == {names["p1"], names["p2"]}), None)

@@ -586,8 +586,8 @@ async def _agents(
         for key, agent_spec, seed in wanted:
             agent = built[key] = agents.create(agent_spec.given, seed=seed)
             rngs[key] = random.Random(seed)
-            agent_spec.resolved = getattr(agent, "resolved", agent.name)
-            agent_spec.params = dict(getattr(agent, "params", {}) or {})
+            agent_spec.resolved = agent.resolved
+            agent_spec.params = dict(agent.params)
         yield built, rngs
     finally:
         for agent in built.values():

@@ -36,12 +36,11 @@ from pathlib import Path
 from urllib.parse import urlparse
 
 from arena import watchdog
-from battle.files import atomic_write_text
+from battle.files import REPO_ROOT, atomic_write_text
+from battle.files import SHOWDOWN_DIR as PACKAGE_DIR
 
 log = logging.getLogger(__name__)
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
-PACKAGE_DIR = REPO_ROOT / "node_modules" / "pokemon-showdown"
 STATE_DIR = REPO_ROOT / ".arena"
 SERVERS_DIR = STATE_DIR / "servers"  # <port>/server.json and <port>/leases/ per bundled server
 DEFAULT_SERVER = "ws://127.0.0.1:8000/showdown/websocket"

@@ -5,6 +5,7 @@ step's action is the teacher's choice (see `battle.metamon`, "Arena extensions")
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -93,6 +94,21 @@ class TrajectoryRecorder:
 
     def finish(self, battle: AbstractBattle) -> Path | None:
         """Add the terminal state and write the battle's file; None if nothing was written."""
+        prepared = self._prepare(battle)
+        return None if prepared is None else self._write(*prepared)
+
+    def finish_later(
+        self, battle: AbstractBattle, submit: Callable[[Callable[[], object]], None]
+    ) -> None:
+        """`finish`, the file written through `submit` (the run's writer thread): the
+        states are built now, while the battle object still holds them."""
+        prepared = self._prepare(battle)
+        if prepared is not None:
+            submit(lambda: self._write(*prepared))
+
+    def _prepare(
+        self, battle: AbstractBattle
+    ) -> tuple[str, TrajectoryFile, list[dict[str, Any]], list[int], list[int] | None] | None:
         trajectory = self._live.pop(battle.battle_tag, None)
         if trajectory is None or trajectory.broken or not trajectory.actions:
             return None
@@ -107,10 +123,26 @@ class TrajectoryRecorder:
                 when=datetime.now(UTC),
                 won=battle.won is True,
             )
-            played = trajectory.played if self.labelled else None
-            path = write_trajectory(self.folder, name, states, trajectory.actions, played)
         except Exception as exc:
             log.warning("trajectory of %s not written: %s", battle.battle_tag, exc)
+            return None
+        played = trajectory.played if self.labelled else None
+        return battle.battle_tag, name, states, trajectory.actions, played
+
+    def _write(
+        self,
+        tag: str,
+        name: TrajectoryFile,
+        states: list[dict[str, Any]],
+        actions: list[int],
+        played: list[int] | None,
+    ) -> Path | None:
+        """Never raises: a file that cannot be written is a warning (a trajectory is data
+        to learn from, not the run's record)."""
+        try:
+            path = write_trajectory(self.folder, name, states, actions, played)
+        except Exception as exc:
+            log.warning("trajectory of %s not written: %s", tag, exc)
             return None
         self.written += 1
         return path

@@ -11,6 +11,9 @@ import os
 import tempfile
 from pathlib import Path
 
+REPO_ROOT = Path(__file__).resolve().parent.parent
+SHOWDOWN_DIR = REPO_ROOT / "node_modules" / "pokemon-showdown"  # the bundled package
+
 
 def atomic_write_bytes(path: Path | str, data: bytes, *, sync: bool = True) -> None:
     """Write `data` to `path` atomically; `sync` also flushes it to the disk first (a

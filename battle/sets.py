@@ -34,12 +34,12 @@ from typing import Any
 
 from poke_env.data import GenData
 
+from battle.files import REPO_ROOT
+from battle.files import SHOWDOWN_DIR as PACKAGE_DIR
 from battle.model import STATS, compute_stats, species_data, to_id
 
 log = logging.getLogger(__name__)
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
-PACKAGE_DIR = REPO_ROOT / "node_modules" / "pokemon-showdown"
 TEAMS_DIR = REPO_ROOT / "teams"
 RANDOM_SETS_JS = Path(__file__).resolve().parent / "random_sets.js"
 

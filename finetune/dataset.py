@@ -61,16 +61,16 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from battle.files import SHOWDOWN_DIR as PACKAGE_DIR
+from battle.record import SIDES
+
 if TYPE_CHECKING:
     from finetune.prompt import Option
 
 log = logging.getLogger(__name__)
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
-PACKAGE_DIR = REPO_ROOT / "node_modules" / "pokemon-showdown"
 RERUN_SCRIPT = Path(__file__).with_name("rerun.js")
 
-SIDES = ("p1", "p2")
 # Room lines of a replay log (and of a server's battle room) that are no battle event.
 ROOM_LINES = {
     "init", "title", "j", "J", "join", "l", "L", "leave", "n", "N", "name", "c", "c:",

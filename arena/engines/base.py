@@ -43,8 +43,9 @@ class Engine(Protocol):
 
     def attach(self, side: Side, player: ArenaPlayer) -> None: ...
 
-    def keep_inputlogs(self, paths: RunPaths) -> None:
-        """Write each battle's input log next to its replay, where the engine has one."""
+    def keep_inputlogs(self, paths: RunPaths, submit: Callable[[Callable[[], None]], None]) -> None:
+        """Write each battle's input log next to its replay, where the engine has one,
+        through `submit` (the run's file writer)."""
         ...
 
     async def start(self) -> None: ...

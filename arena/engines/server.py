@@ -51,7 +51,7 @@ class ServerEngine:
     def attach(self, side: Side, player: ArenaPlayer) -> None:
         pass
 
-    def keep_inputlogs(self, paths: RunPaths) -> None:
+    def keep_inputlogs(self, paths: RunPaths, submit: Callable[[Callable[[], None]], None]) -> None:
         pass  # the server keeps the input log to itself
 
     async def start(self) -> None:

@@ -12,7 +12,7 @@ from arena.engines.base import Lane, Pairing
 from arena.server import ServerError
 from arena.simulator import SimulatorPool, run_in_poke_loop
 from arena.teams import TeamPlan, packed, team_name
-from battle.record import RunPaths, Side
+from battle.record import RunPaths, Side, StorageError
 
 if TYPE_CHECKING:
     from arena.player import ArenaPlayer, MatchConfig
@@ -45,15 +45,23 @@ class SimEngine:
     def attach(self, side: Side, player: ArenaPlayer) -> None:
         self.pool.attach(side, player)
 
-    def keep_inputlogs(self, paths: RunPaths) -> None:
-        """Write each battle's input log next to its replay: `<tag>.inputlog`."""
+    def keep_inputlogs(self, paths: RunPaths, submit: Callable[[Callable[[], None]], None]) -> None:
+        """Write each battle's input log next to its replay (`<tag>.inputlog`), through
+        `submit` (the run's file writer, off the event loop)."""
 
-        def write(tag: str, text: str) -> None:
+        def write(path: Path, text: str) -> None:
+            try:
+                path.parent.mkdir(parents=True, exist_ok=True)
+                path.write_text(text + "\n", encoding="utf-8")
+            except OSError as exc:
+                message = f"could not write the input log {path}: {exc.strerror or exc}"
+                raise StorageError(exc.errno, message) from exc
+
+        def keep(tag: str, text: str) -> None:
             path = inputlog_path(paths, tag)
-            path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_text(text + "\n", encoding="utf-8")
+            submit(lambda: write(path, text))
 
-        self.pool.on_inputlog = write
+        self.pool.on_inputlog = keep
 
     async def start(self) -> None:
         await run_in_poke_loop(self.pool.start())
