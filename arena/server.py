@@ -176,6 +176,14 @@ def default_simulators() -> int:
     return max(1, os.cpu_count() or 1)
 
 
+def default_server_simulators() -> int:
+    """The bundled server's simulator processes: one per core but one, which the server's
+    own processes (main, sockets, validator) and the players keep busy. On 2 cores a
+    second simulator cost 35% more simulator CPU per battle than one
+    (`bench/throughput.py`)."""
+    return max(1, (os.cpu_count() or 1) - 1)
+
+
 @dataclass
 class ShowdownServer:
     """A server the arena uses: found running, or started by this process (`owned`).
@@ -302,7 +310,7 @@ def start_bundled(
 ) -> ShowdownServer:
     """Start the installed bundled server on a free port and wait until it answers."""
     node = node_for_bundled(", or pass --server with a running server's address")
-    simulators = simulators or default_simulators()
+    simulators = simulators or default_server_simulators()
     timeout = START_TIMEOUT_S if timeout is None else timeout
     write_config(simulators)
     port = port or free_port()

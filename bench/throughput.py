@@ -103,7 +103,7 @@ def measure(kind: str, n: int, concurrency: int, out: Path) -> float:
         simulators = showdown.default_simulators()
         engine = SimEngine(simulators)
     else:
-        simulators = 1 if kind == "stock" else showdown.default_simulators()
+        simulators = 1 if kind == "stock" else showdown.default_server_simulators()
         server = showdown.start_bundled(simulators=simulators)
         engine = ServerEngine(server)
     try:
