@@ -20,7 +20,7 @@ from agents.mistral import MissingKeyError
 from agents.registry import UnknownAgentError
 from arena import server as showdown
 from arena.engines import Engine, ServerEngine, SimEngine
-from arena.match import FormatError, Match
+from arena.match import FormatError, Match, round_robin_pairs
 from arena.recorder import MatchProgress
 from arena.run import RunPlan, RunRequest, finalize, plan_run, play_session, release_run_id
 from battle.record import RunRecord, RunRecordError, StorageError, Summary
@@ -280,8 +280,8 @@ async def _play_tournament(plan: RunPlan, engine: Engine) -> None:
     spec = plan.spec
     assert spec.agents is not None and plan.order is not None
     names = [a.given for a in spec.agents]
-    pairs = [(a, b) for i, a in enumerate(names) for b in names[i + 1 :]]
-    left = {pair: 0 for pair in pairs}
+    pairs = round_robin_pairs(names)
+    left = dict.fromkeys(pairs, 0)
     for p1, p2 in plan.order:
         left[(p1, p2) if (p1, p2) in left else (p2, p1)] += 1
     progress = Progress(

@@ -51,6 +51,11 @@ def showdown_username(agent_name: str, side: Side, tag: str) -> str:
     return f"{base} {side} {tag}"
 
 
+def round_robin_pairs(agent_names: list[str]) -> list[Pairing]:
+    """Every pair (a, b) of a round robin, a listed before b, in the agents' order."""
+    return [(a, b) for i, a in enumerate(agent_names) for b in agent_names[i + 1 :]]
+
+
 def schedule(
     agent_names: list[str], n: int, done: dict[Pairing, int] | None = None
 ) -> list[Pairing]:
@@ -63,19 +68,18 @@ def schedule(
     """
     done = done or {}
     queues: list[list[Pairing]] = []
-    for i, a in enumerate(agent_names):
-        for b in agent_names[i + 1 :]:
-            left = {
-                (a, b): max(0, (n + 1) // 2 - done.get((a, b), 0)),
-                (b, a): max(0, n // 2 - done.get((b, a), 0)),
-            }
-            queue: list[Pairing] = []
-            while any(left.values()):
-                for pairing in ((a, b), (b, a)):
-                    if left[pairing]:
-                        queue.append(pairing)
-                        left[pairing] -= 1
-            queues.append(queue)
+    for a, b in round_robin_pairs(agent_names):
+        left = {
+            (a, b): max(0, (n + 1) // 2 - done.get((a, b), 0)),
+            (b, a): max(0, n // 2 - done.get((b, a), 0)),
+        }
+        queue: list[Pairing] = []
+        while any(left.values()):
+            for pairing in ((a, b), (b, a)):
+                if left[pairing]:
+                    queue.append(pairing)
+                    left[pairing] -= 1
+        queues.append(queue)
     order: list[Pairing] = []
     for k in range(max((len(q) for q in queues), default=0)):
         order.extend(q[k] for q in queues if k < len(q))

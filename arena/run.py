@@ -25,7 +25,7 @@ import agents
 from agents.base import Agent
 from arena import __version__
 from arena.engines import Engine, Pairing
-from arena.match import Match, Tournament, check_format, schedule
+from arena.match import Match, Tournament, check_format, round_robin_pairs, schedule
 from arena.player import MatchConfig
 from arena.ratings import Game, Leaderboard, rate
 from arena.recorder import MatchProgress
@@ -650,7 +650,7 @@ async def _play_tournament(
         try:
             journal.write_spec(spec)
             config = _match_config(spec, len(plan.order), plan.session)
-            pairs = [(a, b) for i, a in enumerate(names) for b in names[i + 1 :]]
+            pairs = round_robin_pairs(names)
             teams = None
             if plan.teams is not None:
                 teams = tournament_team_plan(plan.order, plan.teams["p1"], spec.seed, plan.session)
