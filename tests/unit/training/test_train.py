@@ -44,7 +44,7 @@ from training.train import (
     validate,
 )
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[3]
 CONFIGS = REPO / "training" / "configs"
 TINY = CONFIGS / "tiny_test.yaml"
 STEPS = 40

@@ -11,7 +11,7 @@ import pytest
 from battle.record import BattleRecord, DecisionRecord, RunRecord, load_record, summarize
 from viz import charts
 
-FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "viz" / "vizfixture.json"
+FIXTURE = Path(__file__).resolve().parents[2] / "fixtures" / "viz" / "vizfixture.json"
 
 
 @pytest.fixture(scope="module")

@@ -18,7 +18,7 @@ from viz.__main__ import main
 from viz.charts import charts_for
 from viz.report import MAX_DECISION_ROWS, verdict
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 FIXTURES = ROOT / "tests" / "fixtures" / "viz"
 FIXTURE = FIXTURES / "vizfixture.json"
 PLOTLY_HEADER = plotly.offline.get_plotlyjs()[:40]

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from fixture_teams import KORAIDON
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[3]
 
 pytestmark = pytest.mark.usefixtures("bundled_showdown")  # the validator runs node
 

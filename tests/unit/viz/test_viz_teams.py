@@ -24,7 +24,7 @@ from viz import render_report
 from viz.charts import MAX_TEAM_LABEL, team_labels, team_win_rate_chart
 from viz.teams import TeamScore, has_teams, team_agents, team_stats
 
-FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "viz"
+FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "viz"
 FIXTURE = FIXTURES / "vizfixture.json"
 EVIL = "<script>alert(1)</script>"
 EVIL_TEAM = f"teams/{EVIL}.txt"

@@ -25,7 +25,7 @@ from training.tokenizer import Vocabulary
 from training.train import main as train_main
 from training.train import make_parser as train_parser
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[3]
 TINY = REPO / "training" / "configs" / "tiny_test.yaml"
 N = 24
 PER_PART = 7

@@ -11,7 +11,7 @@ import pytest
 
 pytestmark = pytest.mark.slow  # each test runs main.py as a process
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[3]
 
 
 def test_bad_input_is_one_line_and_nonzero(tmp_path):

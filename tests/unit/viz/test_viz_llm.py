@@ -20,7 +20,7 @@ from viz import charts, render_report
 from viz.llm import MAX_REASON_ROWS, OTHER_REASONS, fallback_reasons, llm_sides
 from viz.report import llm_side_stats
 
-FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "viz"
+FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "viz"
 FIXTURE = FIXTURES / "vizfixture.json"
 
 

@@ -28,7 +28,7 @@ from finetune.prompt import (
     render_switch,
 )
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[3]
 REPLAYS = REPO / "tests" / "fixtures" / "replays"
 PATHS = sorted(REPLAYS.rglob("*.json.gz"))
 WITH_INPUTLOG = [p for p in PATHS if not p.name.endswith("s.json.gz")]

@@ -14,7 +14,7 @@ import pytest
 
 from agents import registry
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[3]
 
 PLUGIN = """
 from agents import BaseAgent, Decision, register

@@ -10,7 +10,7 @@ import pytest
 
 from viz.replay import Replay, load_replay, parse_hp, parse_replay
 
-FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "viz"
+FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "viz"
 LOGS = sorted(FIXTURES.glob("*.log"))
 PCT = re.compile(r"(\d+)% → (\d+)%")
 

@@ -45,7 +45,7 @@ from finetune.scraper import (
     scrape,
 )
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[3]
 FIXTURE_LOGS = REPO / "tests" / "fixtures" / "viz"
 FORMAT = "gen9randombattle"
 PAGE_SIZE = 10
