@@ -14,15 +14,19 @@ import secrets
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
+from poke_env.ps_client import AccountConfiguration
+
 from agents.base import Agent
 from arena.engines import Engine, Lane, Pairing
-from arena.player import ArenaPlayer, MatchConfig, end_overdue_battles, make_players
+from arena.player import ArenaPlayer, MatchConfig, end_overdue_battles
 from arena.recorder import MatchProgress, Recorder
 from arena.teams import TeamPlan
 from battle.record import SIDES, Journal, RunPaths, Side
 
 if TYPE_CHECKING:
     import random
+
+    from poke_env.teambuilder import Teambuilder
 
 log = logging.getLogger(__name__)
 
@@ -206,6 +210,43 @@ async def _drive(
     if on_progress is not None:
         on_progress(progress)
     return progress
+
+
+def make_players(
+    agents: dict[Side, Agent],
+    rngs: dict[Side, random.Random],
+    usernames: dict[Side, str],
+    recorder: Recorder,
+    config: MatchConfig,
+    engine: Engine,
+    concurrency: int,
+    names: dict[Side, str] | None = None,
+    teams: dict[Side, Teambuilder] | None = None,
+    teachers: dict[Side, Agent] | None = None,
+) -> dict[Side, ArenaPlayer]:
+    """Both sides' players for a match or a tournament lane, attached to `engine`;
+    `teachers` (`--teacher`) label each side's trajectories."""
+    quiet = logging.getLogger().getEffectiveLevel() > logging.DEBUG
+    players = {
+        side: ArenaPlayer(
+            agents[side],
+            side,
+            recorder,
+            rngs[side],
+            config,
+            names=names,
+            teacher=None if teachers is None else teachers[side],
+            account_configuration=AccountConfiguration(usernames[side], None),
+            battle_format=config.battle_format,
+            log_level=logging.WARNING if quiet else logging.DEBUG,
+            **engine.player_kwargs(concurrency),
+            **({} if teams is None else {"team": teams[side]}),
+        )
+        for side in SIDES
+    }
+    for side, player in players.items():
+        engine.attach(side, player)
+    return players
 
 
 class Match:

@@ -19,8 +19,6 @@ from poke_env.battle.move import Move
 from poke_env.concurrency import POKE_LOOP
 from poke_env.player.battle_order import BattleOrder, SingleBattleOrder
 from poke_env.player.player import Player
-from poke_env.ps_client import AccountConfiguration
-from poke_env.teambuilder import Teambuilder
 from websockets.exceptions import ConnectionClosed
 
 from agents.base import (
@@ -37,7 +35,6 @@ from arena.trajectories import TrajectoryRecorder
 from battle.record import (
     DEFAULT_BATTLE_TIMEOUT_S,
     DEFAULT_DECISION_TIMEOUT_S,
-    SIDES,
     DecisionRecord,
     Side,
 )
@@ -48,7 +45,6 @@ if TYPE_CHECKING:
 
     from poke_env.battle.abstract_battle import AbstractBattle
 
-    from arena.engines import Engine
 
 log = logging.getLogger(__name__)
 
@@ -293,40 +289,3 @@ def end_overdue_battles(p1: ArenaPlayer, recorder: Recorder, config: MatchConfig
             message = f"timed out after {config.battle_timeout_s:.0f}s"
             POKE_LOOP.call_soon_threadsafe(recorder.finish, battle, message, p1.names)
             asyncio.run_coroutine_threadsafe(p1.ps_client.send_message("/forfeit", tag), POKE_LOOP)
-
-
-def make_players(
-    agents: dict[Side, Agent],
-    rngs: dict[Side, random.Random],
-    usernames: dict[Side, str],
-    recorder: Recorder,
-    config: MatchConfig,
-    engine: Engine,
-    concurrency: int,
-    names: dict[Side, str] | None = None,
-    teams: dict[Side, Teambuilder] | None = None,
-    teachers: dict[Side, Agent] | None = None,
-) -> dict[Side, ArenaPlayer]:
-    """Both sides' players for a match or a tournament lane, attached to `engine`;
-    `teachers` (`--teacher`) label each side's trajectories."""
-    quiet = logging.getLogger().getEffectiveLevel() > logging.DEBUG
-    players = {
-        side: ArenaPlayer(
-            agents[side],
-            side,
-            recorder,
-            rngs[side],
-            config,
-            names=names,
-            teacher=None if teachers is None else teachers[side],
-            account_configuration=AccountConfiguration(usernames[side], None),
-            battle_format=config.battle_format,
-            log_level=logging.WARNING if quiet else logging.DEBUG,
-            **engine.player_kwargs(concurrency),
-            **({} if teams is None else {"team": teams[side]}),
-        )
-        for side in SIDES
-    }
-    for side, player in players.items():
-        engine.attach(side, player)
-    return players

@@ -9,6 +9,7 @@ printing layer over these three.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import importlib.metadata
 import logging
 import math
@@ -578,16 +579,14 @@ def _match_config(spec: RunSpec, n: int, session: int) -> MatchConfig:
 async def _agents(
     wanted: list[tuple[str, AgentSpec, int | None]],
 ) -> AsyncIterator[tuple[dict[str, Agent], dict[str, random.Random]]]:
-    """Build each (key, spec, seed) agent with its RNG, note what it resolved to in its
-    spec, and close every agent built so far on the way out (also when one fails to build)."""
+    """Build each (key, spec, seed) agent with its RNG, and close every agent built so far
+    on the way out (also when one fails to build)."""
     built: dict[str, Agent] = {}
     rngs: dict[str, random.Random] = {}
     try:
         for key, agent_spec, seed in wanted:
             agent = built[key] = agents.create(agent_spec.given, seed=seed)
             rngs[key] = random.Random(seed)
-            agent_spec.resolved = agent.resolved
-            agent_spec.params = dict(agent.params)
         yield built, rngs
     finally:
         for agent in built.values():
@@ -595,6 +594,26 @@ async def _agents(
                 await agent.close()
             except Exception:
                 log.exception("closing agent %s failed", agent.name)
+
+
+def _as_built(agent_spec: AgentSpec, agent: Agent) -> AgentSpec:
+    return dataclasses.replace(agent_spec, resolved=agent.resolved, params=dict(agent.params))
+
+
+def session_spec(
+    spec: RunSpec, engine: Engine, built: dict[str, Agent], teachers: dict[str, Agent]
+) -> RunSpec:
+    """The spec a session plays under, as its journal line records it: `spec` with the
+    engine that plays it, the versions installed now (the bundled server may have been
+    installed since the plan) and what each agent resolved to. `spec` is left as it is."""
+    changes: dict[str, Any] = {"server": engine.description, "versions": versions()}
+    if spec.agents is None:
+        changes.update(p1=_as_built(spec.p1, built["p1"]), p2=_as_built(spec.p2, built["p2"]))
+    else:
+        changes["agents"] = [_as_built(a, built[a.given]) for a in spec.agents]
+    if spec.teacher is not None and teachers:
+        changes["teacher"] = _as_built(spec.teacher, teachers["p1"])
+    return dataclasses.replace(spec, **changes)
 
 
 async def play_session(
@@ -607,8 +626,6 @@ async def play_session(
     if plan.spec.agents is not None:
         return await _play_tournament(plan, engine, on_progress)
     spec = plan.spec
-    spec.server = engine.description
-    spec.versions = versions()  # the bundled server may have been installed since the plan
     sides = [
         (side, getattr(spec, side), side_seed(spec.seed, side, plan.session)) for side in SIDES
     ]
@@ -616,7 +633,7 @@ async def play_session(
     async with _agents(sides) as (built, rngs), teaching as (teachers, _):
         journal = Journal(plan.paths.journal)
         try:
-            journal.write_spec(spec)
+            journal.write_spec(session_spec(spec, engine, built, teachers))
             config = _match_config(spec, plan.remaining, plan.session)
             plan_teams = None
             if plan.teams is not None:
@@ -638,8 +655,6 @@ async def _play_tournament(
 ) -> MatchProgress:
     spec = plan.spec
     assert spec.agents is not None and plan.order is not None
-    spec.server = engine.description
-    spec.versions = versions()
     names = [a.given for a in spec.agents]
     each = [  # each agent built once, for all its pairs
         (a.given, a, agent_seed(spec.seed, i, plan.session)) for i, a in enumerate(spec.agents)
@@ -648,7 +663,7 @@ async def _play_tournament(
     async with _agents(each) as (built, rngs), teaching as (teachers, _):
         journal = Journal(plan.paths.journal)
         try:
-            journal.write_spec(spec)
+            journal.write_spec(session_spec(spec, engine, built, teachers))
             config = _match_config(spec, len(plan.order), plan.session)
             pairs = round_robin_pairs(names)
             teams = None
