@@ -21,8 +21,9 @@ from agents.registry import UnknownAgentError
 from arena import server as showdown
 from arena.engines import Engine, ServerEngine, SimEngine
 from arena.match import FormatError, Match, round_robin_pairs
+from arena.plan import RunPlan, RunRequest, plan_run, release_run_id
 from arena.recorder import MatchProgress
-from arena.run import RunPlan, RunRequest, finalize, plan_run, play_session, release_run_id
+from arena.run import finalize, play_session
 from battle.record import RunRecord, RunRecordError, StorageError, Summary
 
 console = Console()

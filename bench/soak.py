@@ -87,7 +87,8 @@ def make_parser() -> argparse.ArgumentParser:
 async def soak(engine_name: str, args: argparse.Namespace, out: Path) -> Soak:
     from arena import server as showdown
     from arena.engines import ServerEngine, SimEngine
-    from arena.run import RunRequest, finalize, plan_run, play_session
+    from arena.plan import RunRequest, plan_run
+    from arena.run import finalize, play_session
 
     p1, p2 = args.agents.split(",")
     request = RunRequest(p1=p1, p2=p2, n=args.n, concurrency=args.concurrency,

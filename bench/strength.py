@@ -60,7 +60,8 @@ def measure(
     finished run record."""
     from arena import server as showdown
     from arena.engines import SimEngine
-    from arena.run import RunRequest, finalize, plan_run, play_session
+    from arena.plan import RunRequest, plan_run
+    from arena.run import finalize, play_session
 
     if not showdown.is_installed():
         showdown.install()

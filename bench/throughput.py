@@ -82,7 +82,8 @@ async def play_stock(url: str, n: int, concurrency: int) -> None:
 
 
 async def play_arena(engine, n: int, concurrency: int, out: Path) -> None:
-    from arena.run import RunRequest, plan_run, play_session
+    from arena.plan import RunRequest, plan_run
+    from arena.run import play_session
 
     request = RunRequest(p1="random", p2="random", n=n, concurrency=concurrency, output_dir=out)
     await play_session(plan_run(request), engine)

@@ -17,7 +17,8 @@ pytest.importorskip("peft")
 
 from agents.alphastral import AlphastralAgent
 from arena.engines import SimEngine
-from arena.run import RunRequest, finalize, plan_run, play_session
+from arena.plan import RunRequest, plan_run
+from arena.run import finalize, play_session
 from battle.record import load_record
 from finetune import dataset
 from finetune.scraper import import_runs

@@ -18,7 +18,8 @@ from poke_env.player.battle_order import SingleBattleOrder
 from agents import BaseAgent, Decision, registry
 from arena import server as showdown
 from arena.engines import ServerEngine, SimEngine
-from arena.run import RunRequest, finalize, plan_run, play_session
+from arena.plan import RunRequest, plan_run
+from arena.run import finalize, play_session
 from battle.record import load_record
 
 
@@ -347,9 +348,9 @@ def test_resume_plays_on_the_recorded_server(tmp_path):
 async def test_the_record_names_the_showdown_installed_after_the_plan(tmp_path, monkeypatch):
     """Case 10: on a fresh clone the bundled server is installed after the run is planned;
     the record names its version, not "unknown", and wall_s covers the battles only."""
-    import arena.run
+    import arena.plan
 
-    monkeypatch.setattr(arena.run, "showdown_version", lambda: None)  # not installed yet
+    monkeypatch.setattr(arena.plan, "showdown_version", lambda: None)  # not installed yet
     request = RunRequest(p1="random", p2="random", n=2, output_dir=tmp_path, engine="sim")
     plan = plan_run(request)
     assert plan.spec.versions["showdown"] == "unknown"

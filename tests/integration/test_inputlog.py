@@ -6,7 +6,8 @@ import json
 
 from arena.engines import SimEngine
 from arena.engines.sim import inputlog_path
-from arena.run import RunRequest, finalize, plan_run, play_session
+from arena.plan import RunRequest, plan_run
+from arena.run import finalize, play_session
 from battle.record import load_record
 from finetune.dataset import Rerunner, _rerun_check
 

@@ -7,7 +7,8 @@ from pathlib import Path
 import torch
 
 from arena.engines import ServerEngine
-from arena.run import RunRequest, finalize, plan_run, play_session
+from arena.plan import RunRequest, plan_run
+from arena.run import finalize, play_session
 from training.model import ModelConfig, PolicyModel, save_checkpoint
 from training.tokenizer import Vocabulary
 

@@ -6,7 +6,8 @@ from __future__ import annotations
 import pytest
 
 from arena.engines import ServerEngine, SimEngine
-from arena.run import RunRequest, finalize, plan_run, play_session
+from arena.plan import RunRequest, plan_run
+from arena.run import finalize, play_session
 
 
 def _check(record, n: int) -> None:

@@ -12,7 +12,8 @@ from pathlib import Path
 import pytest
 
 from arena.engines import SimEngine
-from arena.run import RunRequest, finalize, plan_run, play_session
+from arena.plan import RunRequest, plan_run
+from arena.run import finalize, play_session
 from arena.server import ServerError
 from battle.record import load_record
 

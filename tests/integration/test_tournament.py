@@ -6,8 +6,9 @@ from __future__ import annotations
 from collections import Counter
 
 from arena.engines import SimEngine
+from arena.plan import RunRequest, plan_run
 from arena.ratings import Leaderboard
-from arena.run import RunRequest, finalize, plan_run, play_session
+from arena.run import finalize, play_session
 
 AGENTS = ["random", "max-damage", "heuristic"]
 

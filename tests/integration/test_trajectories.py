@@ -19,7 +19,8 @@ from agents import BaseAgent, Decision, registry
 from agents.registry import UnknownAgentError
 from arena.engines import ServerEngine, SimEngine
 from arena.match import Match
-from arena.run import RunRequest, finalize, plan_run, play_session
+from arena.plan import RunRequest, plan_run
+from arena.run import finalize, play_session
 from battle.metamon import EXTENSION_STATE_FIELDS, STATE_FIELDS
 from battle.record import AgentSpec, RunRecord
 from battle.trajectory import battle_id_for, read_trajectory

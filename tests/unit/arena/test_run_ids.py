@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from arena.run import RunRequest, claim_run_id, finalize, plan_run, release_run_id
+from arena.plan import RunRequest, claim_run_id, plan_run, release_run_id
+from arena.run import finalize
 from battle.record import RunPaths
 
 
@@ -56,13 +57,13 @@ def test_a_plan_that_fails_gives_its_id_back(tmp_path: Path, monkeypatch):
     assert finalize(paths, finished=False) is None  # claimed, nothing played: no record
     release_run_id(tmp_path, run_id)
     assert not paths.journal.exists()
-    import arena.run
+    import arena.plan
 
     def no_teams(*args):
         assert list(tmp_path.glob("*.jsonl"))  # the id is claimed when the teams are made
         raise ValueError("no teams")
 
-    monkeypatch.setattr(arena.run, "side_teams", no_teams)
+    monkeypatch.setattr(arena.plan, "side_teams", no_teams)
     for request in (
         RunRequest(p1="random", p2="random", output_dir=tmp_path),
         RunRequest(agents=["random", "heuristic"], output_dir=tmp_path),

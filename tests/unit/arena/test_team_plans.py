@@ -12,12 +12,8 @@ from poke_env.battle.pokemon import Pokemon
 from poke_env.teambuilder import ConstantTeambuilder
 
 from arena.match import schedule
-from arena.run import (
-    RunRequest,
-    plan_run,
-    team_plan,
-    tournament_team_plan,
-)
+from arena.plan import RunRequest, plan_run
+from arena.run import team_plan, tournament_team_plan
 from arena.teams import (
     TEAMS_DIR,
     PlanTeambuilder,

@@ -17,8 +17,9 @@ import main
 from arena.cli import print_leaderboard
 from arena.engines import Lane, ServerEngine
 from arena.match import schedule
+from arena.plan import RunRequest, plan_run
 from arena.ratings import Leaderboard
-from arena.run import RunRequest, finalize, leaderboard, plan_run
+from arena.run import finalize, leaderboard
 from battle.record import (
     AgentSpec,
     BattleRecord,

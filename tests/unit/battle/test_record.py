@@ -188,13 +188,13 @@ def test_a_battle_line_written_twice_counts_once(tmp_path: Path, caplog):
 
 
 def test_resume_n_never_below_what_was_played_and_lowering_is_said(caplog):
-    from arena.run import check_resumed_n
+    from arena.plan import check_resumed_n
 
     played = [battle(f"b{i}", "p1", 100.0 + i) for i in range(8)]
     old = replace(spec(), n=10)
     with pytest.raises(ValueError, match="--n 2 is fewer than the 8 battles"):
         check_resumed_n(2, old, played)
-    with caplog.at_level("WARNING", logger="arena.run"):
+    with caplog.at_level("WARNING", logger="arena.plan"):
         check_resumed_n(9, old, played)
     assert ["lowers this run's n from 10" in r.getMessage() for r in caplog.records] == [True]
     check_resumed_n(None, old, played)
