@@ -7,7 +7,7 @@ any hub id. Loading goes through `finetune.scoring.load_model` (bf16 on a GPU th
 float32 on a CPU). Weights that cannot be loaded (offline, a missing path, a folder that
 is no model) are a one-line error before any battle starts.
 
-Per decision the agent renders the prompt and the legal options with `finetune.prompt`,
+Per decision the agent renders the prompt and the legal options with `battle.finetune_prompt`,
 the code the dataset builder uses, so the model reads at play time exactly what it was
 trained on:
 
@@ -57,7 +57,7 @@ from agents.registry import register
 if TYPE_CHECKING:
     from poke_env.battle.abstract_battle import AbstractBattle
 
-    from finetune.prompt import Option
+    from battle.finetune_prompt import Option
 
 log = logging.getLogger(__name__)
 
@@ -404,7 +404,7 @@ class AlphastralAgent(BaseAgent):
 
     async def choose(self, battle: AbstractBattle) -> Choice | None:
         """Render, score and pick; None when there is no option to score."""
-        from finetune.prompt import legal_options, render_prompt
+        from battle.finetune_prompt import legal_options, render_prompt
 
         switches = self.switches
         options = legal_options(battle, switches=switches)

@@ -1,6 +1,6 @@
 """Mistral API agents: `mistral-large`, `mistral-small`, ..., and `mistral:<model-id>`.
 
-Each decision renders the battle state (`agents.llm`), asks the model through the
+Each decision renders the battle state (`battle.prompts`), asks the model through the
 official SDK's async client with the legal actions as a JSON-schema enum, and validates
 the answer. Every API fault is survivable: 429s (honouring Retry-After), 5xx, timeouts
 and connection errors are retried with exponential backoff and jitter inside a
@@ -192,7 +192,8 @@ class MistralAgent(BaseAgent):
         self._warned: set[str] = set()
 
     async def decide(self, battle: AbstractBattle) -> Decision:
-        from agents.llm import build_prompt, parse_answer, response_format
+        from agents.llm import parse_answer
+        from battle.prompts import build_prompt, response_format
 
         state, prompt = build_prompt(battle)
         labels = [a.label for a in state.actions]

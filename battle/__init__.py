@@ -1,7 +1,8 @@
 """The bottom layer: what every part of the arena shares.
 
 `battle.state` is the one typed state of a battle from a player's side (prompts, search
-and features are built from it); `battle.metamon` is Metamon's state dict and action
+and features are built from it); `battle.prompts` and `battle.finetune_prompt` are the
+language models' prompts; `battle.metamon` is Metamon's state dict and action
 space built from it, and `battle.trajectory` the files that hold them; `battle.record` is
 the run record and its journal (the arena writes them, `viz` and `finetune` read them);
 `battle.files` writes files atomically. `battle.model` is a small, mutable, copyable

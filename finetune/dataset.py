@@ -14,7 +14,7 @@ battle's file depends only on `--seed` and its id) and `stats.json`. One record 
 
 Two ways to read a replay, both feeding protocol lines through poke-env's own `Battle`
 the way a poke-env player does (`Player._handle_battle_message`'s dispatch), and both
-rendering prompts and options with `finetune.prompt`, as the agent does at play time:
+rendering prompts and options with `battle.finetune_prompt`, as the agent does at play time:
 
 - Exact view by re-run (replays with an `inputlog`: random formats, and the arena's own
   battles). The battle is re-run in the bundled simulator (`finetune/rerun.js`, one Node
@@ -65,7 +65,7 @@ from battle.files import SHOWDOWN_DIR as PACKAGE_DIR
 from battle.record import SIDES
 
 if TYPE_CHECKING:
-    from finetune.prompt import Option
+    from battle.finetune_prompt import Option
 
 log = logging.getLogger(__name__)
 
@@ -346,7 +346,7 @@ def _rerun_side(
     dropped: Counter[str],
 ) -> list[Pair]:
     """Feed one side's re-run stream; a pair at every choice marker that qualifies."""
-    from finetune.prompt import legal_options, render_prompt
+    from battle.finetune_prompt import legal_options, render_prompt
 
     battle = _new_battle(meta["battle_id"], name, meta["gen"])
     request: dict[str, Any] = {}
@@ -424,7 +424,7 @@ def _spectator_side(
 ) -> list[Pair]:
     from poke_env.battle.move import Move
 
-    from finetune.prompt import render_move, render_prompt
+    from battle.finetune_prompt import render_move, render_prompt
 
     battle = _new_battle(meta["battle_id"], name, meta["gen"])
     pending: tuple[int, str, Any] | None = None  # (turn, prompt, active) at turn start

@@ -19,8 +19,8 @@ from fixture_battles import decision_points, fixture_paths  # noqa: E402
 from agents import alphastral, registry  # noqa: E402
 from agents.alphastral import AlphastralAgent, AlphastralLoadError  # noqa: E402
 from agents.base import action_name, is_legal, legal_orders  # noqa: E402
+from battle.finetune_prompt import legal_options, render_prompt  # noqa: E402
 from battle.record import DecisionRecord  # noqa: E402
-from finetune.prompt import legal_options, render_prompt  # noqa: E402
 from finetune.tiny import build_tiny_model  # noqa: E402
 
 pytestmark = pytest.mark.usefixtures("torch_one_thread")
@@ -106,7 +106,7 @@ def test_temperature_samples_reproducibly(tiny):
 
 
 def test_agent_renders_the_dataset_prompt_and_options(tiny):
-    """The prompt and options scored are `finetune.prompt`'s for the same battle state."""
+    """The prompt and options scored are `battle.finetune_prompt`'s for the same battle state."""
     agent = AlphastralAgent(seed=1, arg=str(tiny))
     seen = 0
 

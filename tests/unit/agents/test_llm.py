@@ -11,14 +11,12 @@ from typing import Any
 import pytest
 from fixture_battles import decision_points, fixture_paths
 
-from agents.llm import (
+from agents.llm import Conversation, ParsedAnswer, parse_answer
+from battle.prompts import (
     ANSWER_INSTRUCTION,
     SYSTEM_PROMPT,
-    Conversation,
-    ParsedAnswer,
     action_schema,
     build_prompt,
-    parse_answer,
     render_state,
     response_format,
 )

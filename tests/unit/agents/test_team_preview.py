@@ -28,7 +28,7 @@ from agents.baselines import (
     RandomAgent,
     matchup_score,
 )
-from agents.llm import SYSTEM_PROMPT, render_state
+from battle.prompts import SYSTEM_PROMPT, render_state
 from battle.state import PLACEHOLDER_MOVES, STATE_VERSION, BattleState, SideState
 
 log = logging.getLogger("tests.team_preview")

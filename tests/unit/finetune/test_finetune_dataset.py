@@ -1,4 +1,4 @@
-"""finetune.prompt and finetune.dataset on real replays recorded from the bundled simulator.
+"""battle.finetune_prompt and finetune.dataset on real replays recorded from the bundled simulator.
 
 Fixtures: tests/fixtures/replays/ (re-create with tests/fixtures/make_replays.py). One Node
 re-run process serves the whole session (the `rerunner` fixture).
@@ -18,8 +18,7 @@ import pytest
 from poke_env.battle.battle import Battle
 from poke_env.battle.move import Move
 
-from finetune import dataset
-from finetune.prompt import (
+from battle.finetune_prompt import (
     Option,
     _unique,
     legal_options,
@@ -27,6 +26,7 @@ from finetune.prompt import (
     render_prompt,
     render_switch,
 )
+from finetune import dataset
 
 REPO = Path(__file__).resolve().parents[3]
 REPLAYS = REPO / "tests" / "fixtures" / "replays"
