@@ -18,6 +18,7 @@ import sys
 from pathlib import Path
 
 from battle.record import DEFAULT_BATTLE_TIMEOUT_S, DEFAULT_DECISION_TIMEOUT_S
+from training.config import add_log_level
 
 DEFAULT_CONCURRENCY = min(16, 4 * (os.cpu_count() or 1))
 
@@ -142,13 +143,7 @@ def make_parser() -> argparse.ArgumentParser:
         help="an agent that takes longer plays a random legal action, recorded as a "
         "fallback (default: %(default)g)",
     )
-    p.add_argument(
-        "--log-level",
-        default=os.environ.get("LOG_LEVEL", "INFO"),
-        type=str.upper,
-        choices=["DEBUG", "INFO", "WARNING", "ERROR"],
-        help="verbosity (also LOG_LEVEL; default: INFO)",
-    )
+    add_log_level(p, "INFO", flag="--log-level")
     return p
 
 

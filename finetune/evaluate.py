@@ -17,13 +17,14 @@ from __future__ import annotations
 import argparse
 import json
 import logging
-import os
 import sys
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
+
+from training.config import add_log_level
 
 log = logging.getLogger(__name__)
 
@@ -206,12 +207,7 @@ def make_parser() -> argparse.ArgumentParser:
     p.add_argument("--device", default=None, help="cuda | cpu (default: cuda if available)")
     p.add_argument("--out", type=Path, default=None, help="write the JSON summary here")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
-    p.add_argument(
-        "--log_level",
-        default=os.environ.get("LOG_LEVEL", "WARNING"),
-        type=str.upper,
-        choices=["DEBUG", "INFO", "WARNING", "ERROR"],
-    )
+    add_log_level(p, "WARNING")
     return p
 
 

@@ -27,7 +27,6 @@ import asyncio
 import email.utils
 import json
 import logging
-import os
 import random
 import re
 import sys
@@ -50,6 +49,7 @@ from battle.record import (
     load_record,
     read_journal,
 )
+from training.config import add_log_level
 
 log = logging.getLogger("finetune.scraper")
 
@@ -665,12 +665,7 @@ def make_parser() -> argparse.ArgumentParser:
         help="import the arena's battles from run records (runs/ or runs/<run>.json) instead "
         "of scraping; works offline",
     )
-    p.add_argument(
-        "--log-level",
-        default=os.environ.get("LOG_LEVEL", "WARNING"),
-        type=str.upper,
-        choices=["DEBUG", "INFO", "WARNING", "ERROR"],
-    )
+    add_log_level(p, "WARNING", flag="--log-level")
     return p
 
 

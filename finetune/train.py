@@ -49,7 +49,6 @@ import argparse
 import dataclasses
 import json
 import logging
-import os
 import sys
 import time
 from dataclasses import dataclass, field
@@ -62,6 +61,7 @@ from training import config as _config
 from training.config import (
     ConfigError,
     OneLineParser,
+    add_log_level,
     add_section_flags,
     apply_overrides,
     check_at_least,
@@ -270,12 +270,7 @@ def make_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--adapter-only", action="store_true", help="save the adapter, not the merged model"
     )
-    p.add_argument(
-        "--log_level",
-        default=os.environ.get("LOG_LEVEL", "INFO"),
-        type=str.upper,
-        choices=["DEBUG", "INFO", "WARNING", "ERROR"],
-    )
+    add_log_level(p, "INFO")
     add_section_flags(p, SECTIONS)
     return p
 

@@ -22,6 +22,7 @@ import argparse
 import dataclasses
 import datetime as dt
 import difflib
+import os
 import types
 import typing
 from collections.abc import Iterable, Mapping
@@ -188,6 +189,23 @@ class OneLineParser(argparse.ArgumentParser):
                 known = [o for a in self._actions for o in a.option_strings]
                 hint = closest(flags[0], known)
         self.exit(2, f"error: {' '.join(message.split())}{hint}\n")
+
+
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
+
+
+def add_log_level(
+    parser: argparse.ArgumentParser, default: str = "INFO", flag: str = "--log_level"
+) -> None:
+    """The scripts' verbosity flag: one of LOG_LEVELS, any case, LOG_LEVEL in the
+    environment when the flag is not given."""
+    parser.add_argument(
+        flag,
+        default=os.environ.get("LOG_LEVEL", default),
+        type=str.upper,
+        choices=LOG_LEVELS,
+        help="verbosity (also the LOG_LEVEL environment variable)",
+    )
 
 
 def add_section_flags(parser: argparse.ArgumentParser, sections: Sections) -> None:

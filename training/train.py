@@ -41,11 +41,10 @@ a bad flag never wait for torch.
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from pathlib import Path
 
-from training.config import ConfigError, OneLineParser, add_section_flags
+from training.config import ConfigError, OneLineParser, add_log_level, add_section_flags
 from training.train_config import (
     SECTIONS,
     Config,
@@ -107,12 +106,7 @@ def make_parser() -> argparse.ArgumentParser:
     p.add_argument("--max_steps", type=int, default=None, help="train.max_steps")
     p.add_argument("--out", type=Path, default=None, help="train.out")
     p.add_argument("--resume", action="store_true", help="continue the run saved in --out")
-    p.add_argument(
-        "--log_level",
-        default=os.environ.get("LOG_LEVEL", "INFO"),
-        type=str.upper,
-        choices=["DEBUG", "INFO", "WARNING", "ERROR"],
-    )
+    add_log_level(p, "INFO")
     add_section_flags(p, SECTIONS)
     return p
 
