@@ -46,10 +46,6 @@ class ModelCache(Generic[K, V]):
     def __contains__(self, key: object) -> bool:
         return key in self._items
 
-    def clear(self) -> None:
-        with self._lock:
-            self._items.clear()
-
 
 class ModelWorker(Generic[J, R]):
     """One daemon thread answering jobs in batches: `answer(jobs)` returns one result per

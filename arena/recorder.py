@@ -61,10 +61,6 @@ class FileWriter:
         except Exception:  # a bug, not the disk: say so, keep writing the others
             log.exception("a file write failed")
 
-    def flush(self) -> None:
-        """Wait until every write submitted so far has run."""
-        self._pool.submit(lambda: None).result()
-
     def close(self) -> None:
         self._closed = True
         self._pool.shutdown(wait=True)  # runs every write submitted before
@@ -182,8 +178,7 @@ class Recorder:
             replay.write_text(text, encoding="utf-8")
         except OSError as exc:
             replay.unlink(missing_ok=True)
-            message = f"could not write the replay {replay}: {exc.strerror or exc}"
-            raise StorageError(exc.errno, message) from exc
+            raise StorageError.writing(f"the replay {replay}", exc) from exc
         self.journal.write_battle(record, decisions)  # a failure leaves the journal whole
 
     @property

@@ -52,6 +52,11 @@ class StorageError(OSError):
     def __str__(self) -> str:
         return self.strerror or super().__str__()
 
+    @classmethod
+    def writing(cls, what: str, exc: OSError) -> StorageError:
+        """`exc`, raised while writing `what` ("the journal runs/x.jsonl"), as one line."""
+        return cls(exc.errno, f"could not write {what}: {exc.strerror or exc}")
+
 
 @dataclass
 class DecisionRecord:
@@ -331,9 +336,7 @@ def atomic_write_text(path: Path, text: str) -> None:
     try:
         files.atomic_write_text(path, text)
     except OSError as exc:
-        if isinstance(exc, StorageError):
-            raise
-        raise StorageError(exc.errno, f"could not write {path}: {exc.strerror}") from exc
+        raise StorageError.writing(str(path), exc) from exc
 
 
 @dataclass
@@ -438,9 +441,7 @@ class Journal:
             # the torn tail aside.
             with contextlib.suppress(OSError):
                 os.ftruncate(self._fd, size)
-            raise StorageError(
-                exc.errno, f"could not write the journal {self.path}: {exc.strerror or exc}"
-            ) from exc
+            raise StorageError.writing(f"the journal {self.path}", exc) from exc
 
     def write_spec(self, spec: RunSpec) -> None:
         self.append({"type": "spec", "spec": spec.to_dict()})

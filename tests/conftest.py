@@ -18,10 +18,16 @@ for _path in (_TESTS.parent, _TESTS):
 
 
 @pytest.fixture(autouse=True)
-def logging_enabled():
-    """The CLI silences logging process-wide (`logging.disable`) as it exits, which is right
-    for a process about to end; a test that runs it in-process must not pass that on."""
+def logging_as_it_was():
+    """The CLIs (main.py, training.train, the finetune scripts) install their own root
+    handler and, as main.py exits, silence logging process-wide (`logging.disable`): right
+    for a process about to end, but a test that runs one in-process must not pass either
+    on. Pytest's handlers, the root level and logging itself are put back after each test."""
+    root = logging.getLogger()
+    handlers, level = root.handlers[:], root.level
     yield
+    root.handlers[:] = handlers
+    root.setLevel(level)
     logging.disable(logging.NOTSET)
 
 

@@ -67,6 +67,11 @@ class ServerEngine:
         with self._server_gone():
             await players["p1"].battle_against(players["p2"], n_battles=config.n)
 
+    def _gone(self) -> ServerError:
+        return ServerError(
+            f"the Showdown server at {self.server.url} stopped answering during the run"
+        )
+
     @contextlib.contextmanager
     def _server_gone(self) -> Iterator[None]:
         """A websocket that closes under poke-env (e.g. while it sends a challenge) means
@@ -74,9 +79,7 @@ class ServerEngine:
         try:
             yield
         except (ConnectionClosed, OSError) as exc:
-            raise ServerError(
-                f"the Showdown server at {self.server.url} stopped answering during the run"
-            ) from exc
+            raise self._gone() from exc
 
     async def run_schedule(
         self,
@@ -119,9 +122,7 @@ class ServerEngine:
         owned_died = self.server.owned and not self.server.alive()
         listeners = [p.ps_client._listening_coroutine for p in players.values()]
         if owned_died or any(f is not None and f.done() for f in listeners):
-            raise ServerError(
-                f"the Showdown server at {self.server.url} stopped answering during the run"
-            )
+            raise self._gone()
 
     async def close(self, players: dict[Side, ArenaPlayer]) -> None:
         for player in players.values():

@@ -54,8 +54,7 @@ class SimEngine:
                 path.parent.mkdir(parents=True, exist_ok=True)
                 path.write_text(text + "\n", encoding="utf-8")
             except OSError as exc:
-                message = f"could not write the input log {path}: {exc.strerror or exc}"
-                raise StorageError(exc.errno, message) from exc
+                raise StorageError.writing(f"the input log {path}", exc) from exc
 
         def keep(tag: str, text: str) -> None:
             path = inputlog_path(paths, tag)

@@ -48,16 +48,6 @@ def fast_vocab(vocab, monkeypatch, tmp_path_factory):
     monkeypatch.setenv("TRAINING_INDEX_CACHE", str(tmp_path_factory.getbasetemp() / "index"))
 
 
-@pytest.fixture(autouse=True)
-def keep_logging():
-    """train.main installs its own root handler: put pytest's back afterwards."""
-    root = logging.getLogger()
-    handlers, level = root.handlers[:], root.level
-    yield
-    root.handlers[:] = handlers
-    root.setLevel(level)
-
-
 @pytest.fixture(scope="module")
 def raw(tmp_path_factory) -> Path:
     """24 trajectories as .json, .json.lz4 and tar members; both count conventions."""

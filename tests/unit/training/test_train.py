@@ -53,16 +53,6 @@ STEPS = 40
 pytestmark = pytest.mark.usefixtures("torch_one_thread")
 
 
-@pytest.fixture(autouse=True)
-def keep_logging():
-    """train.main installs its own root handler: put pytest's back afterwards."""
-    root = logging.getLogger()
-    handlers, level = root.handlers[:], root.level
-    yield
-    root.handlers[:] = handlers
-    root.setLevel(level)
-
-
 def run(argv: list[str]) -> int:
     return main(make_parser().parse_args(argv))
 
