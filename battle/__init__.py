@@ -1,15 +1,22 @@
 """The bottom layer: what every part of the arena shares.
 
-`battle.state` is the one typed state of a battle from a player's side (prompts, search
-and features are built from it); `battle.prompts` and `battle.finetune_prompt` are the
-language models' prompts; `battle.metamon` is Metamon's state dict and action
-space built from it, and `battle.trajectory` the files that hold them; `battle.record` is
-the run record and its journal (the arena writes them, `viz` and `finetune` read them);
-`battle.files` writes files atomically. `battle.model` is a small, mutable, copyable
-picture of a singles battle (Pokémon with real stats, both sides, the field) that search
-can play turns forward on; `battle.damage` computes Showdown's damage rolls and speeds
-on it; `battle.sets` infers the opponent's hidden set from Showdown's own random-battle
-sets and team pools.
+- The one battle state: `battle.state` (the typed state of a battle from a player's side;
+  prompts, search and features are built from it), built from a poke-env battle by
+  `battle.observe`.
+- Prompts: `battle.prompts` (the Mistral agents') and `battle.finetune_prompt` (the
+  fine-tuned model's).
+- Metamon: `battle.metamon` (its state dict built from the state),
+  `battle.metamon_actions` (its action space), `battle.trajectory` (the files that hold
+  them).
+- Run records: `battle.record` (the record and its files), `battle.journal` (the journal a
+  run appends to, and the record rebuilt from it), `battle.summary` (win rates with
+  intervals, percentiles); the arena writes them, `viz` and `finetune` read them.
+  `battle.files` writes files atomically.
+- Search's world: `battle.model` (a small, mutable, copyable picture of a singles battle),
+  `battle.damage` (Showdown's damage rolls and speeds on it, a package of one step per
+  module), `battle.turn` (one turn played forward, with its chances and a position value;
+  `turn_rules`, `turn_moves`, `turn_damage`), `battle.sets` (the opponent's hidden set
+  inferred from Showdown's own random-battle sets and team pools).
 
 Nothing here imports from `agents`, `arena`, `training`, `finetune` or `viz`.
 """

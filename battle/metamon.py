@@ -1,11 +1,12 @@
-"""Metamon's view of a battle: its state dict and its action space, from a live battle.
+"""Metamon's view of a battle: its state dict, from a live battle.
 
 `metamon_state(battle)` builds one state from `battle.state.BattleState` (the project's one
 state representation) plus what it lacks (each side's previous move, from the protocol
-log). `action_index(order, battle)` / `order_for_index(index, battle)` map poke-env orders
-to Metamon's action space and back. The agent `metamon` reads states built here, and the
-arena's trajectory files (`battle.trajectory`, written by `arena.trajectories`) hold them,
-in the layout of Metamon's public parsed-replay dataset (see `../shared/reference/metamon.md`).
+log). Metamon's action space (0-3 the active's moves, 4-8 switches, 9-12 moves with
+tera, -1 outside it) is `battle.metamon_actions`'s. The agent `metamon` reads states
+built here, and the arena's trajectory files (`battle.trajectory`, written by
+`arena.trajectories`) hold them, in the layout of Metamon's public parsed-replay dataset
+(see `../shared/reference/metamon.md`).
 
 Metamon's own files are not available here, so these textual conventions are ours:
 
@@ -62,51 +63,31 @@ Arena extensions
     next to `actions` and as long: `actions[i]` is then the teacher's action index in
     `states[i]` (-1 when the teacher failed, fell back or chose an illegal order) and
     `played_actions[i]` the one the player played there (which led to `states[i + 1]`).
-
-Actions
-    0-3: the active's moves sorted by id; 4-8: switches to `available_switches` in order;
-    9-12: moves 0-3 with terastallization. Choices outside this space are -1 (Metamon's
-    value for "no action to learn from", masked out of the loss): Struggle, Recharge, the
-    default choice (`/choose default`), mega / z-move / dynamax variants, and a move or
-    switch beyond the four / five slots. `order_for_index` returns the legal order for an
-    index, or None when that index is not legal now (so -1 is never an order).
 """
 
 from __future__ import annotations
 
-import logging
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from poke_env.battle.battle import Battle
 from poke_env.battle.move import Move
-from poke_env.battle.pokemon import Pokemon
 from poke_env.data import to_id_str
-from poke_env.player.battle_order import BattleOrder, SingleBattleOrder
 
-from battle.state import (  # the per-pokemon pieces BattleState.from_battle is built of
-    BattleState,
-    MoveState,
-    PokemonState,
-    SideConditionState,
-    enum_id,
+# `legal_indices` is re-exported: callers read the state and its mask from this module.
+from battle.metamon_actions import legal_indices as legal_indices
+from battle.metamon_actions import move_slots, switch_slots
+from battle.observe import (  # the per-pokemon pieces BattleState.from_battle is built of
     move_state,
     pokemon_state,
     side_conditions_state,
 )
+from battle.state import BattleState, MoveState, PokemonState, SideConditionState, enum_id
 
 if TYPE_CHECKING:
     from poke_env.battle.abstract_battle import AbstractBattle
 
-log = logging.getLogger(__name__)
-
 # --------------------------------------------------------------------------- constants
-
-N_MOVES = 4
-N_SWITCHES = 5
-TERA_OFFSET = N_MOVES + N_SWITCHES  # 9
-N_ACTIONS = TERA_OFFSET + N_MOVES  # 13
-NO_ACTION = -1
 
 
 UNKNOWN_ITEM = "unknownitem"
@@ -178,7 +159,6 @@ MOVE_FIELDS = (
 )
 BOOSTS = ("atk", "spa", "def", "spd", "spe", "accuracy", "evasion")
 BASE_STATS = ("atk", "spa", "def", "spd", "spe", "hp")
-NOT_IN_SPACE = frozenset({"struggle", "recharge"})
 # --------------------------------------------------------------------------- moves
 
 
@@ -257,40 +237,6 @@ def _pokemon_dict(mon: PokemonState, moves: list[dict[str, Any]] | None = None) 
     data.update({f"base_{s}": int(mon.base_stats.get(s, 0)) for s in BASE_STATS})
     data["tera_type"] = mon.tera_type or NO_TYPE
     return data
-
-
-def _request_move_ids(mon: Pokemon) -> list[str] | None:
-    """The server's moveset of one of our own pokemon, from the last request."""
-    request = getattr(mon, "_last_request", None) or {}
-    ids = request.get("moves")
-    if not ids:
-        return None
-    return [Move.retrieve_id(m) for m in ids]
-
-
-def move_slots(battle: AbstractBattle) -> list[str]:
-    """Ids of the player's active moves in action order (sorted by id, at most 4)."""
-    mon = battle.active_pokemon
-    if mon is None:
-        return []
-    ids = _request_move_ids(mon) or list(mon.moves)
-    ids = [i for i in ids if i not in NOT_IN_SPACE]
-    return sorted(dict.fromkeys(ids))[:N_MOVES]
-
-
-def switch_slots(battle: AbstractBattle) -> list[Pokemon]:
-    """The switch targets in action order: the non-active, non-fainted team members (the
-    fainted ones during Revival Blessing), sorted by species id. Trapped or not: whether
-    a switch is legal now is `order_for_index`'s question."""
-    if battle.reviving:
-        mons = list(battle.available_switches)
-    else:
-        team = battle.team
-        side = (battle.last_request or {}).get("side") or {}
-        idents = [p.get("ident") for p in side.get("pokemon", [])]
-        members = [team[i] for i in idents if i in team] or list(team.values())
-        mons = [mon for mon in members if not mon.active and not mon.fainted]
-    return sorted(mons, key=lambda mon: mon.species)[:N_SWITCHES]
 
 
 def _request_pp(battle: AbstractBattle) -> dict[str, tuple[int, int]]:
@@ -480,64 +426,6 @@ def metamon_state(battle: AbstractBattle, state: BattleState | None = None) -> d
             _pokemon_dict(mon) for mon in sorted(view.opponent_bench, key=lambda m: m.species)
         ],
     }
-
-
-# --------------------------------------------------------------------------- actions
-
-
-def action_index(order: BattleOrder, battle: AbstractBattle) -> int:
-    """The Metamon action index of `order` in `battle`; -1 when it is not in the space."""
-    if not isinstance(order, SingleBattleOrder):
-        return NO_ACTION
-    target = order.order
-    if isinstance(target, Move):
-        if order.mega or order.z_move or order.dynamax or target.id in NOT_IN_SPACE:
-            return NO_ACTION
-        slots = move_slots(battle)
-        move_id = Move.retrieve_id(target.id)  # slots name Hidden Power without its type
-        if move_id not in slots:
-            return NO_ACTION
-        return slots.index(move_id) + (TERA_OFFSET if order.terastallize else 0)
-    if isinstance(target, Pokemon):
-        for i, mon in enumerate(switch_slots(battle)):
-            if mon is target or mon.species == target.species:
-                return N_MOVES + i
-    return NO_ACTION
-
-
-def order_for_index(index: int, battle: AbstractBattle) -> BattleOrder | None:
-    """The legal order behind Metamon action `index` now, or None if that index is illegal."""
-    if not 0 <= index < N_ACTIONS:
-        return None
-    orders = [o for o in battle.valid_orders if isinstance(o, SingleBattleOrder)]
-    if N_MOVES <= index < TERA_OFFSET:
-        switches = switch_slots(battle)
-        slot = index - N_MOVES
-        if slot >= len(switches):
-            return None
-        wanted = switches[slot]
-        return next((o for o in orders if o.order is wanted), None)
-    tera = index >= TERA_OFFSET
-    slot = index - TERA_OFFSET if tera else index
-    moves = move_slots(battle)
-    if slot >= len(moves):
-        return None
-    for order in orders:
-        move = order.order
-        if (
-            isinstance(move, Move)
-            and Move.retrieve_id(move.id) == moves[slot]
-            and order.terastallize == tera
-            and not (order.mega or order.z_move or order.dynamax)
-        ):
-            return order
-    return None
-
-
-def legal_indices(battle: AbstractBattle) -> list[int]:
-    """The action indices legal in `battle` now (a mask for a policy), sorted."""
-    indices = {action_index(o, battle) for o in battle.valid_orders}
-    return sorted(i for i in indices if i != NO_ACTION)
 
 
 # --------------------------------------------------------------------------- players

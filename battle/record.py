@@ -1,6 +1,7 @@
-"""Run records: the journal written while battles finish, and the final `runs/<run>.json`.
+"""The run record: the format of `runs/<run>.json`, where a run's files live, and
+reading and writing the record.
 
-A run lives in three places next to each other under the output folder:
+A run lives in three places next to each other under the output folder (`RunPaths`):
 
     runs/<run_id>.jsonl          append-only journal: one `spec` line per session, one
                                  `battle` line per finished battle (with its decisions)
@@ -13,25 +14,20 @@ A run lives in three places next to each other under the output folder:
 The field names of the run record are a contract read by `viz`, later tools and outside
 checks; bump `SCHEMA_VERSION` when one changes meaning. The format lives in the bottom
 layer because every layer meets it: the arena writes it, `viz` and `finetune` (the
-arena's own battles as training data) read it.
+arena's own battles as training data) read it. The journal is `battle.journal`'s, the
+summary's statistics `battle.summary`'s.
 """
 
 from __future__ import annotations
 
-import contextlib
 import json
-import logging
-import math
-import os
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
 from battle import files
 
 SCHEMA_VERSION = 1
-
-logger = logging.getLogger(__name__)
 
 DEFAULT_BATTLE_TIMEOUT_S = 600.0  # a battle still running after this is ended, an error
 DEFAULT_DECISION_TIMEOUT_S = 60.0  # a decision slower than this is a random legal one
@@ -270,64 +266,6 @@ def _leaderboard(data: dict[str, Any]) -> dict[str, Any] | None:
     return {key: data[key] for key in LEADERBOARD_FIELDS if key in data}
 
 
-# --- statistics --------------------------------------------------------------------------
-
-
-def wilson_interval(successes: float, n: int, z: float = 1.959964) -> tuple[float, float]:
-    """95% Wilson score interval for a binomial proportion (draws may count as 0.5)."""
-    if n <= 0:
-        return (0.0, 1.0)
-    p = successes / n
-    denom = 1 + z * z / n
-    centre = (p + z * z / (2 * n)) / denom
-    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / denom
-    return (max(0.0, centre - half), min(1.0, centre + half))
-
-
-def percentile(values: list[float], q: float) -> float | None:
-    """Linear-interpolated percentile (q in [0, 100]); None for no values."""
-    if not values:
-        return None
-    ordered = sorted(values)
-    pos = (len(ordered) - 1) * q / 100
-    lo, hi = math.floor(pos), math.ceil(pos)
-    return ordered[lo] + (ordered[hi] - ordered[lo]) * (pos - lo)
-
-
-def summarize(
-    battles: list[BattleRecord], decisions: list[DecisionRecord], wall_s: float
-) -> Summary:
-    played = [b for b in battles if b.winner is not None]
-    wins = {side: sum(b.winner == side for b in played) for side in SIDES}
-    draws = sum(b.winner == "draw" for b in played)
-    n = len(played)
-    # A draw counts as half a win, so p1 and p2 rates add up to one.
-    p1_score = wins["p1"] + 0.5 * draws
-    sides = {}
-    for side in SIDES:
-        mine = [d for d in decisions if d.side == side]
-        latencies = [d.latency_ms for d in mine]
-        sides[side] = SideSummary(
-            decisions=len(mine),
-            latency_p50_ms=percentile(latencies, 50),
-            latency_p95_ms=percentile(latencies, 95),
-            fallback_rate=(sum(d.fallback for d in mine) / len(mine)) if mine else None,
-        )
-    return Summary(
-        battles=n,
-        errors=len(battles) - n,
-        p1_wins=wins["p1"],
-        p2_wins=wins["p2"],
-        draws=draws,
-        p1_win_rate=p1_score / n if n else None,
-        p1_win_rate_ci95=list(wilson_interval(p1_score, n)) if n else None,
-        mean_turns=sum(b.turns for b in played) / n if n else None,
-        wall_s=wall_s,
-        battles_per_s=(len(battles) / wall_s) if wall_s > 0 and battles else None,
-        sides=sides,
-    )
-
-
 # --- files -------------------------------------------------------------------------------
 
 
@@ -337,6 +275,19 @@ def atomic_write_text(path: Path, text: str) -> None:
         files.atomic_write_text(path, text)
     except OSError as exc:
         raise StorageError.writing(str(path), exc) from exc
+
+
+def read_run_file(path: Path, *, missing: str, folder: str, not_text: str) -> str:
+    """The text of one of a run's files; a RunRecordError with the message given for
+    it when `path` does not exist (`missing`), is a folder or is not UTF-8 text."""
+    try:
+        return path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise RunRecordError(missing) from None
+    except IsADirectoryError:
+        raise RunRecordError(folder) from None
+    except UnicodeDecodeError:
+        raise RunRecordError(not_text) from None
 
 
 @dataclass
@@ -368,188 +319,18 @@ class RunPaths:
         )
 
 
-def repair_journal(path: Path) -> Path | None:
-    """Make a journal end on a whole line before anything is appended to it.
-
-    A crash during an append (power loss, kill -9) can leave the last line cut short. Every
-    complete line is kept; the torn tail is added to `<journal>.torn` (set aside, never
-    lost) and cut from the journal. Returns the `.torn` file when there was a tail."""
-    try:
-        size = path.stat().st_size
-    except FileNotFoundError:
-        return None
-    if size == 0:
-        return None
-    with open(path, "rb+") as fh:
-        fh.seek(size - 1)
-        if fh.read(1) == b"\n":
-            return None
-        # the last newline: read backwards in blocks (a torn battle line can be long)
-        end, keep = size, 0
-        while end > 0:
-            start = max(0, end - 65536)
-            fh.seek(start)
-            block = fh.read(end - start)
-            newline = block.rfind(b"\n")
-            if newline >= 0:
-                keep = start + newline + 1
-                break
-            end = start
-        fh.seek(keep)
-        tail = fh.read()
-        torn = path.with_name(path.name + ".torn")
-        with open(torn, "ab") as out:
-            out.write(tail + b"\n")
-            out.flush()
-            os.fsync(out.fileno())
-        fh.truncate(keep)
-        fh.flush()
-        os.fsync(fh.fileno())
-    logger.warning(
-        "%s ended in a line cut short (%d bytes, a crash while writing it): set aside in %s",
-        path,
-        len(tail),
-        torn,
-    )
-    return torn
-
-
-class Journal:
-    """Append-only JSONL journal: every line is written whole and synced before `append`
-    returns. An existing journal is repaired first (`repair_journal`), so appends start on
-    a new line. A line that cannot be written whole (disk full) is taken back, so the
-    journal still ends on a complete line, and `append` raises StorageError."""
-
-    def __init__(self, path: Path):
-        self.path = path
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self.torn = repair_journal(path)
-        # Unbuffered: a failed write leaves nothing in a buffer for close() to retry.
-        self._fd: int | None = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o666)
-
-    def append(self, event: dict[str, Any]) -> None:
-        if self._fd is None:
-            raise StorageError(0, f"the journal {self.path} is closed")
-        line = memoryview((json.dumps(event, separators=(",", ":")) + "\n").encode("utf-8"))
-        size = os.fstat(self._fd).st_size
-        try:
-            while line:
-                line = line[os.write(self._fd, line) :]
-            os.fsync(self._fd)
-        except OSError as exc:
-            # Shrinking needs no space; if even that fails, the next repair_journal sets
-            # the torn tail aside.
-            with contextlib.suppress(OSError):
-                os.ftruncate(self._fd, size)
-            raise StorageError.writing(f"the journal {self.path}", exc) from exc
-
-    def write_spec(self, spec: RunSpec) -> None:
-        self.append({"type": "spec", "spec": spec.to_dict()})
-
-    def write_battle(self, battle: BattleRecord, decisions: list[DecisionRecord]) -> None:
-        self.append(
-            {
-                "type": "battle",
-                "battle": battle.to_dict(),
-                "decisions": [d.to_dict() for d in decisions],
-            }
-        )
-
-    def close(self) -> None:
-        if self._fd is not None:
-            os.close(self._fd)
-            self._fd = None
-
-
-@dataclass
-class JournalContents:
-    specs: list[RunSpec]  # one per session, oldest first
-    battles: list[BattleRecord]
-    decisions: list[DecisionRecord]
-
-    @property
-    def spec(self) -> RunSpec:
-        return self.specs[-1]
-
-
-def read_journal(path: Path) -> JournalContents:
-    """Read a journal; a torn last line (a crash mid-write) is ignored."""
-    specs: list[RunSpec] = []
-    battles: list[BattleRecord] = []
-    decisions: list[DecisionRecord] = []
-    try:
-        lines = path.read_text(encoding="utf-8").splitlines()
-    except FileNotFoundError:
-        raise RunRecordError(f"no journal at {path}: is this the right run?") from None
-    except IsADirectoryError:
-        raise RunRecordError(f"{path} is a folder, not a run's journal") from None
-    except UnicodeDecodeError:
-        raise RunRecordError(f"{path} is not a text file, so not an arena journal") from None
-    seen: set[str] = set()
-    for i, line in enumerate(lines):
-        if not line.strip():
-            continue
-        try:
-            event = json.loads(line)
-        except json.JSONDecodeError:
-            if i == len(lines) - 1:
-                break  # torn final write
-            raise RunRecordError(f"{path}:{i + 1} is not valid JSON") from None
-        try:
-            if event.get("type") == "spec":
-                specs.append(RunSpec.from_dict(event["spec"]))
-            elif event.get("type") == "battle":
-                battle = BattleRecord(**event["battle"])
-                if battle.battle_tag in seen:  # a line written twice counts once
-                    logger.warning(
-                        "%s:%d repeats battle %s: counted once", path, i + 1, battle.battle_tag
-                    )
-                    continue
-                seen.add(battle.battle_tag)
-                battles.append(battle)
-                decisions.extend(DecisionRecord(**d) for d in event["decisions"])
-        except (KeyError, TypeError, AttributeError) as exc:
-            raise RunRecordError(f"{path}:{i + 1} is not an arena journal event ({exc})") from None
-    if not specs:
-        raise RunRecordError(f"{path} has no run spec: it is not an arena journal")
-    return JournalContents(specs=specs, battles=battles, decisions=decisions)
-
-
-def battle_phase_wall_s(contents: JournalContents) -> float:
-    """Wall time of the battle phase, added up over the sessions of a (resumed) run: in
-    each session from its first battle's start to its last battle's end, so installing
-    and starting the server, loading agents and writing the report do not count."""
-    total = 0.0
-    for session in range(len(contents.specs)):
-        played = [b for b in contents.battles if b.session == session]
-        if played:
-            start = min(b.finished_at - b.duration_s for b in played)
-            total += max(b.finished_at for b in played) - start
-    return total
-
-
-def build_record(contents: JournalContents, finished_at: float | None) -> RunRecord:
-    spec = replace(contents.spec, started_at=contents.specs[0].started_at, finished_at=finished_at)
-    summary = summarize(contents.battles, contents.decisions, battle_phase_wall_s(contents))
-    return RunRecord(
-        spec=spec, battles=contents.battles, decisions=contents.decisions, summary=summary
-    )
-
-
 def write_record(record: RunRecord, path: Path) -> None:
     atomic_write_text(path, json.dumps(record.to_dict(), indent=1) + "\n")
 
 
 def load_record(path: Path) -> RunRecord:
     """Load `runs/<run>.json`; every problem is a RunRecordError with a one-line message."""
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise RunRecordError(f"{path} does not exist: pass a file from runs/") from None
-    except IsADirectoryError:
-        raise RunRecordError(f"{path} is a folder: pass a runs/<run>.json file") from None
-    except UnicodeDecodeError:
-        raise RunRecordError(f"{path} is not a text file: pass a runs/<run>.json file") from None
+    text = read_run_file(
+        path,
+        missing=f"{path} does not exist: pass a file from runs/",
+        folder=f"{path} is a folder: pass a runs/<run>.json file",
+        not_text=f"{path} is not a text file: pass a runs/<run>.json file",
+    )
     try:
         data = json.loads(text)
     except json.JSONDecodeError as exc:

@@ -6,7 +6,7 @@ import pytest
 from poke_env.battle.move import Move
 from poke_env.battle.pokemon import Pokemon
 
-from battle.state import move_effectiveness
+from battle.observe import move_effectiveness
 
 
 def mon(species: str, ability: str | None = None) -> Pokemon:

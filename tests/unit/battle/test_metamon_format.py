@@ -23,14 +23,11 @@ from battle.metamon import (
     EXTENSION_POKEMON_FIELDS,
     EXTENSION_STATE_FIELDS,
     MOVE_FIELDS,
-    N_ACTIONS,
     POKEMON_FIELDS,
     STATE_FIELDS,
-    action_index,
-    legal_indices,
     metamon_state,
-    order_for_index,
 )
+from battle.metamon_actions import N_ACTIONS, action_index, legal_indices, order_for_index
 from battle.state import BattleState
 from battle.trajectory import TrajectoryFile, read_trajectory, trajectory_name, write_trajectory
 from training.names import parse_name

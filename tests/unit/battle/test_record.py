@@ -8,25 +8,20 @@ from pathlib import Path
 
 import pytest
 
+from battle.journal import Journal, battle_phase_wall_s, build_record, read_journal
 from battle.record import (
     SCHEMA_VERSION,
     AgentSpec,
     BattleRecord,
     DecisionRecord,
-    Journal,
     RunPaths,
     RunRecord,
     RunRecordError,
     RunSpec,
-    battle_phase_wall_s,
-    build_record,
     load_record,
-    percentile,
-    read_journal,
-    summarize,
-    wilson_interval,
     write_record,
 )
+from battle.summary import percentile, summarize, wilson_interval
 
 
 def test_wilson_interval_matches_known_values():
@@ -146,7 +141,7 @@ def test_resuming_after_a_torn_line_sets_it_aside_and_appends_on_a_new_line(tmp_
     with open(paths.journal, "a") as fh:
         fh.write(torn_text)
 
-    with caplog.at_level("WARNING", logger="battle.record"):
+    with caplog.at_level("WARNING", logger="battle.journal"):
         journal = Journal(paths.journal)  # the resumed session
     assert journal.torn == paths.journal.with_name("r1.jsonl.torn")
     assert paths.journal.read_bytes() == whole  # every complete line, nothing else
@@ -180,7 +175,7 @@ def test_a_battle_line_written_twice_counts_once(tmp_path: Path, caplog):
     journal.write_battle(battle("b1", "p1", 110.0), [decision("b1", "p1", 5.0)])  # again
     journal.write_battle(battle("b2", "p2", 111.0), [])
     journal.close()
-    with caplog.at_level("WARNING", logger="battle.record"):
+    with caplog.at_level("WARNING", logger="battle.journal"):
         contents = read_journal(paths.journal)
     assert [b.battle_tag for b in contents.battles] == ["b1", "b2"]
     assert len(contents.decisions) == 1
