@@ -7,7 +7,8 @@ lives in modules of one job each, whose public names this module re-exports (so
 `from training.data import make_loader` keeps working):
 
     training.names         Metamon file names, parsed without opening a file
-    training.index         the name-only index: scan, cache, filters (build_index)
+    training.index         the name-only index: columns, entries, filters
+    training.index_scan    building it: scan of folders, tars and shards, cache (build_index)
     training.reading       one trajectory's bytes or dict, by index entry
     training.reward        Metamon's shaped reward of one transition
     training.dataset       TrajectoryDataset (random windows), collate, make_loader
@@ -31,17 +32,15 @@ from training.dataset import (
 )
 from training.index import (
     INDEX_VERSION,
-    RACY_NS,
     IndexEntry,
     IndexFilter,
     Result,
     TrajectoryIndex,
     add_filter_arguments,
-    build_index,
-    default_cache_dir,
     filters_from_args,
     user_id,
 )
+from training.index_scan import RACY_NS, build_index, default_cache_dir
 from training.names import (
     SUFFIXES,
     UNRATED,

@@ -62,7 +62,8 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from training.model import ModelOutput, _unwrap
+from training.checkpoint import unwrap
+from training.model import ModelOutput
 
 ACTOR_FILTERS = ("binary", "none")
 
@@ -198,7 +199,7 @@ class OfflineRL:
             raise ValueError(f"target_tau={target_tau}: must be in (0, 1]")
         if target_every < 1:
             raise ValueError(f"target_every={target_every}: must be at least 1")
-        base = _unwrap(model)
+        base = unwrap(model)
         gammas = tuple(base.config.gammas)
         if filter_gamma is None:
             self.gamma_index: int | None = None
@@ -286,7 +287,7 @@ class OfflineRL:
         self._updates += 1
         if self.target is None or self._updates % self.target_every:
             return
-        online = _unwrap(self.model).critic_head.state_dict()
+        online = unwrap(self.model).critic_head.state_dict()
         pairs = [(t, online[k]) for k, t in self.target.state_dict().items()]
         floats = [(t, o) for t, o in pairs if t.is_floating_point()]
         if floats:
@@ -302,7 +303,7 @@ class OfflineRL:
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         if self.target is not None:
-            head = _unwrap(self.model).critic_head
+            head = unwrap(self.model).critic_head
             saved = state.get("target")
             if saved is None or set(saved) != set(head.state_dict()):
                 # the run had no target (or a whole-model one): start it from the head

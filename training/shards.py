@@ -43,7 +43,9 @@ as `TrajectoryDataset.window` drops it), so a window of t actions is the states
 file opens with `np.load(path, mmap_mode="r")`; the manifest is written last, so a folder
 without one is an interrupted build, never read as shards.
 
-Reading is `training.shard_format`'s, below both this module and the index:
+`build_shards` indexes the sources and has chunks of trajectories encoded by a pool of
+processes (or by itself) with `training.shard_writer`, which also writes the parts; the
+manifest is its own. Reading is `training.shard_format`'s, below both this module and the index:
 `build_index(OUT)` sees the manifest and lists each part's `names.txt` as index rows
 (format, rating, day and result parsed from the names as for files), with `sources` = the
 part folders, `offset` = the row in the part and `size = SHARD_ROW` (-2). Filters,
@@ -59,13 +61,10 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import gc
-import itertools
 import json
 import logging
 import multiprocessing
 import os
-import shutil
 import sys
 import time
 from collections.abc import Callable, Iterable, Sequence
@@ -75,37 +74,38 @@ from typing import Any
 
 import numpy as np
 
-from training.entities import LAYOUTS, make_encoder
+from training.entities import LAYOUTS
 from training.features import N_ACTIONS
 from training.index import (
-    IndexEntry,
     IndexFilter,
     TrajectoryIndex,
     add_filter_arguments,
-    build_index,
     filters_from_args,
 )
-from training.reading import read_entry, states_and_actions
-from training.reward import shaped_reward
+from training.index_scan import build_index
 from training.shard_format import (
-    ARRAYS,
     FORMAT,
     MANIFEST,
-    NAMES,
     SHARD_ROW,
     VERSION,
     ShardError,
     read_manifest,
 )
-from training.shard_format import ShardPart as ShardPart  # re-exported: the three lived here
-from training.shard_format import open_part as open_part
-from training.shard_format import part_names as part_names
+from training.shard_writer import (
+    ACTION_DTYPE,
+    NUMBER_DTYPE,
+    Encoded,
+    PartWriter,
+    check_out,
+    encode_chunk,
+    init_worker,
+    prepare_out,
+    token_dtype,
+)
 from training.tokenizer import Vocabulary
 
 logger = logging.getLogger(__name__)
 
-NUMBER_DTYPE = np.float32
-ACTION_DTYPE = np.int8
 DEFAULT_PER_PART = 10_000
 CHUNK = 32  # trajectories per task of the build pool
 
@@ -147,19 +147,8 @@ def check_vocabulary(
 
 
 # --------------------------------------------------------------------------------------
-# Writing
+# Building
 # --------------------------------------------------------------------------------------
-
-
-@dataclass
-class EncodedTrajectory:
-    """One trajectory as stored: T + 1 states, T actions and rewards."""
-
-    tokens: np.ndarray  # (T + 1, n_tokens) token dtype
-    numbers: np.ndarray  # (T + 1, n_numbers) float32
-    legal: np.ndarray  # (T + 1, 13) bool
-    actions: np.ndarray  # (T,) int8
-    rewards: np.ndarray  # (T,) float32
 
 
 @dataclass
@@ -175,142 +164,6 @@ class BuildStats:
     seconds: float = 0.0
     unknown_words: int = 0
     manifest: dict[str, Any] = field(default_factory=dict)
-
-
-def token_dtype(vocab_size: int) -> np.dtype:
-    return np.dtype(np.int16 if vocab_size <= np.iinfo(np.int16).max + 1 else np.int32)
-
-
-def encode_trajectory(
-    trajectory: dict[str, Any], encoder: Any, tokens_as: np.dtype
-) -> EncodedTrajectory:
-    """Encode every state and compute every transition's shaped reward, once."""
-    states, actions, n = states_and_actions(trajectory)
-    acts = np.array(actions, dtype=np.int64).reshape(n)
-    if n and (acts.min() < -1 or acts.max() >= N_ACTIONS):
-        raise ValueError(f"actions outside -1..{N_ACTIONS - 1}")
-    turns = [encoder.encode(s) for s in states]
-    return EncodedTrajectory(
-        tokens=np.stack([t.tokens for t in turns]).astype(tokens_as),
-        numbers=np.stack([t.numbers for t in turns]).astype(NUMBER_DTYPE),
-        legal=np.stack([t.legal for t in turns]),
-        actions=acts.astype(ACTION_DTYPE),
-        rewards=np.array(
-            [shaped_reward(a, b) for a, b in itertools.pairwise(states)], dtype=np.float32
-        ).reshape(n),
-    )
-
-
-def stored_name(entry: IndexEntry) -> str:
-    """`{folder}/{file name}`: the name plus the folder the format falls back to."""
-    if entry.member is None:
-        folder, _, base = entry.path.rpartition(os.sep)
-        return f"{os.path.basename(folder)}/{base}"
-    head, _, base = entry.member.rpartition("/")
-    folder = head.rpartition("/")[2] or os.path.basename(entry.path).removesuffix(".tar")
-    return f"{folder}/{base}"
-
-
-_encoder: Any = None  # the worker's StateEncoder or EntityEncoder
-_tokens_as: np.dtype = np.dtype(np.int16)
-
-Encoded = tuple[str, EncodedTrajectory | str]  # (stored name, trajectory or why it failed)
-
-
-def _init_worker(words: list[str], observation: str = "entities") -> None:
-    global _encoder, _tokens_as
-    vocab = Vocabulary(words)
-    _encoder, _tokens_as = make_encoder(observation, vocab), token_dtype(len(vocab))
-
-
-def _encode_chunk(entries: list[IndexEntry]) -> tuple[list[Encoded], int]:
-    """Encode a few trajectories (in a pool worker); returns them and new unknown words."""
-    assert _encoder is not None
-    unknown_before = sum(_encoder.vocab.unknown_counts.values())
-    gc_was_enabled = gc.isenabled()
-    gc.disable()  # a parsed trajectory is ~20k acyclic objects: see TrajectoryDataset
-    out: list[Encoded] = []
-    try:
-        for entry in entries:
-            name = stored_name(entry)
-            try:
-                out.append((name, encode_trajectory(read_entry(entry), _encoder, _tokens_as)))
-            except (OSError, ValueError, KeyError, TypeError, RuntimeError) as err:
-                out.append((name, f"{type(err).__name__}: {err}"))
-    finally:
-        if gc_was_enabled:
-            gc.enable()
-    return out, sum(_encoder.vocab.unknown_counts.values()) - unknown_before
-
-
-class _PartWriter:
-    """Collects encoded trajectories and writes a part every `per_part` of them."""
-
-    def __init__(self, out: Path, per_part: int) -> None:
-        self.out, self.per_part = out, per_part
-        self.pending: list[tuple[str, EncodedTrajectory]] = []
-        self.parts: list[dict[str, Any]] = []
-
-    def add(self, name: str, traj: EncodedTrajectory) -> None:
-        self.pending.append((name, traj))
-        if len(self.pending) >= self.per_part:
-            self.flush()
-
-    def flush(self) -> None:
-        if not self.pending:
-            return
-        name = f"part-{len(self.parts):05d}"
-        path = self.out / name
-        path.mkdir()
-        trajs = [t for _, t in self.pending]
-        states = np.fromiter((len(t.tokens) for t in trajs), dtype=np.int64, count=len(trajs))
-        state_offsets = np.concatenate([[0], np.cumsum(states)]).astype(np.int64)
-        action_offsets = (state_offsets - np.arange(len(trajs) + 1)).astype(np.int64)
-        arrays = {key: np.concatenate([getattr(t, key) for t in trajs]) for key in ARRAYS[:5]}
-        arrays.update(state_offsets=state_offsets, action_offsets=action_offsets)
-        for key, array in arrays.items():
-            np.save(path / f"{key}.npy", array)
-        (path / NAMES).write_text("".join(f"{n}\n" for n, _ in self.pending), encoding="utf-8")
-        self.parts.append(
-            {
-                "name": name,
-                "trajectories": len(trajs),
-                "states": int(state_offsets[-1]),
-                "transitions": int(action_offsets[-1]),
-            }
-        )
-        logger.debug("wrote %s (%d trajectories)", path, len(trajs))
-        self.pending = []
-
-
-def check_out(out: Path, overwrite: bool) -> list[Path]:
-    """What a build in `out` would replace; ShardError if it may not write there.
-
-    `out` must be new, empty, or (with `overwrite`) hold only shards or a build's leftovers.
-    """
-    if not out.exists():
-        return []
-    if not out.is_dir():
-        raise ShardError(f"--out {out} is a file, not a folder")
-    entries = sorted(p for p in out.iterdir() if not p.name.startswith("."))
-    ours = [p for p in entries if p.name == MANIFEST or p.name.startswith("part-")]
-    if len(ours) != len(entries):
-        other = next(p for p in entries if p not in ours)
-        raise ShardError(f"--out {out} holds other files ({other.name}): choose another folder")
-    if ours and not overwrite:
-        what = "shards" if (out / MANIFEST).exists() else "an interrupted build"
-        raise ShardError(f"--out {out} already holds {what}: pass --overwrite to replace them")
-    return ours
-
-
-def prepare_out(out: Path, overwrite: bool) -> None:
-    """Make `out` ready for a build (see `check_out`), removing old shards."""
-    old = check_out(out, overwrite)
-    out.mkdir(parents=True, exist_ok=True)
-    (out / MANIFEST).unlink(missing_ok=True)  # first: a half-removed folder is not shards
-    for p in old:
-        if p.is_dir():
-            shutil.rmtree(p)
 
 
 def build_shards(
@@ -353,7 +206,7 @@ def build_shards(
     vocab = vocab or Vocabulary.build()
     workers = (os.cpu_count() or 1) if workers is None else workers
     stats = BuildStats(out)
-    writer = _PartWriter(out, per_part)
+    writer = PartWriter(out, per_part)
     chunks = (
         [index[i] for i in range(lo, min(lo + CHUNK, len(index)))]
         for lo in range(0, len(index), CHUNK)
@@ -363,12 +216,12 @@ def build_shards(
     if workers > 1:
         method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
         pool = multiprocessing.get_context(method).Pool(
-            workers, initializer=_init_worker, initargs=(vocab.words, observation)
+            workers, initializer=init_worker, initargs=(vocab.words, observation)
         )
-        results: Iterable[tuple[list[Encoded], int]] = pool.imap(_encode_chunk, chunks)
+        results: Iterable[tuple[list[Encoded], int]] = pool.imap(encode_chunk, chunks)
     else:
-        _init_worker(vocab.words, observation)
-        results = map(_encode_chunk, chunks)
+        init_worker(vocab.words, observation)
+        results = map(encode_chunk, chunks)
     try:
         for encoded, unknown in results:
             stats.unknown_words += unknown

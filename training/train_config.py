@@ -3,27 +3,24 @@
 `python -m training.train` (`training.train`) builds a `Config` from these defaults, then
 the `--config` YAML file, then `--SECTION.KEY VALUE` flags (`resolve_config`), and checks
 it (`validate`); `lr_at` is the learning-rate schedule the `optim` section describes. The
-machinery that reads YAML and flags into dataclasses is `training.config`'s.
+machinery that reads YAML and flags into dataclasses is `training.config`'s, and what every
+trainer's `Config` does with its sections is `training.config_sections`'.
 """
 
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import datetime as dt
 import math
 from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Any
 
-from training import config as _config
 from training.config import (
     ConfigError,
-    apply_overrides,
     check_at_least,
     check_choices,
 )
 from training.config import opt as _opt
+from training.config_sections import SectionedConfig
 
 
 @dataclass
@@ -133,35 +130,18 @@ class TrainArgs:
     wandb_run_name: str | None = _opt(None, "Weights & Biases run name")
 
 
-SECTIONS: dict[str, type] = {
-    "model": ModelArgs,
-    "data": DataArgs,
-    "optim": OptimArgs,
-    "rl": RLArgs,
-    "train": TrainArgs,
-}
-
-
 @dataclass
-class Config:
+class Config(SectionedConfig):
     model: ModelArgs = field(default_factory=ModelArgs)
     data: DataArgs = field(default_factory=DataArgs)
     optim: OptimArgs = field(default_factory=OptimArgs)
     rl: RLArgs = field(default_factory=RLArgs)
     train: TrainArgs = field(default_factory=TrainArgs)
 
-    def to_dict(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)
 
-
-def set_field(cfg: Config, dotted: str, value: Any, source: str = "config") -> None:
-    """cfg.<section>.<key> = value, checked and coerced to the field's type."""
-    _config.set_field(cfg, SECTIONS, dotted, value, source)
-
-
-def load_yaml(cfg: Config, path: Path) -> None:
-    """Apply a YAML file of `section: {key: value}` to `cfg`."""
-    _config.load_yaml(cfg, SECTIONS, path)
+SECTIONS: dict[str, type] = Config.sections()
+set_field = Config.set_field  # set_field(cfg, "train.max_steps", 10, source)
+load_yaml = Config.load_yaml  # load_yaml(cfg, path)
 
 
 def validate(cfg: Config) -> None:
@@ -204,11 +184,7 @@ def validate(cfg: Config) -> None:
 def resolve_config(args: argparse.Namespace) -> Config:
     """Defaults, then --config, then flags; validated."""
     cfg = Config()
-    if args.config is not None:
-        load_yaml(cfg, args.config)
-    apply_overrides(cfg, SECTIONS, getattr(args, "overrides", None) or [])
-    if args.max_steps is not None:
-        set_field(cfg, "train.max_steps", args.max_steps, "--max_steps")
+    cfg.apply_args(args)
     if args.out is not None:
         cfg.train.out = str(args.out)
     validate(cfg)

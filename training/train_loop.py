@@ -44,8 +44,9 @@ from torch.nn.parallel import DistributedDataParallel
 from torch.utils.data import DataLoader
 
 from training.accel import Accel, autocast
+from training.checkpoint import save_checkpoint
 from training.dataset import Batch
-from training.model import ModelConfig, PolicyModel, save_checkpoint
+from training.model import ModelConfig, PolicyModel
 from training.offline_rl import OfflineRL
 from training.tokenizer import Vocabulary
 from training.train_config import Config, lr_at

@@ -35,11 +35,13 @@ from torch.nn.parallel import DistributedDataParallel
 from torch.utils.data.distributed import DistributedSampler
 
 from training.accel import Accel, detect_accelerator
+from training.checkpoint import load_checkpoint
 from training.config import ConfigError
 from training.dataset import UnreadableData, make_loader
 from training.entities import make_encoder
-from training.index import IndexFilter, TrajectoryIndex, build_index
-from training.model import PRESETS, ModelConfig, PolicyModel, load_checkpoint
+from training.index import IndexFilter, TrajectoryIndex
+from training.index_scan import build_index
+from training.model import PRESETS, ModelConfig, PolicyModel
 from training.offline_rl import OfflineRL
 from training.shards import ShardError, check_vocabulary
 from training.tokenizer import Vocabulary

@@ -13,7 +13,8 @@ from fixture_battles import decision_points, fixture_paths
 
 from battle.metamon import blank_pokemon, metamon_state
 from battle.model import compute_stats
-from training.entities import (
+from training.entities import EntityEncoder, make_encoder
+from training.entity_layout import (
     G_FORCED,
     M_DAMAGE,
     M_KO,
@@ -41,8 +42,6 @@ from training.entities import (
     P_TAKEN,
     P_TERA,
     S_TERA,
-    EntityEncoder,
-    make_encoder,
 )
 from training.features import StateEncoder
 from training.tokenizer import Vocabulary

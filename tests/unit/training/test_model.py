@@ -11,7 +11,8 @@ import torch
 import torch.nn.functional as F
 
 from training import accel
-from training.entities import MOVES, N_FEATURES, N_WORDS, OUR_BENCH
+from training.checkpoint import load_checkpoint, save_checkpoint
+from training.entity_layout import MOVES, N_FEATURES, N_WORDS, OUR_BENCH
 from training.model import (
     PRESETS,
     ModelConfig,
@@ -19,8 +20,6 @@ from training.model import (
     PolicyModel,
     Turns,
     check_inputs,
-    load_checkpoint,
-    save_checkpoint,
 )
 
 VOCAB = 50

@@ -17,6 +17,7 @@ import torch
 
 import training.data as D
 from training import dataset as DS
+from training import shard_format as SF
 from training import shards as S
 from training.data import IndexFilter, TrajectoryDataset, build_index, make_loader, read_bytes
 from training.features import StateEncoder
@@ -92,19 +93,19 @@ def error_lines(err: str) -> list[str]:
 
 def test_layout_and_manifest(built, raw, vocab) -> None:
     out = built.out
-    manifest = json.loads((out / S.MANIFEST).read_text())
-    assert manifest["format"] == S.FORMAT and manifest["version"] == S.VERSION
+    manifest = json.loads((out / SF.MANIFEST).read_text())
+    assert manifest["format"] == SF.FORMAT and manifest["version"] == SF.VERSION
     assert manifest["vocab_digest"] == vocab.digest() and manifest["vocab_size"] == len(vocab)
     assert (manifest["n_tokens"], manifest["n_numbers"], manifest["n_actions"]) == (87, 48, 13)
     assert manifest["trajectories"] == N and manifest["skipped"] == 0
     assert [p["trajectories"] for p in manifest["parts"]] == [7, 7, 7, 3]
-    assert sorted(p.name for p in out.iterdir()) == [S.MANIFEST] + [
+    assert sorted(p.name for p in out.iterdir()) == [SF.MANIFEST] + [
         f"part-{i:05d}" for i in range(4)
     ]
     states = transitions = 0
     for meta in manifest["parts"]:
         part = out / meta["name"]
-        arrays = {k: np.load(part / f"{k}.npy", mmap_mode="r") for k in S.ARRAYS}
+        arrays = {k: np.load(part / f"{k}.npy", mmap_mode="r") for k in SF.ARRAYS}
         s, a = meta["states"], meta["transitions"]
         assert arrays["tokens"].shape == (s, 87) and arrays["tokens"].dtype == np.int16
         assert arrays["numbers"].shape == (s, 48) and arrays["numbers"].dtype == np.float32
@@ -115,7 +116,7 @@ def test_layout_and_manifest(built, raw, vocab) -> None:
         so, ao = arrays["state_offsets"], arrays["action_offsets"]
         assert so[0] == ao[0] == 0 and so[-1] == s and ao[-1] == a and len(so) == n + 1
         assert (np.diff(so) - np.diff(ao) == 1).all()  # T + 1 states for T actions
-        assert len((part / S.NAMES).read_text().splitlines()) == n
+        assert len((part / SF.NAMES).read_text().splitlines()) == n
         assert (arrays["tokens"] > 0).any(axis=1).all()  # no state is all padding
         assert arrays["tokens"].max() < len(vocab)
         states, transitions = states + s, transitions + a
@@ -230,7 +231,7 @@ def test_encode_is_ignored_for_shards_and_logged_once(shard_index, vocab, caplog
 
 def test_mixed_roots_need_an_encoder(raw, built, vocab) -> None:
     mixed = build_index([raw, built.out], use_cache=False)
-    assert len(mixed) == 2 * N and 0 < int((mixed.size == S.SHARD_ROW).sum()) < len(mixed)
+    assert len(mixed) == 2 * N and 0 < int((mixed.size == SF.SHARD_ROW).sum()) < len(mixed)
     with pytest.raises(ValueError, match="mixes pre-tokenized shards with raw"):
         TrajectoryDataset(mixed, 8)
     with pytest.raises(ValueError, match="encode=StateEncoder"):
@@ -310,7 +311,7 @@ def test_entity_shards_hold_the_entity_encoder_and_the_model_must_match(
 
     out = tmp_path / "entities"
     S.build_shards([raw], out, vocab=vocab, workers=0, use_cache=False)  # the default
-    manifest = json.loads((out / S.MANIFEST).read_text())
+    manifest = json.loads((out / SF.MANIFEST).read_text())
     assert manifest["observation"] == "entities"
     assert (manifest["n_tokens"], manifest["n_numbers"]) == (152, 475)
     shard_ds = TrajectoryDataset(build_index(out, use_cache=False), 200)
@@ -332,9 +333,9 @@ def test_entity_shards_hold_the_entity_encoder_and_the_model_must_match(
 def test_trainer_refuses_shards_of_another_vocabulary(built, tmp_path, capsys) -> None:
     shards = tmp_path / "shards"
     shutil.copytree(built.out, shards)
-    manifest = json.loads((shards / S.MANIFEST).read_text())
+    manifest = json.loads((shards / SF.MANIFEST).read_text())
     manifest["vocab_digest"] = "0" * 64
-    (shards / S.MANIFEST).write_text(json.dumps(manifest))
+    (shards / SF.MANIFEST).write_text(json.dumps(manifest))
     assert train(shards, tmp_path / "run", "--max_steps", "2", "--model.observation", "text") == 2
     err = capsys.readouterr().err
     (line,) = error_lines(err)
@@ -344,9 +345,9 @@ def test_trainer_refuses_shards_of_another_vocabulary(built, tmp_path, capsys) -
 def test_trainer_refuses_shards_of_another_version(built, tmp_path, capsys) -> None:
     shards = tmp_path / "shards"
     shutil.copytree(built.out, shards)
-    manifest = json.loads((shards / S.MANIFEST).read_text())
+    manifest = json.loads((shards / SF.MANIFEST).read_text())
     manifest["version"] = 99
-    (shards / S.MANIFEST).write_text(json.dumps(manifest))
+    (shards / SF.MANIFEST).write_text(json.dumps(manifest))
     assert train(shards, tmp_path / "run") == 2
     (line,) = error_lines(capsys.readouterr().err)
     assert "version 99" in line and "--overwrite" in line
@@ -360,7 +361,7 @@ def test_cli_builds_with_filters(raw, tmp_path, capsys) -> None:
     out = tmp_path / "out"
     code = S.main([str(raw), "--out", str(out), "--formats", "gen9ou", "--workers", "1"])
     assert code == 0
-    manifest = json.loads((out / S.MANIFEST).read_text())
+    manifest = json.loads((out / SF.MANIFEST).read_text())
     assert manifest["trajectories"] == N // 2 and manifest["filters"]["formats"] == ["gen9ou"]
     assert f"{N // 2} trajectories" in capsys.readouterr().out
     # again without --overwrite: refused; with it: rebuilt
@@ -368,7 +369,7 @@ def test_cli_builds_with_filters(raw, tmp_path, capsys) -> None:
     (line,) = error_lines(capsys.readouterr().err)
     assert "--overwrite" in line
     assert S.main([str(raw), "--out", str(out), "--overwrite", "--workers", "0"]) == 0
-    assert json.loads((out / S.MANIFEST).read_text())["trajectories"] == N
+    assert json.loads((out / SF.MANIFEST).read_text())["trajectories"] == N
 
 
 @pytest.mark.parametrize(
@@ -397,4 +398,4 @@ def test_cli_bad_input_is_one_line(raw, tmp_path, capsys, case, expected) -> Non
     assert error_lines(err) == err.strip().splitlines()  # nothing but the one line
     (line,) = error_lines(err)
     assert expected in line and "Traceback" not in err
-    assert not (out / S.MANIFEST).exists()
+    assert not (out / SF.MANIFEST).exists()

@@ -17,7 +17,8 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from training.model import ModelConfig, ModelOutput, PolicyModel, load_checkpoint
+from training.checkpoint import load_checkpoint
+from training.model import ModelConfig, ModelOutput, PolicyModel
 from training.offline_rl import (
     OfflineRL,
     actor_loss,

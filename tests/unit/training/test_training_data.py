@@ -22,7 +22,7 @@ import pytest
 import torch
 
 from training import data as D
-from training import index as IX
+from training import index_scan
 from training import reading as R
 from training.data import (
     Batch,
@@ -361,7 +361,7 @@ def test_index_cache_hit_and_invalidation(
     # second start: no directory listing, no tar listing
     with monkeypatch.context() as m:
         m.setattr(os, "scandir", lambda *a: pytest.fail("rescanned"))
-        m.setattr(IX, "_list_tar", lambda *a: pytest.fail("relisted the tar"))
+        m.setattr(index_scan, "_list_tar", lambda *a: pytest.fail("relisted the tar"))
         again = build_index(named_root, IndexFilter(result="win"), cache_dir=cache)
     assert again.from_cache and len(again) == 6
     for i in range(len(again)):
