@@ -24,6 +24,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+from finetune.cli import fail
 from training.config import add_log_level
 
 log = logging.getLogger(__name__)
@@ -211,11 +212,6 @@ def make_parser() -> argparse.ArgumentParser:
     return p
 
 
-def _fail(message: object) -> int:
-    print(f"error: {' '.join(str(message).split())}", file=sys.stderr)
-    return 2
-
-
 def main(args: argparse.Namespace) -> int:
     logging.basicConfig(level=args.log_level, format="%(levelname)s %(name)s: %(message)s")
     try:
@@ -228,14 +224,14 @@ def main(args: argparse.Namespace) -> int:
         if not records:
             raise DataError(f"{path} holds no records")
     except DataError as e:
-        return _fail(e)
+        return fail(e)
 
     from finetune.scoring import ModelLoadError, load_model
 
     try:
         model, tokenizer = load_model(args.model, device=args.device)
     except ModelLoadError as e:
-        return _fail(e)
+        return fail(e)
     result = evaluate_records(
         model,
         tokenizer,

@@ -26,7 +26,7 @@ from battle.finetune_prompt import (
     render_prompt,
     render_switch,
 )
-from finetune import dataset
+from finetune import build, dataset, pairs, protocol, rerun
 
 REPO = Path(__file__).resolve().parents[3]
 REPLAYS = REPO / "tests" / "fixtures" / "replays"
@@ -51,18 +51,18 @@ def _load(path: Path) -> dict:
 
 @pytest.fixture(scope="module")
 def rerunner():
-    with dataset.Rerunner() as r:
+    with rerun.Rerunner() as r:
         yield r
 
 
 @pytest.fixture(scope="module")
-def results(rerunner) -> dict[str, dataset.ReplayResult]:
+def results(rerunner) -> dict[str, pairs.ReplayResult]:
     """Every fixture read both sides' way, with and without re-running."""
     out = {}
     for path in PATHS:
         replay = _load(path)
-        out[replay["id"]] = dataset.process_replay(replay, sides="both", rerunner=rerunner)
-        out[replay["id"] + "/spectator"] = dataset.process_replay(replay, sides="both")
+        out[replay["id"]] = pairs.process_replay(replay, sides="both", rerunner=rerunner)
+        out[replay["id"] + "/spectator"] = pairs.process_replay(replay, sides="both")
     return out
 
 
@@ -139,12 +139,12 @@ def test_move_without_base_power_and_switch_text():
 def test_options_are_unique_in_legal_order(rerunner):
     replay = _load(GEN9)
     out = rerunner.rerun(replay["id"], replay["inputlog"])
-    battle = dataset._new_battle(replay["id"], out["names"]["p1"], 9)
+    battle = protocol.new_battle(replay["id"], out["names"]["p1"], 9)
     seen_forced = seen_move = False
     for line in out["p1"]:
         if line.startswith(">"):
             continue
-        dataset._feed(battle, line)
+        protocol.feed(battle, line)
         if not line.startswith("|request|") or battle.wait or battle.teampreview:
             continue
         plain, full = legal_options(battle), legal_options(battle, switches=True)
@@ -228,8 +228,8 @@ def test_rerun_ends_as_the_replay_did(rerunner):
         replay = _load(path)
         out = rerunner.rerun(replay["id"], replay["inputlog"])
         lines = replay["log"].split("\n")
-        assert dataset._rerun_check(out, lines) is None
-        winner, turns = dataset.log_result(lines)
+        assert pairs._rerun_check(out, lines) is None
+        winner, turns = protocol.log_result(lines)
         assert out["turns"] == turns
         assert winner in ("p1", "p2", "tie")
 
@@ -242,10 +242,10 @@ def test_corrupted_inputlog_falls_back_and_is_counted(rerunner, tmp_path):
         lines[0].split('"seed":')[1], '"sodium,00112233445566778899aabbccddeeff"}'
     )
     broken = {**replay, "id": replay["id"] + "x", "inputlog": "\n".join(lines)}
-    result = dataset.process_replay(broken, sides="both", rerunner=rerunner)
+    result = pairs.process_replay(broken, sides="both", rerunner=rerunner)
     assert result.method == "spectator" and result.fallback is not None and result.pairs
     garbage = {**replay, "id": replay["id"] + "y", "inputlog": ">start {not json"}
-    result = dataset.process_replay(garbage, sides="both", rerunner=rerunner)
+    result = pairs.process_replay(garbage, sides="both", rerunner=rerunner)
     assert result.method == "spectator" and result.fallback == "re-run failed"
     folder = tmp_path / "replays"
     folder.mkdir()
@@ -261,8 +261,8 @@ def test_corrupted_inputlog_falls_back_and_is_counted(rerunner, tmp_path):
 def test_sides_winner_keeps_only_the_winner(rerunner):
     for path in PATHS:
         replay = _load(path)
-        winner, _ = dataset.log_result(replay["log"].split("\n"))
-        result = dataset.process_replay(replay, sides="winner", rerunner=rerunner)
+        winner, _ = protocol.log_result(replay["log"].split("\n"))
+        result = pairs.process_replay(replay, sides="winner", rerunner=rerunner)
         if winner in ("p1", "p2"):
             assert result.pairs and {p.side for p in result.pairs} == {winner}
         else:
@@ -271,7 +271,7 @@ def test_sides_winner_keeps_only_the_winner(rerunner):
 
 def test_switches_become_pairs_with_the_option(rerunner):
     replay = _load(GEN9)
-    result = dataset.process_replay(replay, sides="both", switches=True, rerunner=rerunner)
+    result = pairs.process_replay(replay, sides="both", switches=True, rerunner=rerunner)
     switches = [p for p in result.pairs if p.completion.startswith("Switch to ")]
     assert switches
     forced = [p for p in switches if p.prompt.endswith("Which pokemon do you switch in?")]
@@ -280,7 +280,7 @@ def test_switches_become_pairs_with_the_option(rerunner):
     for pair in result.pairs:
         assert pair.completion in pair.options
         assert "Your bench: " in pair.prompt or "What move do you use?" in pair.prompt
-    plain = dataset.process_replay(replay, sides="both", rerunner=rerunner)
+    plain = pairs.process_replay(replay, sides="both", rerunner=rerunner)
     assert not any(p.completion.startswith("Switch to ") for p in plain.pairs)
 
 
@@ -307,10 +307,10 @@ def test_build_writes_split_by_battle(built):
 
 def test_split_is_deterministic_and_about_right():
     ids = [f"gen9randombattle-{i}" for i in range(4000)]
-    first = [dataset.split_of(i, 7, 0.05) for i in ids]
-    assert first == [dataset.split_of(i, 7, 0.05) for i in ids]
+    first = [build.split_of(i, 7, 0.05) for i in ids]
+    assert first == [build.split_of(i, 7, 0.05) for i in ids]
     assert 0.04 < first.count("val") / len(ids) < 0.06
-    assert first != [dataset.split_of(i, 8, 0.05) for i in ids]
+    assert first != [build.split_of(i, 8, 0.05) for i in ids]
 
 
 def test_min_rating_filters(tmp_path, rerunner):

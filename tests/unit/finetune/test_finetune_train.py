@@ -16,6 +16,7 @@ pytest.importorskip("peft")
 
 from finetune import evaluate as ev  # noqa: E402
 from finetune import train as ft  # noqa: E402
+from finetune import train_data  # noqa: E402
 from finetune.scoring import (  # noqa: E402
     ModelLoadError,
     encode_example,
@@ -169,18 +170,18 @@ def test_format_example_plain_and_label_masking(tiny_loaded):
     assert p[0] == tok.bos_token_id and c[-1] == tok.eos_token_id
     assert tok.decode(c[:-1]) == rec["completion"]
 
-    (ex,) = ft.tokenize_pairs(tok, [ev.PairRecord(rec["prompt"], rec["completion"])], 512)
+    (ex,) = train_data.tokenize_pairs(tok, [ev.PairRecord(rec["prompt"], rec["completion"])], 512)
     assert ex.input_ids == p + c
     assert ex.labels == [-100] * len(p) + c  # only the completion (and EOS) is learned
 
     # max_length cuts the prompt from the left, never the completion
-    (cut,) = ft.tokenize_pairs(tok, [ev.PairRecord(rec["prompt"], rec["completion"])], 24)
+    (cut,) = train_data.tokenize_pairs(tok, [ev.PairRecord(rec["prompt"], rec["completion"])], 24)
     assert len(cut.input_ids) == 24
     assert cut.input_ids[-len(c) :] == c and cut.input_ids[: 24 - len(c)] == p[-(24 - len(c)) :]
     assert cut.labels == [-100] * (24 - len(c)) + c
 
-    batch = ft.CompletionCollator(tok.pad_token_id)(
-        [ft.PairDataset([ex])[0], ft.PairDataset([cut])[0]]
+    batch = train_data.CompletionCollator(tok.pad_token_id)(
+        [train_data.PairDataset([ex])[0], train_data.PairDataset([cut])[0]]
     )
     assert batch["input_ids"].shape == (2, len(ex.input_ids))
     assert batch["attention_mask"][1].sum() == 24

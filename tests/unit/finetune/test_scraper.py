@@ -31,19 +31,14 @@ from battle.record import (
     RunRecordError,
     RunSpec,
     load_record,
-    summarize,
     write_record,
 )
-from finetune.scraper import (
-    ConfigError,
-    RateLimiter,
-    ScrapeConfig,
-    SiteUnreachableError,
-    import_runs,
-    main,
-    parse_retry_after,
-    scrape,
-)
+from battle.summary import summarize
+from finetune.from_runs import import_runs
+from finetune.polite_http import RateLimiter, parse_retry_after
+from finetune.replay_site import ScrapeConfig, SiteUnreachableError, scrape
+from finetune.replays import ConfigError
+from finetune.scraper import main
 
 REPO = Path(__file__).resolve().parents[3]
 FIXTURE_LOGS = REPO / "tests" / "fixtures" / "viz"
