@@ -18,7 +18,7 @@ from poke_env.player.battle_order import SingleBattleOrder
 
 from agents.base import BaseAgent, Decision
 from agents.registry import UnknownAgentError, register
-from battle.state import stab_types, tera_type_of
+from battle.observe import stab_types, tera_type_of
 
 if TYPE_CHECKING:
     from poke_env.battle.abstract_battle import AbstractBattle

@@ -2,7 +2,7 @@
 
 `metamon` plays the checkpoint shipped with the project
 (`training/checkpoints/metamon-small.safetensors`); `metamon:PATH` plays any checkpoint
-written by `training.model.save_checkpoint` (weights, model config and vocabulary in one
+written by `training.checkpoint.save_checkpoint` (weights, model config and vocabulary in one
 .safetensors file). Both fail before any battle starts, with a one-line message, when the
 checkpoint is missing or unreadable.
 
@@ -26,15 +26,9 @@ index (Struggle, Recharge, gen 1's Fight, `/choose default`), that order is play
 is the only legal one (a forced action, not a fallback); otherwise a random legal order is
 played and the decision says `fallback: true` with reason `no_action_index`.
 
-The model is loaded once per process (shared by both sides when they use the same
-checkpoint), in eval mode, on the device `training.accel.detect_accelerator` picks. Torch
-runs off the event loop, in one worker thread per model that batches: it takes every
-decision waiting (of all battles and both sides), encodes their new turns in one
-`encode_turns` call and decodes them in one pass over their battles' caches
-(right-padded, masked), then answers each.
-Many battles at once thus cost one forward pass per round instead of a queue of them.
-Torch uses `METAMON_THREADS` CPU threads (default: 1, so the agents and the simulator
-processes do not fight over a small machine's cores).
+The model is loaded once per process and shared (`agents.metamon_model`); torch runs off
+the event loop, in one worker thread per model that answers every decision waiting, of
+all battles and both sides, with one forward pass.
 
 Environment: `METAMON_TEMPERATURE` (default 0: argmax), `METAMON_THREADS` (default 1).
 """
@@ -42,267 +36,25 @@ Environment: `METAMON_TEMPERATURE` (default 0: argmax), `METAMON_THREADS` (defau
 from __future__ import annotations
 
 import asyncio
-import logging
 import math
 import os
-import threading
 from collections import OrderedDict
-from concurrent.futures import Future
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from agents.base import BaseAgent, Decision
-from agents.models import ModelCache, ModelWorker
+from agents.metamon_model import CheckpointError, Job, load_model
 from agents.registry import register
 
 if TYPE_CHECKING:
     import torch
     from poke_env.battle.abstract_battle import AbstractBattle
 
-    from training.accel import Accel
-    from training.entities import EntityEncoder
-    from training.features import StateEncoder
-    from training.model import ModelConfig, PolicyModel
-
-log = logging.getLogger(__name__)
-
 REPO = Path(__file__).resolve().parent.parent
 SHIPPED_CHECKPOINT = REPO / "training" / "checkpoints" / "metamon-small.safetensors"
 TEMPERATURE_ENV = "METAMON_TEMPERATURE"
-THREADS_ENV = "METAMON_THREADS"
 MAX_BATTLES = 256  # histories kept at most (least recently used dropped first)
-
-
-class CheckpointError(ValueError):
-    """A checkpoint that cannot be played: the message is one line and names the path."""
-
-
-# --------------------------------------------------------------------------- the model
-
-
-@dataclass
-class LoadedModel:
-    """One checkpoint, loaded once per process and shared by every agent that plays it."""
-
-    path: Path
-    model: PolicyModel
-    config: ModelConfig
-    encoder: StateEncoder | EntityEncoder  # the checkpoint's observation
-    accel: Accel
-    size: str
-    step: int | None
-    parameters: int
-    lock: threading.Lock = field(default_factory=threading.Lock)
-    batcher: Batcher | None = None
-
-    def infer(self, job: Job) -> Future:
-        """Queue one decision's inference; the future holds (legal, encoded, logits)."""
-        with self.lock:  # the batcher (its thread) starts with the first decision
-            if self.batcher is None:
-                self.batcher = Batcher(self)
-        return self.batcher.submit(job)
-
-
-@dataclass
-class Job:
-    """One decision waiting for the model: its battle's turns so far and the new state.
-
-    While the battle fits the model's window, `cache` holds every past turn's keys and
-    values in the history transformer and the pass decodes the new turn alone; past the
-    window (the positions shift) `cache` is None and the window is recomputed from
-    `vectors`."""
-
-    vectors: list[torch.Tensor]  # the window's past turn vectors (d_model,) (not copied)
-    cache: list[torch.Tensor] | None  # each past turn's (n_layers, 2, d_model), or None
-    prev_actions: list[int]  # the same window's previous actions, then this turn's
-    prev_rewards: list[float]
-    state: dict[str, Any]
-    want_logits: bool
-
-
-@dataclass
-class Encoded:
-    """What a pass gives a decision besides its logits: the new turn, for the history."""
-
-    vector: torch.Tensor  # (d_model,)
-    cache: torch.Tensor | None  # (n_layers, 2, d_model), None when the window was recomputed
-
-
-MAX_BATCH = 64  # decisions answered by one forward pass at most
-Answer = tuple[Any, Encoded, list[float] | None]  # (legal mask, new turn, logits or None)
-
-
-class Batcher(ModelWorker[Job, Answer]):
-    """The model's worker (`agents.models.ModelWorker`): every waiting decision of every
-    battle and side, one forward pass for all."""
-
-    def __init__(self, loaded: LoadedModel) -> None:
-        self.loaded = loaded
-        self.batches = 0  # forward passes run (for tests and stats)
-        self.decisions = 0
-        super().__init__(name="metamon-batcher", max_batch=MAX_BATCH)
-
-    def _answer(self, jobs: list[Job]) -> list[Answer]:
-        import numpy as np
-        import torch
-
-        from training.accel import autocast
-
-        loaded = self.loaded
-        model, device = loaded.model, loaded.accel.device
-        encoded_turns = [loaded.encoder.encode(job.state) for job in jobs]
-        caches: list[torch.Tensor | None] = [None] * len(jobs)
-        logits: dict[int, list[float]] = {}
-        with torch.inference_mode(), autocast(loaded.accel):
-            tok = torch.from_numpy(np.stack([t.tokens for t in encoded_turns])).to(device)
-            num = torch.from_numpy(np.stack([t.numbers for t in encoded_turns])).to(device)
-            new = model.encode_turns(tok.unsqueeze(1), num.unsqueeze(1))  # (B, 1, ...)
-            vectors, keys = new.vectors[:, 0], new.keys[:, 0]  # (B, C), (B, A, C)
-            cached = [i for i, job in enumerate(jobs) if job.cache is not None]
-            if cached:  # every battle in its window: the new turns alone, one pass
-                rows = torch.tensor(cached, device=device)
-                pasts = [jobs[i].cache or [] for i in cached]  # (not None: `cached`)
-                lengths = [len(p) for p in pasts]
-                P = max(lengths)
-                past = None
-                if P:
-                    entry = next(p[0] for p in pasts if p)
-                    past = entry.new_zeros(len(cached), P, *entry.shape)
-                    for row, p in enumerate(pasts):
-                        if p:
-                            past[row, : len(p)] = torch.stack(p)
-                out, entries = model.decode(
-                    vectors[rows],
-                    keys[rows],
-                    torch.tensor([jobs[i].prev_actions[-1] for i in cached], device=device),
-                    torch.tensor([jobs[i].prev_rewards[-1] for i in cached], device=device),
-                    past,
-                    torch.tensor(lengths, device=device) if P else None,
-                )
-                out = out.cpu()
-                for row, i in enumerate(cached):
-                    caches[i] = entries[row]
-                    if jobs[i].want_logits:
-                        logits[i] = out[row].tolist()
-            full = [i for i, job in enumerate(jobs) if job.cache is None and job.want_logits]
-            if full:  # past the window: recompute it
-                lengths = [len(jobs[i].vectors) + 1 for i in full]
-                T = max(lengths)
-                history = vectors.new_zeros(len(full), T, vectors.size(-1))
-                actions = torch.full((len(full), T), -1, dtype=torch.long, device=device)
-                rewards = torch.zeros(len(full), T, dtype=torch.float32, device=device)
-                for row, i in enumerate(full):
-                    job, n = jobs[i], lengths[row]
-                    history[row, :n] = torch.stack([*job.vectors, vectors[i]])
-                    actions[row, :n] = torch.tensor(job.prev_actions, dtype=torch.long)
-                    rewards[row, :n] = torch.tensor(job.prev_rewards, dtype=torch.float32)
-                last = torch.tensor(lengths, device=device) - 1
-                out = model.act(history, keys[full], actions, rewards, last).cpu()
-                for row, i in enumerate(full):
-                    logits[i] = out[row].tolist()
-        self.batches += 1
-        self.decisions += len(jobs)
-        return [
-            (turn.legal, Encoded(vectors[i], caches[i]), logits.get(i))
-            for i, turn in enumerate(encoded_turns)
-        ]
-
-
-_MODELS: ModelCache[Path, LoadedModel] = ModelCache()
-_threads_set = False
-
-
-def _one_line(text: object) -> str:
-    return " ".join(str(text).split())
-
-
-def _size_of(config: ModelConfig, extra: dict[str, Any]) -> str:
-    """The preset name the config was made from ("small"...), else "custom"."""
-    from training.model import PRESETS
-
-    for key in ("size", "preset"):
-        if isinstance(extra.get(key), str):
-            return extra[key]
-    for name, fields_ in PRESETS.items():
-        if all(getattr(config, k) == v for k, v in fields_.items()):
-            return name
-    return "custom"
-
-
-def _set_threads() -> None:
-    """Torch's CPU threads for inference, once per process (`METAMON_THREADS`, default 1)."""
-    global _threads_set
-    if _threads_set:
-        return
-    import torch
-
-    raw = os.environ.get(THREADS_ENV, "").strip()
-    try:
-        threads = int(raw) if raw else 1
-    except ValueError:
-        raise ValueError(f"{THREADS_ENV}={raw!r} is not a whole number") from None
-    if threads < 1:
-        raise ValueError(f"{THREADS_ENV} must be at least 1, got {threads}")
-    torch.set_num_threads(threads)
-    _threads_set = True
-
-
-def load_model(path: Path | str) -> LoadedModel:
-    """The checkpoint at `path`, loaded once per process; CheckpointError if it cannot be."""
-    path = Path(path).expanduser().resolve()
-    return _MODELS.get(path, lambda: _load_logged(path))
-
-
-def _load_logged(path: Path) -> LoadedModel:
-    if not path.is_file():
-        raise CheckpointError(f"no metamon checkpoint at {path}")
-    try:
-        loaded = _load(path)
-    except Exception as exc:
-        raise CheckpointError(
-            f"{path} is not a readable metamon checkpoint: {_one_line(exc)}"
-        ) from exc
-    log.info(
-        "metamon: loaded %s (%s, %d parameters, step %s) on %s",
-        path,
-        loaded.size,
-        loaded.parameters,
-        loaded.step,
-        loaded.accel.device,
-    )
-    return loaded
-
-
-def _load(path: Path) -> LoadedModel:
-    from training.accel import detect_accelerator
-    from training.entities import make_encoder
-    from training.model import load_checkpoint
-    from training.tokenizer import Vocabulary
-
-    accel = detect_accelerator()
-    if accel.device.type == "cpu":
-        _set_threads()
-    model, config, extra = load_checkpoint(path, device=accel.device)
-    if "vocabulary" not in extra:
-        raise ValueError("its metadata holds no vocabulary")
-    vocab = Vocabulary.from_dict(extra["vocabulary"])
-    if len(vocab) != config.vocab_size:
-        raise ValueError(
-            f"its vocabulary has {len(vocab)} words but the model {config.vocab_size} ids"
-        )
-    model.eval()
-    step = extra.get("step")
-    return LoadedModel(
-        path=path,
-        model=model,
-        config=config,
-        encoder=make_encoder(config.observation, vocab),
-        accel=accel,
-        size=_size_of(config, extra),
-        step=int(step) if isinstance(step, (int, float)) else None,
-        parameters=model.num_parameters(),
-    )
 
 
 def checkpoint_path(arg: str | None) -> Path:
@@ -336,9 +88,6 @@ def temperature_from_env() -> float:
     if not math.isfinite(value) or value < 0:
         raise ValueError(f"{TEMPERATURE_ENV} must be 0 (argmax) or more, got {raw}")
     return value
-
-
-# --------------------------------------------------------------------------- the agent
 
 
 @dataclass
@@ -427,11 +176,11 @@ class MetamonAgent(BaseAgent):
     # -- deciding ------------------------------------------------------------------------
 
     async def decide(self, battle: AbstractBattle) -> Decision:
-        from battle.metamon import (
+        from battle.metamon import metamon_state
+        from battle.metamon_actions import (
             NO_ACTION,
             action_index,
             legal_indices,
-            metamon_state,
             order_for_index,
         )
         from training.data import shaped_reward
@@ -488,7 +237,7 @@ class MetamonAgent(BaseAgent):
     ) -> list[tuple[str, float]] | None:
         """The legal actions with the policy's probabilities, best first (for the report)."""
         from agents.base import action_name
-        from battle.metamon import order_for_index
+        from battle.metamon_actions import order_for_index
 
         if logits is None:
             return None

@@ -44,9 +44,9 @@ def main(argv: list[str] | None = None) -> int:
     import numpy as np
     import torch
 
+    from training.checkpoint import load_checkpoint
     from training.data import IndexFilter, build_index, read_entry, shaped_reward
     from training.entities import make_encoder
-    from training.model import load_checkpoint
     from training.tokenizer import Vocabulary
 
     torch.set_num_threads(1)

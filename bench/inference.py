@@ -55,7 +55,7 @@ def make_parser() -> argparse.ArgumentParser:
 
 
 def pct(values: list[float], q: float) -> float:
-    from battle.record import percentile
+    from battle.summary import percentile
 
     result = percentile(values, q)
     return float("nan") if result is None else result
@@ -64,7 +64,8 @@ def pct(values: list[float], q: float) -> float:
 def random_checkpoint(size: str, folder: Path) -> Path:
     import torch
 
-    from training.model import ModelConfig, PolicyModel, save_checkpoint
+    from training.checkpoint import save_checkpoint
+    from training.model import ModelConfig, PolicyModel
     from training.tokenizer import Vocabulary
 
     torch.manual_seed(0)
@@ -83,7 +84,8 @@ async def measure(
     from fixture_battles import decision_points, fixture_paths
 
     from agents.base import is_legal
-    from agents.metamon import Batcher, MetamonAgent
+    from agents.metamon import MetamonAgent
+    from agents.metamon_model import Batcher
 
     # one agent per battle played at once (as the arena has one per side), one model
     agents = [

@@ -34,7 +34,7 @@ def make_parser() -> argparse.ArgumentParser:
 
 
 def pct(values: list[float], q: float) -> float:
-    from battle.record import percentile
+    from battle.summary import percentile
 
     result = percentile(values, q)
     return float("nan") if result is None else result

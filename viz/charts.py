@@ -1,4 +1,7 @@
-"""The report's charts: one function per chart, each returning a plotly Figure.
+"""The run report's charts: one function per chart, each returning a plotly Figure, and
+which of them a report has (`CHARTS`, `charts_for`). A tournament's charts are in
+`viz.tournament_charts`, the teams chart in `viz.team_charts`, their shared style in
+`viz.figures`.
 
 Every function copes with empty input (no finished battle, no decision) by drawing an
 empty chart with a note instead of failing. Text that comes from the run (battle tags,
@@ -13,47 +16,17 @@ from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-import plotly.colors
 import plotly.graph_objects as go
 
-from arena.ratings import Leaderboard
-from battle.record import SIDES, BattleRecord, DecisionRecord, RunRecord, wilson_interval
+from battle.record import SIDES, BattleRecord, DecisionRecord, RunRecord
+from battle.summary import wilson_interval
+from viz.figures import COLORS, figure, note
 from viz.llm import battle_tokens, llm_sides, side_params
-from viz.teams import TeamRow
 
-COLORS = {"p1": "#1f77b4", "p2": "#ff7f0e", "draw": "#9e9e9e", "error": "#d62728"}
 EFFECTIVENESS = (0.0, 0.25, 0.5, 1.0, 2.0, 4.0)
 EFFECTIVENESS_LABELS = ("0", "0.25", "0.5", "1", "2", "4")
 ACTION_KINDS = ("move", "move + tera", "switch", "default")
 MAX_REASONS = 8  # further fallback reasons are grouped as "other"
-MAX_TEAM_LABEL = 40  # longer team names (file paths) keep their end on the chart's axis
-# one color per agent of the teams chart: p1's and p2's colors first, as elsewhere
-AGENT_COLORS = plotly.colors.qualitative.D3
-
-
-def _figure(title: str, **layout: object) -> go.Figure:
-    defaults: dict[str, object] = {
-        "title": {"text": title, "x": 0.02},
-        "template": "plotly_white",
-        "height": 360,
-        "margin": {"l": 60, "r": 20, "t": 50, "b": 50},
-        "legend": {"orientation": "h", "y": -0.2},
-    }
-    return go.Figure(layout={**defaults, **layout})
-
-
-def _note(fig: go.Figure, text: str) -> go.Figure:
-    """Mark an empty chart (axes stay, so the page layout does not jump)."""
-    fig.add_annotation(
-        text=text,
-        showarrow=False,
-        xref="paper",
-        yref="paper",
-        x=0.5,
-        y=0.5,
-        font={"size": 14, "color": "#777"},
-    )
-    return fig
 
 
 def _played(battles: Sequence[BattleRecord]) -> list[BattleRecord]:
@@ -64,13 +37,33 @@ def _by_side(decisions: Sequence[DecisionRecord]) -> dict[str, list[DecisionReco
     return {side: [d for d in decisions if d.side == side] for side in SIDES}
 
 
+def _add_side_bars(
+    fig: go.Figure,
+    side: str,
+    x: Sequence[object],
+    y: Sequence[object],
+    customdata: Sequence[object],
+    hover: str,
+) -> None:
+    """One side's bars, in the side's color and named for it; `hover` is the hover
+    template after the side's name."""
+    fig.add_bar(
+        x=x,
+        y=y,
+        name=side,
+        marker_color=COLORS[side],
+        customdata=customdata,
+        hovertemplate=f"{side} {hover}<extra></extra>",
+    )
+
+
 def win_rate_chart(battles: Sequence[BattleRecord]) -> go.Figure:
     """Share of p1 wins, p2 wins and draws, each with its 95% Wilson interval."""
-    fig = _figure("Outcomes with 95% intervals", yaxis={"range": [0, 1], "tickformat": ".0%"})
+    fig = figure("Outcomes with 95% intervals", yaxis={"range": [0, 1], "tickformat": ".0%"})
     played = _played(battles)
     n = len(played)
     if not n:
-        return _note(fig, "no finished battle")
+        return note(fig, "no finished battle")
     counts = Counter(b.winner for b in played)
     labels, shares, lows, highs, colors = [], [], [], [], []
     for key, label in (("p1", "p1 wins"), ("p2", "p2 wins"), ("draw", "draws")):
@@ -98,11 +91,11 @@ def cumulative_win_rate_chart(battles: Sequence[BattleRecord]) -> go.Figure:
     xaxis: dict[str, object] = {"title": "finished battles", "tickformat": "d"}
     if len(played) <= 10:
         xaxis["dtick"] = 1  # no half battles on the axis
-    fig = _figure(
+    fig = figure(
         "p1 win rate as battles finish", xaxis=xaxis, yaxis={"range": [0, 1], "tickformat": ".0%"}
     )
     if not played:
-        return _note(fig, "no finished battle")
+        return note(fig, "no finished battle")
     xs, rates, lows, highs, tags = [], [], [], [], []
     score = 0.0
     for k, battle in enumerate(played, start=1):
@@ -145,14 +138,14 @@ def outcome_grid_chart(battles: Sequence[BattleRecord], columns: int | None = No
     columns = columns or max(20, math.ceil(math.sqrt(2 * len(battles))))
     rows = max(1, math.ceil(len(battles) / columns))
     size = max(4, min(18, 480 // columns))
-    fig = _figure(
+    fig = figure(
         "Every battle's result",
         height=max(220, 130 + (size + 4) * rows),
         xaxis={"visible": False, "range": [-0.7, columns - 0.3]},
         yaxis={"visible": False, "autorange": "reversed"},
     )
     if not battles:
-        return _note(fig, "no battle")
+        return note(fig, "no battle")
     for key, label in (("p1", "p1 won"), ("p2", "p2 won"), ("draw", "draw"), ("error", "error")):
         cells = [(i, b) for i, b in enumerate(battles) if (b.winner or "error") == key]
         if not cells:
@@ -176,12 +169,12 @@ def outcome_grid_chart(battles: Sequence[BattleRecord], columns: int | None = No
 
 def turns_chart(battles: Sequence[BattleRecord]) -> go.Figure:
     """Histogram of battle length in turns, stacked by who won."""
-    fig = _figure(
+    fig = figure(
         "Turns per battle", barmode="stack", xaxis={"title": "turns"}, yaxis={"title": "battles"}
     )
     played = _played(battles)
     if not played:
-        return _note(fig, "no finished battle")
+        return note(fig, "no finished battle")
     for key, label in (("p1", "p1 won"), ("p2", "p2 won"), ("draw", "draw")):
         turns = [b.turns for b in played if b.winner == key]
         if turns:
@@ -197,10 +190,10 @@ def turns_chart(battles: Sequence[BattleRecord]) -> go.Figure:
 
 def latency_chart(decisions: Sequence[DecisionRecord]) -> go.Figure:
     """Distribution of decision latency per side, on a log scale."""
-    fig = _figure("Decision latency", yaxis={"title": "ms (log scale)", "type": "log"})
+    fig = figure("Decision latency", yaxis={"title": "ms (log scale)", "type": "log"})
     sides = _by_side(decisions)
     if not decisions:
-        return _note(fig, "no decision")
+        return note(fig, "no decision")
     for side, mine in sides.items():
         # a log axis cannot show 0 ms: clamp to a microsecond
         values = [max(d.latency_ms, 0.001) for d in mine]
@@ -216,16 +209,16 @@ def latency_chart(decisions: Sequence[DecisionRecord]) -> go.Figure:
 
 def fallback_chart(decisions: Sequence[DecisionRecord]) -> go.Figure:
     """Share of decisions that fell back per side, stacked by reason."""
-    fig = _figure(
+    fig = figure(
         "Fallback rate", barmode="stack", yaxis={"tickformat": ".0%", "rangemode": "tozero"}
     )
     sides = _by_side(decisions)
     if not decisions:
-        return _note(fig, "no decision")
+        return note(fig, "no decision")
     reasons = Counter(d.fallback_reason or "no reason given" for d in decisions if d.fallback)
     if not reasons:
         fig.add_bar(x=list(sides), y=[0] * len(sides), showlegend=False)
-        return _note(fig, "no fallback")
+        return note(fig, "no fallback")
     top = [reason for reason, _ in reasons.most_common(MAX_REASONS)]
 
     def bucket(d: DecisionRecord) -> str:
@@ -261,10 +254,10 @@ def action_kind(action: str) -> str:
 
 def action_share_chart(decisions: Sequence[DecisionRecord]) -> go.Figure:
     """Share of moves, moves with tera, switches and default orders per side."""
-    fig = _figure("Moves and switches", barmode="stack", yaxis={"tickformat": ".0%"})
+    fig = figure("Moves and switches", barmode="stack", yaxis={"tickformat": ".0%"})
     sides = _by_side(decisions)
     if not decisions:
-        return _note(fig, "no decision")
+        return note(fig, "no decision")
     counts = {side: Counter(action_kind(d.action) for d in mine) for side, mine in sides.items()}
     for kind in ACTION_KINDS:
         ys = [counts[s][kind] / len(sides[s]) if sides[s] else 0.0 for s in sides]
@@ -280,7 +273,7 @@ def action_share_chart(decisions: Sequence[DecisionRecord]) -> go.Figure:
 
 def effectiveness_chart(decisions: Sequence[DecisionRecord]) -> go.Figure:
     """Type effectiveness of the chosen moves against the opponent's active Pokémon."""
-    fig = _figure(
+    fig = figure(
         "Type effectiveness of chosen moves",
         barmode="group",
         xaxis={"title": "multiplier", "type": "category"},
@@ -288,24 +281,24 @@ def effectiveness_chart(decisions: Sequence[DecisionRecord]) -> go.Figure:
     )
     rated = [d for d in decisions if d.effectiveness is not None]
     if not rated:
-        return _note(fig, "no move with a known effectiveness")
+        return note(fig, "no move with a known effectiveness")
     for side, mine in _by_side(rated).items():
         counts = Counter(min(EFFECTIVENESS, key=lambda e: abs(e - d.effectiveness)) for d in mine)
         total = len(mine)
-        fig.add_bar(
+        _add_side_bars(
+            fig,
+            side,
             x=list(EFFECTIVENESS_LABELS),
             y=[counts[e] / total if total else 0 for e in EFFECTIVENESS],
-            name=side,
-            marker_color=COLORS[side],
             customdata=[counts[e] for e in EFFECTIVENESS],
-            hovertemplate=f"{side} ×%{{x}}: %{{y:.1%}} (%{{customdata}} moves)<extra></extra>",
+            hover="×%{x}: %{y:.1%} (%{customdata} moves)",
         )
     return fig
 
 
 def tokens_chart(decisions: Sequence[DecisionRecord]) -> go.Figure:
     """Tokens each language-model side spent per battle, one bar per battle and side."""
-    fig = _figure(
+    fig = figure(
         "Tokens per battle",
         barmode="group",
         xaxis={"title": "battle (in record order)", "tickformat": "d"},
@@ -313,7 +306,7 @@ def tokens_chart(decisions: Sequence[DecisionRecord]) -> go.Figure:
         showlegend=True,  # says which side, even with one
     )
     if not any(d.tokens is not None for d in decisions):
-        return _note(fig, "no token count")
+        return note(fig, "no token count")
     sides = llm_sides(decisions)
     numbers: dict[str, int] = {}  # battle tag -> 1, 2, ... shared by both sides
     for d in decisions:
@@ -323,13 +316,13 @@ def tokens_chart(decisions: Sequence[DecisionRecord]) -> go.Figure:
         fig.update_xaxes(dtick=1)  # no half battles on the axis
     for side in sides:
         per_battle = battle_tokens([d for d in decisions if d.side == side])
-        fig.add_bar(
+        _add_side_bars(
+            fig,
+            side,
             x=[numbers[b.battle_tag] for b in per_battle],
             y=[b.tokens for b in per_battle],
-            name=side,
-            marker_color=COLORS[side],
             customdata=[html.escape(b.battle_tag) for b in per_battle],
-            hovertemplate=f"{side} · %{{customdata}}: %{{y:,}} tokens<extra></extra>",
+            hover="· %{customdata}: %{y:,} tokens",
         )
     return fig
 
@@ -373,139 +366,3 @@ def charts_for(record: RunRecord) -> list[Chart]:
 def build_charts(record: RunRecord) -> list[tuple[str, go.Figure]]:
     """The report's charts for `record`, in page order, as (key, figure)."""
     return [(chart.key, chart.build(record)) for chart in charts_for(record)]
-
-
-# --- tournaments ---------------------------------------------------------------------------
-
-
-def rating_chart(board: Leaderboard) -> go.Figure:
-    """Each agent's rating (best first) with its 95% bootstrap interval as error bars."""
-    fig = _figure(
-        f"Ratings with 95% intervals ({html.escape(board.anchor)} = 1000)",
-        yaxis={"title": "rating"},
-        showlegend=False,
-    )
-    if not board.ratings:
-        return _note(fig, "no agent rated")
-    names = [html.escape(r.agent) for r in board.ratings]
-    fig.add_scatter(
-        x=names,
-        y=[r.rating for r in board.ratings],
-        mode="markers",
-        marker={"size": 11, "color": COLORS["p1"]},
-        error_y={
-            "type": "data",
-            "symmetric": False,
-            "array": [r.ci95[1] - r.rating for r in board.ratings],
-            "arrayminus": [r.rating - r.ci95[0] for r in board.ratings],
-        },
-        customdata=[
-            [r.ci95[0], r.ci95[1], f"{r.wins}-{r.losses}-{r.draws}"] for r in board.ratings
-        ],
-        hovertemplate="%{x}: %{y:.0f} [%{customdata[0]:.0f}, %{customdata[1]:.0f}]"
-        " · W-L-D %{customdata[2]}<extra></extra>",
-    )
-    fig.add_hline(y=1000, line_dash="dot", line_color="#555")
-    return fig
-
-
-def pair_cells(board: Leaderboard) -> list[list[tuple[float, int, int] | None]]:
-    """Row agent against column agent (agents best first): (score, wins, battles), where
-    score counts a draw as half a win; None where the two never met (or on the diagonal)."""
-    names = [r.agent for r in board.ratings]
-    index = {name: i for i, name in enumerate(names)}
-    cells: list[list[tuple[float, int, int] | None]] = [[None] * len(names) for _ in names]
-    for p in board.pairs:
-        if p.a not in index or p.b not in index or not p.battles:
-            continue
-        i, j = index[p.a], index[p.b]
-        cells[i][j] = (p.score_a, p.wins_a, p.battles)
-        cells[j][i] = (1 - p.score_a, p.wins_b, p.battles)
-    return cells
-
-
-def pair_heatmap_chart(board: Leaderboard) -> go.Figure:
-    """Win rate of each row agent against each column agent, with its counts."""
-    names = [html.escape(r.agent) for r in board.ratings]
-    size = max(360, 90 + 60 * len(names))
-    fig = _figure(
-        "Head to head: row agent's win rate against column agent",
-        height=size,
-        xaxis={"title": "opponent", "side": "bottom"},
-        yaxis={"autorange": "reversed"},
-    )
-    if not board.pairs:
-        return _note(fig, "no pair has played")
-    cells = pair_cells(board)
-    z = [[None if c is None else c[0] for c in row] for row in cells]
-    text = [["" if c is None else f"{c[0]:.0%} ({c[1]}/{c[2]})" for c in row] for row in cells]
-    fig.add_heatmap(
-        x=names,
-        y=names,
-        z=z,
-        text=text,
-        texttemplate="%{text}",
-        zmin=0,
-        zmax=1,
-        colorscale="RdBu",
-        colorbar={"title": "win rate", "tickformat": ".0%"},
-        hovertemplate="%{y} vs %{x}: %{text}<extra></extra>",
-        hoverongaps=False,
-    )
-    return fig
-
-
-# --- teams -----------------------------------------------------------------------------------
-
-
-def team_labels(teams: Sequence[str]) -> list[str]:
-    """Axis labels for team names, escaped: a long name (a file path) keeps its end, unless
-    two names would then read alike (the axis would merge them), where all stay whole."""
-    short = [t if len(t) <= MAX_TEAM_LABEL else "…" + t[1 - MAX_TEAM_LABEL :] for t in teams]
-    if len(set(short)) < len(short):
-        short = list(teams)
-    return [html.escape(label) for label in short]
-
-
-def team_win_rate_chart(rows: Sequence[TeamRow], agents: Sequence[str]) -> go.Figure:
-    """Each team's win rate (a draw counts half) with each agent that played it, as
-    horizontal bars with their 95% Wilson intervals; the most played team on top."""
-    fig = _figure(
-        "Win rate by team with 95% intervals",
-        barmode="group",
-        height=max(360, 110 + len(rows) * (14 * max(1, len(agents)) + 18)),
-        margin={"l": 20, "r": 20, "t": 50, "b": 50},
-        xaxis={"range": [0, 1], "tickformat": ".0%", "title": "win rate"},
-        yaxis={"autorange": "reversed", "automargin": True, "type": "category"},
-        showlegend=True,  # says which agent, even with one
-    )
-    if not rows or not agents:
-        return _note(fig, "no finished battle with a team")
-    labels = team_labels([row.team for row in rows])
-    for i, agent in enumerate(agents):
-        rates: list[float | None] = []
-        above: list[float] = []
-        below: list[float] = []
-        hover: list[list[object]] = []
-        for row in rows:
-            score = row.by_agent.get(agent)
-            rate, ci = (score.win_rate, score.ci95) if score else (None, None)
-            rates.append(rate)  # None: this agent never played the team (no bar)
-            above.append(ci[1] - rate if ci and rate is not None else 0.0)
-            below.append(rate - ci[0] if ci and rate is not None else 0.0)
-            wld = f"{score.wins}-{score.losses}-{score.draws}" if score else ""
-            hover.append([html.escape(row.team), wld, *(ci or (None, None))])
-        fig.add_bar(
-            x=rates,
-            y=labels,
-            orientation="h",
-            name=html.escape(agent),
-            marker_color=AGENT_COLORS[i % len(AGENT_COLORS)],
-            error_x={"type": "data", "symmetric": False, "array": above, "arrayminus": below},
-            customdata=hover,
-            hovertemplate="%{customdata[0]} · %{fullData.name}: %{x:.1%}"
-            " [%{customdata[2]:.1%}–%{customdata[3]:.1%}] · W-L-D %{customdata[1]}"
-            "<extra></extra>",
-        )
-    fig.add_vline(x=0.5, line_dash="dot", line_color="#555")
-    return fig

@@ -12,7 +12,8 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from battle.record import SIDES, DecisionRecord, RunRecord, Side, percentile
+from battle.record import SIDES, DecisionRecord, RunRecord, Side
+from battle.summary import percentile
 
 NO_REASON = "no reason given"
 MAX_REASON_ROWS = 20  # further fallback reasons are grouped as "other"

@@ -24,16 +24,12 @@ from battle.record import (
     atomic_write_text,
     load_record,
 )
-from viz.charts import (
-    action_kind,
-    charts_for,
-    pair_heatmap_chart,
-    rating_chart,
-    team_win_rate_chart,
-)
+from viz.charts import action_kind, charts_for
 from viz.llm import LLMSideStats, llm_side_stats
 from viz.replay import Replay, load_replay
+from viz.team_charts import team_win_rate_chart
 from viz.teams import TeamRow, has_teams, team_agents, team_stats
+from viz.tournament_charts import pair_heatmap_chart, rating_chart
 
 log = logging.getLogger(__name__)
 

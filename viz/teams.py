@@ -13,7 +13,8 @@ import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from battle.record import SIDES, BattleRecord, RunSpec, wilson_interval
+from battle.record import SIDES, BattleRecord, RunSpec
+from battle.summary import wilson_interval
 
 log = logging.getLogger(__name__)
 

@@ -13,8 +13,9 @@ from fixture_battles import decision_points, fixture_paths, load_recording
 from agents import metamon, registry
 from agents.base import is_legal
 from agents.metamon import MetamonAgent
-from battle.metamon import N_ACTIONS, action_index, legal_indices
-from training.model import ModelConfig, PolicyModel, save_checkpoint
+from battle.metamon_actions import N_ACTIONS, action_index, legal_indices
+from training.checkpoint import save_checkpoint
+from training.model import ModelConfig, PolicyModel
 from training.tokenizer import Vocabulary
 
 
@@ -132,7 +133,7 @@ def test_same_request_again_replaces_the_turn(checkpoint: Path) -> None:
 
 
 def test_no_action_index_falls_back(checkpoint: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    import battle.metamon as mf
+    import battle.metamon_actions as mf
 
     agent = MetamonAgent(seed=1, arg=str(checkpoint))
     monkeypatch.setattr(mf, "legal_indices", lambda battle: [])
@@ -214,7 +215,7 @@ def test_a_batched_forward_pass_gives_each_battle_its_own_logits(checkpoint: Pat
     """The batcher's one pass over several battles (caches of different lengths,
     right-padded) gives each the logits a pass over it alone gives, and decoding from the
     cache gives the logits of recomputing the whole history."""
-    from agents.metamon import Batcher, Job, load_model
+    from agents.metamon_model import Batcher, Job, load_model
     from battle.metamon import metamon_state
 
     loaded = load_model(checkpoint)

@@ -10,7 +10,8 @@ import time
 import pytest
 
 from agents.base import is_legal
-from agents.search import SearchAgent, Searcher, solve
+from agents.search import SearchAgent
+from agents.search_solver import Searcher, solve
 from battle.model import Battle, Mon, Side, compute_stats, move_data, species_data
 from battle.sets import SetPool
 from battle.state import BattleState
@@ -232,7 +233,8 @@ def test_time_budget_is_honoured(pool):
 
 def test_budget_argument_and_tuning_errors_are_one_line(monkeypatch):
     from agents.registry import UnknownAgentError, preflight
-    from agents.search import DEFAULT_BUDGET_MS, Tuning
+    from agents.search import DEFAULT_BUDGET_MS
+    from agents.search_game import Tuning
 
     assert SearchAgent().budget_ms == DEFAULT_BUDGET_MS
     agent = SearchAgent(arg="40")

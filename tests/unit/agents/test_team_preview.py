@@ -444,7 +444,8 @@ def test_agents_still_decide_in_a_team_format() -> None:
 
 
 def test_metamon_sees_and_can_choose_hidden_power() -> None:
-    from battle.metamon import action_index, metamon_state, order_for_index
+    from battle.metamon import metamon_state
+    from battle.metamon_actions import action_index, order_for_index
 
     battle = old_gen_battle(3)
     (order,) = [o for o in battle.valid_orders if action_name(o) == "move hiddenpowerghost"]

@@ -8,7 +8,8 @@ from pathlib import Path
 import plotly.graph_objects as go
 import pytest
 
-from battle.record import BattleRecord, DecisionRecord, RunRecord, load_record, summarize
+from battle.record import BattleRecord, DecisionRecord, RunRecord, load_record
+from battle.summary import summarize
 from viz import charts
 
 FIXTURE = Path(__file__).resolve().parents[2] / "fixtures" / "viz" / "vizfixture.json"

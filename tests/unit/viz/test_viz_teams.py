@@ -10,18 +10,18 @@ import plotly.offline
 import pytest
 
 from arena.run import finalize
+from battle.journal import Journal
 from battle.record import (
     AgentSpec,
     BattleRecord,
-    Journal,
     RunPaths,
     RunRecord,
     RunSpec,
     load_record,
-    wilson_interval,
 )
+from battle.summary import wilson_interval
 from viz import render_report
-from viz.charts import MAX_TEAM_LABEL, team_labels, team_win_rate_chart
+from viz.team_charts import MAX_TEAM_LABEL, team_labels, team_win_rate_chart
 from viz.teams import TeamScore, has_teams, team_agents, team_stats
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "viz"

@@ -8,9 +8,10 @@ import plotly.offline
 
 from arena.ratings import Leaderboard
 from arena.run import finalize
-from battle.record import AgentSpec, BattleRecord, Journal, RunPaths, RunSpec, load_record
+from battle.journal import Journal
+from battle.record import AgentSpec, BattleRecord, RunPaths, RunSpec, load_record
 from viz import render_report, write_report
-from viz.charts import pair_heatmap_chart, rating_chart
+from viz.tournament_charts import pair_heatmap_chart, rating_chart
 
 EVIL = "<script>alert(1)</script>"
 AGENTS = ["random", "heuristic", EVIL]
