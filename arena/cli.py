@@ -20,8 +20,8 @@ from agents.mistral import MissingKeyError
 from agents.registry import UnknownAgentError
 from arena import server as showdown
 from arena.engines import Engine, ServerEngine, SimEngine
-from arena.match import FormatError, Match, round_robin_pairs
-from arena.plan import RunPlan, RunRequest, plan_run, release_run_id
+from arena.match import FormatError, Tournament
+from arena.plan import RunPlan, RunRequest, pairs_of, plan_run, release_run_id
 from arena.recorder import MatchProgress
 from arena.run import finalize, play_session
 from battle.record import RunRecord, RunRecordError, StorageError, Summary
@@ -217,34 +217,38 @@ def _release(server: showdown.ShowdownServer, keep: bool) -> None:
         )
 
 
-async def _play(plan: RunPlan, engine: Engine) -> None:
-    if plan.spec.agents is not None:
-        return await _play_tournament(plan, engine)
-    spec = plan.spec
-    title = f"{spec.p1.given} vs {spec.p2.given}"
-    progress = Progress(
+def _progress(bar_width: int | None = None) -> Progress:
+    return Progress(
         TextColumn("[bold]{task.description}"),
-        BarColumn(),
+        BarColumn(bar_width=bar_width),
         MofNCompleteColumn(),
         TextColumn("{task.fields[score]}"),
         TimeElapsedColumn(),
         console=console,
-        transient=False,
     )
-    task = progress.add_task(title, total=spec.n, completed=plan.done, score="")
 
-    def on_start(match: Match) -> None:
-        names = match.usernames
-        console.print(
-            f"Run [bold]{spec.run_id}[/] on {engine.description}: {spec.n - plan.done} "
-            f"battles, {spec.concurrency} at a time ({names['p1']} vs {names['p2']})"
-        )
+
+async def _play(plan: RunPlan, engine: Engine) -> None:
+    """Play the session with its face: a match's one bar and score by side, or a round
+    robin's overall bar and a row per pair."""
+    if plan.spec.agents is not None:
+        return await _play_tournament(plan, engine)
+    spec = plan.spec
+    progress = _progress()
+    task = progress.add_task(
+        f"{spec.p1.given} vs {spec.p2.given}", total=spec.n, completed=plan.done, score=""
+    )
+    console.print(
+        f"Run [bold]{spec.run_id}[/] on {engine.description}: {plan.remaining} battles, "
+        f"{spec.concurrency} at a time"
+    )
+
+    def on_start(tournament: Tournament) -> None:
         if spec.move_delay > 0 and engine.watch_url:
-            url = engine.watch_url
+            url, user = engine.watch_url, tournament.usernames(plan.order[0], 0)["p1"]
             console.print(
-                f"Watch live: open [link={url}]{url}[/link], "
-                f"then 'Watch a battle' (or look up user '{names['p1']}'); battle rooms are "
-                "printed as they start."
+                f"Watch live: open [link={url}]{url}[/link], then 'Watch a battle' (or look "
+                f"up user '{user}'); battle rooms are printed as they start."
             )
 
     seen: set[str] = set()
@@ -280,21 +284,16 @@ def pair_score(pair: tuple[str, str], tally: list[int]) -> str:
 async def _play_tournament(plan: RunPlan, engine: Engine) -> None:
     spec = plan.spec
     assert spec.agents is not None and plan.order is not None
-    names = [a.given for a in spec.agents]
-    pairs = round_robin_pairs(names)
+    pairs = pairs_of(spec)
     left = dict.fromkeys(pairs, 0)
     for p1, p2 in plan.order:
         left[(p1, p2) if (p1, p2) in left else (p2, p1)] += 1
-    progress = Progress(
-        TextColumn("[bold]{task.description}"),
-        BarColumn(bar_width=24),
-        MofNCompleteColumn(),
-        TextColumn("{task.fields[score]}"),
-        TimeElapsedColumn(),
-        console=console,
-    )
+    progress = _progress(bar_width=24)
     overall = progress.add_task(
-        f"{len(names)} agents, {len(pairs)} pairs", total=plan.total, completed=plan.done, score=""
+        f"{len(spec.agents)} agents, {len(pairs)} pairs",
+        total=plan.total,
+        completed=plan.done,
+        score="",
     )
     rows = {
         pair: progress.add_task(
@@ -303,7 +302,7 @@ async def _play_tournament(plan: RunPlan, engine: Engine) -> None:
         for pair in pairs
     }
     console.print(
-        f"Round robin [bold]{spec.run_id}[/] on {engine.description}: {len(names)} agents, "
+        f"Round robin [bold]{spec.run_id}[/] on {engine.description}: {len(spec.agents)} agents, "
         f"{spec.n} battles per pair, {plan.remaining} to play, {spec.concurrency} at a time"
     )
 

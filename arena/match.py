@@ -1,8 +1,12 @@
-"""Matches and round robins: N battles between agents on an engine, journaled as they end.
+"""Round robins, and a match as a round robin of one pair: N battles per pair on an
+engine, journaled as they end.
 
-The players (`arena.player`) decide on poke-env's loop thread, where the recorder
-(`arena.recorder`) journals each battle as it ends. The caller's loop only watches: it
-reports progress, notices a dead engine and ends battles that ran past their timeout.
+A run's entrants are its agents: a round robin's agents as given, or a match's two
+sides ("p1", "p2": a match keeps its sides, and may put one agent on both). `schedule`
+orders the battles, `Tournament` plays them in lanes of two players. The players
+(`arena.player`) decide on poke-env's loop thread, where the recorder (`arena.recorder`)
+journals each battle as it ends. The caller's loop only watches: it reports progress,
+notices a dead engine and ends battles that ran past their timeout.
 """
 
 from __future__ import annotations
@@ -11,8 +15,8 @@ import asyncio
 import logging
 import re
 import secrets
-from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from poke_env.ps_client import AccountConfiguration
 
@@ -21,12 +25,11 @@ from arena.engines import Engine, Lane, Pairing
 from arena.player import ArenaPlayer, MatchConfig, end_overdue_battles
 from arena.recorder import MatchProgress, Recorder
 from arena.teams import TeamPlan
-from battle.record import SIDES, Journal, RunPaths, Side
+from battle.journal import Journal
+from battle.record import SIDES, RunPaths, Side
 
 if TYPE_CHECKING:
     import random
-
-    from poke_env.teambuilder import Teambuilder
 
 log = logging.getLogger(__name__)
 
@@ -61,25 +64,24 @@ def round_robin_pairs(agent_names: list[str]) -> list[Pairing]:
 
 
 def schedule(
-    agent_names: list[str], n: int, done: dict[Pairing, int] | None = None
+    pairs: list[Pairing], n: int, done: dict[Pairing, int] | None = None, swap_sides: bool = True
 ) -> list[Pairing]:
-    """The battles a round robin still has to play, in the order they should start.
+    """The battles still to play, in the order they should start.
 
-    Every pair (a, b), a listed before b, gets `n` battles: a is p1 in ceil(n/2) of them
-    and b in the rest. `done` counts the battles already played per pairing (a resume).
-    Each pair's battles alternate sides, and the pairs take turns, so every pair makes
-    progress from the start instead of one pair after another.
+    Every pair (a, b) gets `n` battles. With `swap_sides` (a round robin), a is p1 in
+    ceil(n/2) of them and b in the rest, and each pair's battles alternate sides; without
+    (a match), a is always p1. `done` counts the battles already played per pairing (a
+    resume). The pairs take turns, so every pair makes progress from the start instead of
+    one pair after another.
     """
     done = done or {}
     queues: list[list[Pairing]] = []
-    for a, b in round_robin_pairs(agent_names):
-        left = {
-            (a, b): max(0, (n + 1) // 2 - done.get((a, b), 0)),
-            (b, a): max(0, n // 2 - done.get((b, a), 0)),
-        }
+    for a, b in pairs:
+        wanted = {(a, b): (n + 1) // 2, (b, a): n // 2} if swap_sides else {(a, b): n}
+        left = {pairing: max(0, count - done.get(pairing, 0)) for pairing, count in wanted.items()}
         queue: list[Pairing] = []
         while any(left.values()):
-            for pairing in ((a, b), (b, a)):
+            for pairing in left:
                 if left[pairing]:
                     queue.append(pairing)
                     left[pairing] -= 1
@@ -91,11 +93,15 @@ def schedule(
 
 
 class Tournament:
-    """Plays a round robin's battles (`order`, from `schedule`) on one engine, all pairs
-    sharing `config.concurrency` battle slots, journaling each battle with its agents.
+    """Plays a run's battles (`order`, from `schedule`) on one engine, all pairs sharing
+    `config.concurrency` battle slots, journaling each battle as it ends.
 
-    Each agent is built once and plays in every lane it is part of; agents keep their
-    per-battle state by battle tag.
+    `agents` holds one agent per entrant, built once: it plays in every lane it is part
+    of and keeps its per-battle state by battle tag. A lane is two players for one
+    pairing; an engine opens lanes as the schedule needs them (`Engine.run_schedule`).
+    `pairs` (a round robin's, as `round_robin_pairs` gives them): each battle's record
+    names the agents on its sides, and progress is tallied per pair; a match (no `pairs`)
+    names its agents once, in its spec, and counts wins per side.
     """
 
     def __init__(
@@ -103,13 +109,13 @@ class Tournament:
         agents: dict[str, Agent],
         rngs: dict[str, random.Random],
         order: list[Pairing],
-        pairs: list[Pairing],
         config: MatchConfig,
         engine: Engine,
         journal: Journal,
         paths: RunPaths,
         team_plan: TeamPlan | None = None,
         teachers: dict[Side, Agent] | None = None,
+        pairs: list[Pairing] | None = None,
     ):
         self.agents = agents
         self.rngs = rngs
@@ -118,29 +124,36 @@ class Tournament:
         self.team_plan = team_plan  # team formats: the teams of each battle of `order`
         self.config = config
         self.engine = engine
+        self.named = pairs is not None
         self.recorder = Recorder(journal, paths, config.session)
-        self.recorder.pairs = {pair: [0, 0, 0, 0] for pair in pairs}
+        self.recorder.pairs = {pair: [0, 0, 0, 0] for pair in pairs or []}
         self.lanes: list[Lane] = []
         self._tag = secrets.token_hex(1)
         engine.keep_inputlogs(paths, self.recorder.writer.submit)
 
+    def usernames(self, pairing: Pairing, lane: int) -> dict[Side, str]:
+        """The Showdown users of the `lane`-th lane opened (0 first), if it plays `pairing`."""
+        tag = f"{self._tag}{lane:02x}"
+        return {
+            side: showdown_username(self.agents[key].name, side, tag)
+            for side, key in zip(SIDES, pairing, strict=True)
+        }
+
     def _open_lane(self, pairing: Pairing) -> Lane:
-        names: dict[Side, str] = {"p1": pairing[0], "p2": pairing[1]}
-        tag = f"{self._tag}{len(self.lanes):02x}"
+        keys: dict[Side, str] = {"p1": pairing[0], "p2": pairing[1]}
         players = make_players(
-            {side: self.agents[names[side]] for side in SIDES},
-            {side: self.rngs[names[side]] for side in SIDES},
-            {side: showdown_username(names[side], side, tag) for side in SIDES},
+            {side: self.agents[keys[side]] for side in SIDES},
+            {side: self.rngs[keys[side]] for side in SIDES},
+            self.usernames(pairing, len(self.lanes)),
             self.recorder,
             self.config,
             self.engine,
-            concurrency=1,
-            names=names,
+            names=keys if self.named else None,
             teachers=self.teachers,
         )
         lane = Lane(pairing, players)
         self.lanes.append(lane)
-        log.debug("opened lane %s: %s vs %s", tag, *pairing)
+        log.debug("opened lane %d: %s vs %s", len(self.lanes) - 1, *pairing)
         return lane
 
     def _all_players(self) -> dict[str, ArenaPlayer]:
@@ -151,65 +164,40 @@ class Tournament:
         on_progress: Callable[[MatchProgress], None] | None = None,
         poll_s: float = 0.25,
     ) -> MatchProgress:
-        """Play every scheduled battle; raise ServerError if the engine dies."""
-
-        def watch() -> None:
-            self.engine.check(self._all_players())  # type: ignore[arg-type]
-            for lane in list(self.lanes):
-                end_overdue_battles(lane.players["p1"], self.recorder, self.config)
-
-        return await _drive(
-            self.engine,
-            lambda: self.engine.run_schedule(
-                self.order, self._open_lane, self.config, self.team_plan
-            ),
-            watch,
-            self._all_players,
-            self.recorder,
-            len(self.order),
-            on_progress,
-            poll_s,
-        )
-
-
-async def _drive(
-    engine: Engine,
-    start: Callable[[], Awaitable[None]],
-    watch: Callable[[], None],
-    players: Callable[[], dict[Any, ArenaPlayer]],
-    recorder: Recorder,
-    total: int,
-    on_progress: Callable[[MatchProgress], None] | None,
-    poll_s: float,
-) -> MatchProgress:
-    """Run `start()`'s battles on `engine`, reporting progress and calling `watch()` (engine
-    health, overdue battles) every `poll_s` until they end; the engine is always closed.
-    A battle that could not be journaled (disk full) stops the run with its StorageError:
-    the battles after it could not be kept either."""
-    battles: asyncio.Future[None] | None = None
-    try:
-        await engine.start()
-        battles = asyncio.ensure_future(start())
-        while not battles.done():
-            await asyncio.wait({battles}, timeout=poll_s)
-            if on_progress is not None:
-                on_progress(recorder.progress(total))
-            if recorder.storage_error is not None:
-                raise recorder.storage_error
-            if not battles.done():
-                watch()
-        battles.result()
-    finally:
-        if battles is not None and not battles.done():
-            battles.cancel()
-        await engine.close(players())
-        recorder.close()  # the files of every finished battle are on disk (a moment's wait)
-    if recorder.storage_error is not None:
-        raise recorder.storage_error
-    progress = recorder.progress(total)
-    if on_progress is not None:
-        on_progress(progress)
-    return progress
+        """Play every scheduled battle, reporting progress and watching the engine (its
+        health, overdue battles) every `poll_s` until they end; the engine is always
+        closed. Raises ServerError if the engine dies (finished battles are kept); a
+        battle that could not be journaled (disk full) stops the run with its
+        StorageError: the battles after it could not be kept either."""
+        recorder, engine, total = self.recorder, self.engine, len(self.order)
+        battles: asyncio.Future[None] | None = None
+        try:
+            await engine.start()
+            battles = asyncio.ensure_future(
+                engine.run_schedule(self.order, self._open_lane, self.config, self.team_plan)
+            )
+            while not battles.done():
+                await asyncio.wait({battles}, timeout=poll_s)
+                if on_progress is not None:
+                    on_progress(recorder.progress(total))
+                if recorder.storage_error is not None:
+                    raise recorder.storage_error
+                if not battles.done():
+                    engine.check(self._all_players())  # type: ignore[arg-type]
+                    for lane in list(self.lanes):
+                        end_overdue_battles(lane.players["p1"], recorder, self.config)
+            battles.result()
+        finally:
+            if battles is not None and not battles.done():
+                battles.cancel()
+            await engine.close(self._all_players())  # type: ignore[arg-type]
+            recorder.close()  # the files of every finished battle are on disk (a moment's wait)
+        if recorder.storage_error is not None:
+            raise recorder.storage_error
+        progress = recorder.progress(total)
+        if on_progress is not None:
+            on_progress(progress)
+        return progress
 
 
 def make_players(
@@ -219,13 +207,11 @@ def make_players(
     recorder: Recorder,
     config: MatchConfig,
     engine: Engine,
-    concurrency: int,
     names: dict[Side, str] | None = None,
-    teams: dict[Side, Teambuilder] | None = None,
     teachers: dict[Side, Agent] | None = None,
 ) -> dict[Side, ArenaPlayer]:
-    """Both sides' players for a match or a tournament lane, attached to `engine`;
-    `teachers` (`--teacher`) label each side's trajectories."""
+    """Both sides' players of a lane (one battle at a time on the server engine),
+    attached to `engine`; `teachers` (`--teacher`) label each side's trajectories."""
     quiet = logging.getLogger().getEffectiveLevel() > logging.DEBUG
     players = {
         side: ArenaPlayer(
@@ -239,75 +225,10 @@ def make_players(
             account_configuration=AccountConfiguration(usernames[side], None),
             battle_format=config.battle_format,
             log_level=logging.WARNING if quiet else logging.DEBUG,
-            **engine.player_kwargs(concurrency),
-            **({} if teams is None else {"team": teams[side]}),
+            **engine.player_kwargs(),
         )
         for side in SIDES
     }
     for side, player in players.items():
         engine.attach(side, player)
     return players
-
-
-class Match:
-    """Plays `config.n` battles between two agents on an engine, journaling each one."""
-
-    def __init__(
-        self,
-        agents: dict[Side, Agent],
-        rngs: dict[Side, random.Random],
-        config: MatchConfig,
-        engine: Engine,
-        journal: Journal,
-        paths: RunPaths,
-        team_plan: TeamPlan | None = None,
-        teachers: dict[Side, Agent] | None = None,
-    ):
-        self.config = config
-        self.engine = engine
-        self.team_plan = team_plan
-        self.recorder = Recorder(journal, paths, config.session)
-        tag = secrets.token_hex(2)
-        # Team formats: an engine that takes teams from the players' teambuilders has them.
-        builders = None if team_plan is None else engine.teambuilders(team_plan)
-        self.players = make_players(
-            agents,
-            rngs,
-            {side: showdown_username(agents[side].name, side, tag) for side in SIDES},
-            self.recorder,
-            config,
-            engine,
-            concurrency=config.concurrency,
-            teams=builders,
-            teachers=teachers,
-        )
-        engine.keep_inputlogs(paths, self.recorder.writer.submit)
-
-    @property
-    def usernames(self) -> dict[Side, str]:
-        return {side: p.username for side, p in self.players.items()}
-
-    async def play(
-        self,
-        on_progress: Callable[[MatchProgress], None] | None = None,
-        poll_s: float = 0.25,
-    ) -> MatchProgress:
-        """Play every battle; raise ServerError if the engine dies (finished ones are kept)."""
-
-        def watch() -> None:
-            self.engine.check(self.players)
-            self._end_overdue_battles()
-
-        return await _drive(
-            self.engine,
-            lambda: self.engine.run(self.players, self.config, self.team_plan),
-            watch,
-            lambda: self.players,
-            self.recorder,
-            self.config.n,
-            on_progress,
-            poll_s,
-        )
-
-    def _end_overdue_battles(self) -> None:
-        end_overdue_battles(self.players["p1"], self.recorder, self.config)

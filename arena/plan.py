@@ -21,7 +21,7 @@ from typing import Any
 import agents
 from arena import __version__
 from arena.engines import Pairing
-from arena.match import check_format, schedule
+from arena.match import check_format, round_robin_pairs, schedule
 from arena.server import showdown_version
 from arena.teams import (
     GENERATED,
@@ -32,6 +32,7 @@ from arena.teams import (
     validate_teams,
     write_generated,
 )
+from battle.journal import read_journal
 from battle.record import (
     DEFAULT_BATTLE_TIMEOUT_S,
     DEFAULT_DECISION_TIMEOUT_S,
@@ -43,7 +44,6 @@ from battle.record import (
     RunSpec,
     Side,
     load_record,
-    read_journal,
 )
 
 log = logging.getLogger(__name__)
@@ -80,8 +80,8 @@ class RunPlan:
     spec: RunSpec
     session: int
     done: int  # battles already journaled (resume)
-    # Tournaments: the battles still to play, in starting order (see match.schedule).
-    order: list[Pairing] | None = None
+    # The battles still to play, in starting order, as pairings of entrants (`pairs_of`).
+    order: list[Pairing]
     # Team formats: each side's candidate teams, validated (None: a random-battle format).
     teams: dict[Side, list[Team]] | None = None
 
@@ -95,9 +95,7 @@ class RunPlan:
 
     @property
     def remaining(self) -> int:
-        if self.order is not None:
-            return len(self.order)
-        return max(0, self.spec.n - self.done)
+        return len(self.order)
 
 
 def _slug(name: str, width: int) -> str:
@@ -177,14 +175,27 @@ def check_includes(paths: list[str]) -> list[str]:
     return [str(path) for path in paths]
 
 
-def tournament_done(battles: list[BattleRecord]) -> dict[Pairing, int]:
-    """Battles journaled so far per pairing (p1 agent, p2 agent)."""
+def pairs_of(spec: RunSpec) -> list[Pairing]:
+    """A run's pairs of entrants: a round robin's pairs of agents (as given), or a match's
+    one pair of sides (a match is a round robin of one pair, its sides fixed)."""
+    if spec.agents is None:
+        return [("p1", "p2")]
+    return round_robin_pairs([a.given for a in spec.agents])
+
+
+def done_of(spec: RunSpec, battles: list[BattleRecord]) -> dict[Pairing, int]:
+    """Battles journaled so far per pairing of entrants (p1's, p2's)."""
     done: dict[Pairing, int] = {}
     for b in battles:
-        if b.p1_agent is not None and b.p2_agent is not None:
-            key = (b.p1_agent, b.p2_agent)
-            done[key] = done.get(key, 0) + 1
+        key = ("p1", "p2") if spec.agents is None else (b.p1_agent, b.p2_agent)
+        if None not in key:
+            done[key] = done.get(key, 0) + 1  # type: ignore[index]
     return done
+
+
+def order_of(spec: RunSpec, battles: list[BattleRecord]) -> list[Pairing]:
+    """The battles a run still has to play (all of them for a new run), in starting order."""
+    return schedule(pairs_of(spec), spec.n, done_of(spec, battles), spec.agents is not None)
 
 
 def check_move_delay(move_delay: float, engine: str) -> None:
@@ -200,13 +211,11 @@ def check_resumed_n(n: int | None, old: RunSpec, battles: list[BattleRecord]) ->
     robin); fewer than the run's own n is said, not done silently."""
     if n is None or n == old.n:
         return
-    if old.agents is None:
-        played, what = len(battles), "battles"
-    else:
-        pairs: dict[frozenset[str], int] = {}
-        for (a, b), count in tournament_done(battles).items():
-            pairs[frozenset((a, b))] = pairs.get(frozenset((a, b)), 0) + count
-        played, what = max(pairs.values(), default=0), "battles of one pair"
+    pairs: dict[frozenset[str], int] = {}
+    for (a, b), count in done_of(old, battles).items():
+        pairs[frozenset((a, b))] = pairs.get(frozenset((a, b)), 0) + count
+    played = max(pairs.values(), default=0)
+    what = "battles" if old.agents is None else "battles of one pair"
     if n < played:
         raise ValueError(
             f"--n {n} is fewer than the {played} {what} this run has already played: "
@@ -334,79 +343,105 @@ def plan_run(request: RunRequest) -> RunPlan:
         raise ValueError("--include adds battles to a tournament's ratings: use it with --agents")
     include = check_includes(request.include or [])
     if request.resume:
-        paths = resolve_resume(request.resume, request.output_dir)
-        contents = read_journal(paths.journal)
-        old = contents.spec
-        if include and old.agents is None:
-            raise ValueError("--include adds battles to a tournament's ratings, not to a match")
-        if old.agents is not None:
-            for agent in old.agents:
-                agents.preflight(agent.given)
-        else:
-            for side in SIDES:
-                agents.preflight(getattr(old, side).given)
-        check_resumed_n(request.n, old, contents.battles)
-        teacher = check_teacher(request.teacher, trajectories or old.save_trajectories)
-        if teacher is None and old.teacher is not None:
-            agents.preflight(old.teacher.given)
-        spec = RunSpec(
-            **{
-                **old.__dict__,
-                "n": request.n or old.n,
-                "started_at": time.time(),
-                "finished_at": None,
-                "versions": versions(),
-                "engine": request.engine or old.engine,
-                "save_trajectories": trajectories or old.save_trajectories,
-                "teacher": teacher or old.teacher,
-                "include": list(dict.fromkeys([*(old.include or []), *include])) or None,
-            }
-        )
-        check_move_delay(spec.move_delay, spec.engine)
-        order = None
-        if spec.agents is not None:
-            names = [a.given for a in spec.agents]
-            order = schedule(names, spec.n, tournament_done(contents.battles))
-        if any(getattr(request, flag) is not None for flag in ("team1", "team2", "teams")):
-            raise ValueError("--resume plays the run's own teams: leave out the team options")
-        if spec.agents is None:
-            teams = side_teams(spec.format, spec.team1, spec.team2)
-        else:
-            teams = side_teams(spec.format, spec.teams, spec.teams)
-        return RunPlan(
-            paths,
-            spec,
-            session=len(contents.specs),
-            done=len(contents.battles),
-            order=order,
-            teams=teams,
-        )
+        return _plan_resume(request, request.resume, trajectories, include)
+    return _plan_new(request, trajectories, include, teacher)
+
+
+def _plan_resume(
+    request: RunRequest, target: str, trajectories: str | None, include: list[str]
+) -> RunPlan:
+    """The next session of the run `target` names: its own spec, with what a resume may
+    change (n, engine, trajectories, teacher, included runs)."""
+    paths = resolve_resume(target, request.output_dir)
+    contents = read_journal(paths.journal)
+    old = contents.spec
+    if include and old.agents is None:
+        raise ValueError("--include adds battles to a tournament's ratings, not to a match")
+    for agent in old.agents or [old.p1, old.p2]:
+        agents.preflight(agent.given)
+    check_resumed_n(request.n, old, contents.battles)
+    teacher = check_teacher(request.teacher, trajectories or old.save_trajectories)
+    if teacher is None and old.teacher is not None:
+        agents.preflight(old.teacher.given)
+    spec = RunSpec(
+        **{
+            **old.__dict__,
+            "n": request.n or old.n,
+            "started_at": time.time(),
+            "finished_at": None,
+            "versions": versions(),
+            "engine": request.engine or old.engine,
+            "save_trajectories": trajectories or old.save_trajectories,
+            "teacher": teacher or old.teacher,
+            "include": list(dict.fromkeys([*(old.include or []), *include])) or None,
+        }
+    )
+    check_move_delay(spec.move_delay, spec.engine)
+    if any(getattr(request, flag) is not None for flag in ("team1", "team2", "teams")):
+        raise ValueError("--resume plays the run's own teams: leave out the team options")
+    if spec.agents is None:
+        teams = side_teams(spec.format, spec.team1, spec.team2)
+    else:
+        teams = side_teams(spec.format, spec.teams, spec.teams)
+    return RunPlan(
+        paths,
+        spec,
+        session=len(contents.specs),
+        done=len(contents.battles),
+        order=order_of(spec, contents.battles),
+        teams=teams,
+    )
+
+
+def _plan_new(
+    request: RunRequest, trajectories: str | None, include: list[str], teacher: AgentSpec | None
+) -> RunPlan:
+    """A new run: its format and agents checked, its id claimed, its teams drawn up."""
     check_format(request.battle_format)
     check_team_options(request.battle_format, request)
     if request.agents is not None:
-        return _plan_tournament(request, trajectories, include, teacher)
-    parsed = {side: agents.preflight(getattr(request, side)) for side in SIDES}
+        names = check_agent_list(request.agents)
+        if request.move_delay > 0:
+            raise ValueError("--move-delay is for watching one match: use --p1/--p2, not --agents")
+        label = tournament_label(names)
+    else:
+        names = [agents.preflight(getattr(request, side)).given for side in SIDES]
+        label = match_label(*names)
     seed = request.seed if request.seed is not None else random.SystemRandom().randrange(2**31)
-    run_id = claim_run_id(match_label(request.p1, request.p2), request.output_dir)
-    with _released_on_error(request.output_dir, run_id):
-        paths = RunPaths(request.output_dir, run_id)
-        with team_options(request.battle_format, paths, seed) as option:
+    run_id = claim_run_id(label, request.output_dir)
+    paths = RunPaths(request.output_dir, run_id)
+    with (
+        _released_on_error(request.output_dir, run_id),
+        team_options(request.battle_format, paths, seed) as option,
+    ):
+        if request.agents is not None:  # every agent draws from one pool
+            team1 = team2 = option(request.teams)
+        else:
             team1 = option(request.team1 if request.team1 is not None else request.teams)
             team2 = option(request.team2 if request.team2 is not None else request.teams)
-            teams = side_teams(request.battle_format, team1, team2)
-    spec = _new_spec(
-        request,
-        run_id,
-        seed,
-        trajectories,
-        p1=AgentSpec(given=parsed["p1"].given, resolved=parsed["p1"].given),
-        p2=AgentSpec(given=parsed["p2"].given, resolved=parsed["p2"].given),
-        concurrency=1 if request.move_delay > 0 else request.concurrency,
-        team1=team1,
-        team2=team2,
-        teacher=teacher,
-    )
-    return RunPlan(RunPaths(request.output_dir, run_id), spec, session=0, done=0, teams=teams)
+        teams = side_teams(request.battle_format, team1, team2)
+    fields: dict[str, Any]
+    if request.agents is not None:
+        everyone = ",".join(names)
+        fields = {
+            "p1": AgentSpec(given=everyone, resolved=everyone),
+            "p2": AgentSpec(given=everyone, resolved=everyone),
+            "agents": [AgentSpec(given=name, resolved=name) for name in names],
+            "include": include or None,
+            "teams": team1,
+        }
+    else:
+        fields = {
+            **{
+                side: AgentSpec(given=name, resolved=name)
+                for side, name in zip(SIDES, names, strict=True)
+            },
+            "concurrency": 1 if request.move_delay > 0 else request.concurrency,
+            "team1": team1,
+            "team2": team2,
+        }
+    spec = _new_spec(request, run_id, seed, trajectories, teacher=teacher, **fields)
+    return RunPlan(paths, spec, session=0, done=0, order=order_of(spec, []), teams=teams)
 
 
 @contextlib.contextmanager
@@ -438,36 +473,3 @@ def _new_spec(
         "save_trajectories": trajectories,
     }
     return RunSpec(**{**settings, **fields})
-
-
-def _plan_tournament(
-    request: RunRequest, trajectories: str | None, include: list[str], teacher: AgentSpec | None
-) -> RunPlan:
-    names = check_agent_list(request.agents or [])
-    if request.move_delay > 0:
-        raise ValueError("--move-delay is for watching one match: use --p1/--p2, not --agents")
-    seed = request.seed if request.seed is not None else random.SystemRandom().randrange(2**31)
-    run_id = claim_run_id(tournament_label(names), request.output_dir)
-    with (
-        _released_on_error(request.output_dir, run_id),
-        team_options(request.battle_format, RunPaths(request.output_dir, run_id), seed) as option,
-    ):
-        pool = option(request.teams)
-        teams = side_teams(request.battle_format, pool, pool)  # every agent draws from one pool
-    everyone = AgentSpec(given=",".join(names), resolved=",".join(names))
-    spec = _new_spec(
-        request,
-        run_id,
-        seed,
-        trajectories,
-        p1=everyone,
-        p2=AgentSpec(given=everyone.given, resolved=everyone.resolved),
-        agents=[AgentSpec(given=name, resolved=name) for name in names],
-        include=include or None,
-        teams=pool,
-        teacher=teacher,
-    )
-    order = schedule(names, spec.n)
-    return RunPlan(
-        RunPaths(request.output_dir, run_id), spec, session=0, done=0, order=order, teams=teams
-    )

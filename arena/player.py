@@ -30,15 +30,15 @@ from agents.base import (
     team_preview_message,
 )
 from arena.recorder import Recorder
-from arena.teams import PlanTeambuilder, Team, team_name
+from arena.teams import Team, team_name
 from arena.trajectories import TrajectoryRecorder
+from battle.observe import move_effectiveness
 from battle.record import (
     DEFAULT_BATTLE_TIMEOUT_S,
     DEFAULT_DECISION_TIMEOUT_S,
     DecisionRecord,
     Side,
 )
-from battle.state import move_effectiveness
 
 if TYPE_CHECKING:
     import random
@@ -51,7 +51,9 @@ log = logging.getLogger(__name__)
 
 @dataclass
 class MatchConfig:
-    n: int
+    """How a session's battles are played (its spec's settings, for the players and the
+    engine)."""
+
     battle_format: str = "gen9randombattle"
     concurrency: int = 4
     move_delay: float = 0.0
@@ -97,7 +99,7 @@ class ArenaPlayer(Player):
             else TrajectoryRecorder(config.trajectories_dir, labelled=teacher is not None)
         )
         self.teacher = teacher if self.trajectories is not None else None
-        # Server engine, tournaments: the team of the one battle this player's lane plays.
+        # Server engine: the team of the one battle this player's lane plays.
         self.current_team: Team | None = None
         self._finished_at: dict[str, float] = {}  # recorded battles, until forgotten
         super().__init__(**kwargs)
@@ -112,10 +114,7 @@ class ArenaPlayer(Player):
         """Server engine, team formats: record which of the side's teams this battle got."""
         if self.side in self.recorder.teams.get(battle.battle_tag, {}):
             return
-        builder = self._team
-        if isinstance(builder, PlanTeambuilder):
-            self.recorder.note_team(battle.battle_tag, self.side, builder.identify(battle))
-        elif self.current_team is not None:
+        if self.current_team is not None:
             self.recorder.note_team(battle.battle_tag, self.side, team_name(self.current_team))
 
     def teampreview(self, battle: AbstractBattle) -> str | Awaitable[str]:

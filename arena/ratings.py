@@ -48,7 +48,7 @@ from typing import Any
 
 import numpy as np
 
-from battle.record import wilson_interval
+from battle.summary import wilson_interval
 
 log = logging.getLogger(__name__)
 

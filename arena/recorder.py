@@ -16,10 +16,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from battle.journal import Journal
 from battle.record import (
     BattleRecord,
     DecisionRecord,
-    Journal,
     RunPaths,
     Side,
     StorageError,

@@ -19,100 +19,57 @@ from typing import Any
 
 import agents
 from agents.base import Agent
-from arena.engines import Engine, Pairing
-from arena.match import Match, Tournament, round_robin_pairs
-from arena.plan import RunPlan, versions
+from arena.engines import Engine
+from arena.match import Tournament
+from arena.plan import RunPlan, pairs_of, versions
 from arena.player import MatchConfig
 from arena.ratings import Game, Leaderboard, rate
 from arena.recorder import MatchProgress
-from arena.teams import (
-    Team,
-    TeamPlan,
-    pick,
-)
+from arena.teams import team_plan
+from battle.journal import Journal, JournalContents, build_record, read_journal
 from battle.record import (
     SIDES,
     AgentSpec,
     BattleRecord,
-    Journal,
-    JournalContents,
     RunPaths,
     RunRecord,
     RunRecordError,
     RunSpec,
-    Side,
-    build_record,
     load_record,
-    read_journal,
     write_record,
 )
 
 log = logging.getLogger(__name__)
 
 
-def _same_pool(teams: dict[Side, list[Team]]) -> bool:
-    p1, p2 = ([team.path.resolve() for team in teams[side]] for side in SIDES)
-    return p1 == p2
-
-
-def team_plan(teams: dict[Side, list[Team]], seed: int | None, session: int, n: int) -> TeamPlan:
-    """The teams of the session's next `n` battles, drawn from the run's seed.
-
-    When both sides draw from the same pool, battles come in pairs that swap the two teams
-    drawn (battle 2k+1 gives each agent the team the other had in battle 2k): a strong
-    draw helps both agents alike, so team luck cancels out of the comparison. Otherwise
-    each side draws from its own teams for every battle."""
-    rng = random.Random(f"teams-{seed}-{session}")
-    if not _same_pool(teams):
-        return [{side: pick(teams[side], rng) for side in SIDES} for _ in range(n)]
-    plan: TeamPlan = []
-    while len(plan) < n:
-        a, b = pick(teams["p1"], rng), pick(teams["p1"], rng)
-        plan.extend([{"p1": a, "p2": b}, {"p1": b, "p2": a}])
-    return plan[:n]
-
-
-def tournament_team_plan(
-    order: list[Pairing], pool: list[Team], seed: int | None, session: int
-) -> TeamPlan:
-    """The teams of each battle of a round robin's `order`, drawn from the run's seed.
-
-    The k-th battle with a on p1 (b on p2) and the k-th with b on p1 (a on p2) get the same
-    two teams on the same sides, so each agent of the pair plays both teams of the draw
-    (sides and teams both swap): a strong team helps both agents of the pair alike."""
-    rng = random.Random(f"teams-{seed}-{session}")
-    rounds: dict[frozenset[str], list[dict[Side, Team]]] = {}
-    seen: dict[Pairing, int] = {}
-    plan: TeamPlan = []
-    for pairing in order:
-        k = seen[pairing] = seen.get(pairing, -1) + 1
-        draws = rounds.setdefault(frozenset(pairing), [])
-        while len(draws) <= k:
-            draws.append({side: pick(pool, rng) for side in SIDES})
-        plan.append(draws[k])
-    return plan
-
-
-def agent_seed(seed: int | None, index: int, session: int) -> int | None:
-    """Each agent of each session of a tournament gets its own stream."""
+def entrant_seed(seed: int | None, index: int, session: int, stride: int) -> int | None:
+    """Each entrant (agent or side) of each session gets its own stream, reproducible from
+    the run's seed: `seed * stride + index * 100 + session`."""
     if seed is None:
         return None
-    return seed * 100_000 + index * 100 + session
+    return seed * stride + index * 100 + session
 
 
-def side_seed(seed: int | None, side: str, session: int) -> int | None:
-    """Each side of each session gets its own stream, reproducible from the run's seed."""
-    if seed is None:
-        return None
-    return seed * 1000 + SIDES.index(side) * 100 + session  # type: ignore[arg-type]
+def entrants(spec: RunSpec, session: int) -> list[tuple[str, AgentSpec, int | None]]:
+    """What a session builds, as (key, agent, seed): a round robin's agents keyed as
+    given, each built once for all its pairs; a match's two sides keyed "p1" and "p2"
+    (one agent may play both, as two instances). The strides keep each kind's streams
+    apart, and as they were when runs were first recorded."""
+    if spec.agents is None:
+        return [
+            (side, getattr(spec, side), entrant_seed(spec.seed, i, session, 1000))
+            for i, side in enumerate(SIDES)
+        ]
+    return [
+        (a.given, a, entrant_seed(spec.seed, i, session, 100_000))
+        for i, a in enumerate(spec.agents)
+    ]
 
 
 def teacher_seed(seed: int | None, side: str, session: int) -> int | None:
     """Each side's teacher (`--teacher`) of each session gets its own stream, apart from
-    the sides' own (`side_seed`) and the agents' of a tournament (`agent_seed`)."""
-    if seed is None:
-        return None
-    return seed * 1000 + 500 + SIDES.index(side) * 100 + session  # type: ignore[arg-type]
+    the entrants' (`entrants`): the sides' streams, 500 further on."""
+    return entrant_seed(seed, 5 + SIDES.index(side), session, 1000)  # type: ignore[arg-type]
 
 
 def _teachers(spec: RunSpec, session: int) -> list[tuple[str, AgentSpec, int | None]]:
@@ -123,10 +80,9 @@ def _teachers(spec: RunSpec, session: int) -> list[tuple[str, AgentSpec, int | N
     return [(side, spec.teacher, teacher_seed(spec.seed, side, session)) for side in SIDES]
 
 
-def _match_config(spec: RunSpec, n: int, session: int) -> MatchConfig:
-    """The engine's settings for `n` battles of a session of the run `spec` describes."""
+def _match_config(spec: RunSpec, session: int) -> MatchConfig:
+    """The players' and the engine's settings for a session of the run `spec` describes."""
     return MatchConfig(
-        n=n,
         battle_format=spec.format,
         concurrency=spec.concurrency,
         move_delay=spec.move_delay,
@@ -182,67 +138,33 @@ async def play_session(
     plan: RunPlan,
     engine: Engine,
     on_progress: Callable[[MatchProgress], None] | None = None,
-    on_start: Callable[[Match], None] | None = None,
+    on_start: Callable[[Tournament], None] | None = None,
 ) -> MatchProgress:
-    """Play the battles the run still misses; every finished one is journaled at once."""
-    if plan.spec.agents is not None:
-        return await _play_tournament(plan, engine, on_progress)
+    """Play the battles the run still misses (`plan.order`); every finished one is
+    journaled at once."""
     spec = plan.spec
-    sides = [
-        (side, getattr(spec, side), side_seed(spec.seed, side, plan.session)) for side in SIDES
-    ]
     teaching = _agents(_teachers(spec, plan.session))
-    async with _agents(sides) as (built, rngs), teaching as (teachers, _):
+    async with _agents(entrants(spec, plan.session)) as (built, rngs), teaching as (teachers, _):
         journal = Journal(plan.paths.journal)
         try:
             journal.write_spec(session_spec(spec, engine, built, teachers))
-            config = _match_config(spec, plan.remaining, plan.session)
-            plan_teams = None
-            if plan.teams is not None:
-                plan_teams = team_plan(plan.teams, spec.seed, plan.session, plan.remaining)
-            match = Match(
-                built, rngs, config, engine, journal, plan.paths, plan_teams, teachers or None
-            )
-            if on_start is not None:
-                on_start(match)
-            return await match.play(on_progress)
-        finally:
-            journal.close()
-
-
-async def _play_tournament(
-    plan: RunPlan,
-    engine: Engine,
-    on_progress: Callable[[MatchProgress], None] | None = None,
-) -> MatchProgress:
-    spec = plan.spec
-    assert spec.agents is not None and plan.order is not None
-    names = [a.given for a in spec.agents]
-    each = [  # each agent built once, for all its pairs
-        (a.given, a, agent_seed(spec.seed, i, plan.session)) for i, a in enumerate(spec.agents)
-    ]
-    teaching = _agents(_teachers(spec, plan.session))
-    async with _agents(each) as (built, rngs), teaching as (teachers, _):
-        journal = Journal(plan.paths.journal)
-        try:
-            journal.write_spec(session_spec(spec, engine, built, teachers))
-            config = _match_config(spec, len(plan.order), plan.session)
-            pairs = round_robin_pairs(names)
             teams = None
             if plan.teams is not None:
-                teams = tournament_team_plan(plan.order, plan.teams["p1"], spec.seed, plan.session)
+                teams = team_plan(plan.order, plan.teams, spec.seed, plan.session)
             tournament = Tournament(
                 built,
                 rngs,
                 plan.order,
-                pairs,
-                config,
+                _match_config(spec, plan.session),
                 engine,
                 journal,
                 plan.paths,
                 teams,
                 teachers=teachers or None,
+                pairs=None if spec.agents is None else pairs_of(spec),
             )
+            if on_start is not None:
+                on_start(tournament)
             return await tournament.play(on_progress)
         finally:
             journal.close()

@@ -42,8 +42,7 @@ class SimulatorPool:
         self.processes = processes or default_simulators()
         self._procs: list[asyncio.subprocess.Process] = []
         self._readers: list[asyncio.Task[None]] = []
-        self._players: dict[str, Player] = {}
-        self._battle_players: dict[str, Mapping[str, Player]] = {}  # per tag (tournaments)
+        self._battle_players: dict[str, Mapping[str, Player]] = {}  # per tag: its two players
         self._started: set[tuple[str, str]] = set()
         self._ended: dict[str, asyncio.Future[None]] = {}
         self._load: Counter[int] = Counter()
@@ -63,13 +62,8 @@ class SimulatorPool:
         return bool(self._procs) and all(p.returncode is None for p in self._procs)
 
     def attach(self, side: str, player: Player) -> None:
-        """Route `player`'s outgoing messages to the simulator instead of a websocket."""
-        self._players[side] = player
-        self.route(side, player)
-
-    def route(self, side: str, player: Player) -> None:
-        """Send what `player` says (as `side`) to the simulator; `play(players=...)` says
-        which battles it plays."""
+        """Send what `player` says (as `side`) to the simulator instead of a websocket;
+        `play(players=...)` says which battles it plays."""
 
         async def send_message(message: str, room: str = "", message_2: str | None = None):
             await self._send_from(side, message, room)
@@ -97,12 +91,12 @@ class SimulatorPool:
         tags: list[str],
         battle_format: str,
         concurrency: int,
-        players: Mapping[str, Mapping[str, Player]] | None = None,
+        players: Mapping[str, Mapping[str, Player]],
     ) -> None:
         """Play one battle per tag, `concurrency` at a time, started in the order given;
-        `players` maps a tag to its two (routed) players, by default the attached ones."""
+        `players` maps a tag to its two (attached) players."""
         slots = asyncio.Semaphore(concurrency)
-        self._battle_players.update(players or {})
+        self._battle_players.update(players)
 
         async def one(tag: str) -> None:
             async with slots:
@@ -120,7 +114,7 @@ class SimulatorPool:
         teams = self.teams.pop(tag, {})
         names = {
             side: {"name": p.username, **({"team": teams[side]} if side in teams else {})}
-            for side, p in self._players_of(tag).items()
+            for side, p in self._battle_players[tag].items()
         }
         await self._write(proc_index, {"id": tag, "start": {"formatid": battle_format}, **names})
         try:
@@ -129,9 +123,6 @@ class SimulatorPool:
             self._load[proc_index] -= 1
             self._ended.pop(tag, None)
             self._home.pop(tag, None)
-
-    def _players_of(self, tag: str) -> Mapping[str, Player]:
-        return self._battle_players.get(tag, self._players)
 
     async def _send_from(self, side: str, message: str, room: str) -> None:
         """What a poke-env player would send to the server, translated for the simulator."""
@@ -182,7 +173,7 @@ class SimulatorPool:
             log.exception("could not keep the input log of %s", tag)
 
     def _deliver(self, tag: str, side: str, data: str) -> None:
-        player = self._players_of(tag)[side]
+        player = self._battle_players[tag][side]
         if (tag, side) not in self._started:
             # poke-env creates its battle object on the server's room-init line.
             self._started.add((tag, side))

@@ -25,19 +25,14 @@ import os
 import random
 import re
 import subprocess
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
 
-from poke_env.data.normalize import to_id_str
-from poke_env.teambuilder import ConstantTeambuilder, Teambuilder
+from poke_env.teambuilder import ConstantTeambuilder
 
 from arena import server as showdown
-from battle.record import Side, atomic_write_text
-
-if TYPE_CHECKING:
-    from poke_env.battle.abstract_battle import AbstractBattle
+from battle.record import SIDES, Side, atomic_write_text
 
 log = logging.getLogger(__name__)
 
@@ -318,10 +313,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     return 0
 
 
-if __name__ == "__main__":
-    raise SystemExit(main())
-
-
 # --- teams in battles ---------------------------------------------------------------------
 
 TeamPlan = list[dict[Side, Team]]  # the teams of each battle to play, in order
@@ -340,67 +331,39 @@ def packed(team: Team) -> str:
     return ConstantTeambuilder(team.text).yield_team()
 
 
-def _set_keys(species: str, item: str | None, moves: Iterable[str]) -> set[str]:
-    """What identifies a set among a side's teams: its species, item and moves (as ids)."""
-    keys = {f"species:{to_id_str(species)}"}
-    if item:
-        keys.add(f"{to_id_str(species)}@{to_id_str(item)}")
-    keys.update(f"{to_id_str(species)}:{_move_key(move)}" for move in moves)
-    return keys
+def _same_pool(teams: dict[Side, list[Team]]) -> bool:
+    p1, p2 = ([team.path.resolve() for team in teams[side]] for side in SIDES)
+    return p1 == p2
 
 
-def _move_key(move: str) -> str:
-    # Requests name Hidden Power with its type and power ("hiddenpowerfire60"), team
-    # files with its type only ("Hidden Power [Fire]"): compare the type.
-    return re.sub(r"^(hiddenpower[a-z]*?)\d*$", r"\1", to_id_str(move))
+def team_plan(
+    order: list[tuple[str, str]], teams: dict[Side, list[Team]], seed: int | None, session: int
+) -> TeamPlan:
+    """The teams of each battle of `order` (pairings of entrants, as `arena.match.schedule`
+    gives them), drawn from the run's seed.
+
+    When both sides draw from one pool, a pair's battles come in twos that share a draw of
+    two teams, so each agent of the pair plays both teams: in a round robin the second
+    battle of the two has the agents' sides swapped and keeps the teams on their sides; in
+    a match (sides fixed) it swaps the teams. A strong draw helps both agents alike, so
+    team luck cancels out of the comparison. Otherwise (a match with --team1/--team2) each
+    side draws from its own teams for every battle."""
+    rng = random.Random(f"teams-{seed}-{session}")
+    if not _same_pool(teams):
+        return [{side: pick(teams[side], rng) for side in SIDES} for _ in order]
+    waiting: dict[frozenset[str], tuple[str, dict[Side, Team]]] = {}  # pair: (its p1, draw)
+    plan: TeamPlan = []
+    for p1, p2 in order:
+        pair = frozenset((p1, p2))
+        if pair not in waiting:
+            draw = {side: pick(teams["p1"], rng) for side in SIDES}
+            waiting[pair] = (p1, draw)
+            plan.append(draw)
+            continue
+        first_p1, draw = waiting.pop(pair)
+        plan.append(draw if p1 != first_p1 else {"p1": draw["p2"], "p2": draw["p1"]})
+    return plan
 
 
-def _team_keys(builder: ConstantTeambuilder) -> set[str]:
-    keys: set[str] = set()
-    for mon in builder.team:
-        keys |= _set_keys(mon.species or mon.nickname or "", mon.item, mon.moves or ())
-    return keys
-
-
-def _battle_keys(battle: AbstractBattle) -> set[str]:
-    keys: set[str] = set()
-    for mon in battle.team.values():
-        item = mon.item if mon.item not in (None, "", "unknown_item") else None
-        keys |= _set_keys(mon.species, item, mon.moves)
-    return keys
-
-
-class PlanTeambuilder(Teambuilder):
-    """A side's teams for the server engine: the k-th team asked for is the side's team of
-    the k-th battle of the plan (poke-env asks once per challenge sent or accepted).
-
-    Battles start concurrently, so which battle got which team is read back from the
-    battle itself: the player's own sets (species, items and moves, from Showdown's
-    requests) name the team among the side's candidates (`identify`)."""
-
-    def __init__(self, teams: list[Team]):
-        self.teams = teams
-        self._builders = {id(t): ConstantTeambuilder(t.text) for t in teams}
-        self._keys = {id(t): _team_keys(self._builders[id(t)]) for t in teams}
-        self._next = 0
-
-    def yield_team(self) -> str:
-        team = self.teams[self._next % len(self.teams)]
-        self._next += 1
-        return self._builders[id(team)].yield_team()
-
-    def identify(self, battle: AbstractBattle) -> str | None:
-        """The name of the candidate whose sets match the battle's own team best."""
-        own = _battle_keys(battle)
-        if not own:
-            return None
-        candidates = list(dict.fromkeys(self.teams))
-        scores = [len(own & self._keys[id(t)]) for t in candidates]
-        best = max(scores)
-        found = [t for t, score in zip(candidates, scores, strict=True) if score == best]
-        if len({team_name(t) for t in found}) > 1:
-            log.warning(
-                "%s: teams %s have the same sets; recording the first",
-                battle.battle_tag, ", ".join(team_name(t) for t in found),
-            )  # fmt: skip
-        return team_name(found[0])
+if __name__ == "__main__":
+    raise SystemExit(main())

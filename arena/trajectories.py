@@ -11,7 +11,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from battle.metamon import NO_ACTION, action_index, metamon_state, opponent_name
+from battle.metamon import metamon_state, opponent_name
+from battle.metamon_actions import NO_ACTION, action_index
 from battle.trajectory import TrajectoryFile, write_trajectory
 
 if TYPE_CHECKING:

@@ -1,12 +1,13 @@
 """Engines: where battles are played. One protocol (`Engine`), one module per engine:
 
 - `server` (`ServerEngine`): a Showdown server through poke-env's websocket players;
-  battles can be watched in a browser (`watch_url`), teams come from the players'
-  teambuilders;
+  battles can be watched in a browser (`watch_url`); a lane of two logged-in players
+  plays one battle at a time, and gets each battle's teams before it;
 - `sim` (`SimEngine`): Showdown's simulator in Node processes (`arena.simulator`), no
-  server; faster, nothing to watch, each battle's input log kept next to its replay.
+  server; faster, nothing to watch, each battle's teams sent in its `>player` lines and
+  its input log kept next to its replay.
 
-The arena asks an engine what it can do (`watch_url`, `teambuilders`, `keep_inputlogs`)
+The arena asks an engine what it can do (`watch_url`, `keep_inputlogs`)
 instead of asking which engine it is.
 """
 

@@ -7,8 +7,6 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:
-    from poke_env.teambuilder import Teambuilder
-
     from arena.player import ArenaPlayer, MatchConfig
     from arena.teams import TeamPlan
     from battle.record import RunPaths, Side
@@ -18,7 +16,8 @@ Pairing = tuple[str, str]  # (agent on p1, agent on p2), agents as given
 
 @dataclass
 class Lane:
-    """Two players, one per side, for one pairing; the server engine opens several."""
+    """Two players, one per side, for one pairing: the server engine opens one per
+    battle it plays at once, the sim engine one per pairing."""
 
     pairing: Pairing
     players: dict[Side, ArenaPlayer]
@@ -32,13 +31,8 @@ class Engine(Protocol):
     description: str  # for people and run records: the server's address, the processes
     watch_url: str | None  # where a person can watch battles live (None: nowhere)
 
-    def player_kwargs(self, concurrency: int) -> dict:
+    def player_kwargs(self) -> dict:
         """poke-env Player arguments for this engine's players."""
-        ...
-
-    def teambuilders(self, team_plan: TeamPlan) -> dict[Side, Teambuilder] | None:
-        """The players' teambuilders for a match with a team plan, or None when the
-        engine hands each battle its teams itself (in `run`)."""
         ...
 
     def attach(self, side: Side, player: ArenaPlayer) -> None: ...
@@ -50,12 +44,6 @@ class Engine(Protocol):
 
     async def start(self) -> None: ...
 
-    async def run(
-        self, players: dict[Side, ArenaPlayer], config: MatchConfig, team_plan: TeamPlan | None
-    ) -> None:
-        """Play `config.n` battles between the two players."""
-        ...
-
     async def run_schedule(
         self,
         order: list[Pairing],
@@ -63,7 +51,9 @@ class Engine(Protocol):
         config: MatchConfig,
         team_plan: TeamPlan | None,
     ) -> None:
-        """Play one battle per entry of `order` (a round robin), in that order."""
+        """Play one battle per entry of `order`, started in that order, at most
+        `config.concurrency` at once, in lanes `lane_for` opens; battle i gets the teams
+        `team_plan[i]` (team formats)."""
         ...
 
     def check(self, players: dict[str, ArenaPlayer]) -> None:

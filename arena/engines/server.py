@@ -14,12 +14,10 @@ from websockets.exceptions import ConnectionClosed
 
 from arena.engines.base import Lane, Pairing
 from arena.server import AUTH_URL, ServerError, ShowdownServer
-from arena.teams import PlanTeambuilder, TeamPlan
-from battle.record import SIDES, RunPaths, Side
+from arena.teams import TeamPlan
+from battle.record import RunPaths, Side
 
 if TYPE_CHECKING:
-    from poke_env.teambuilder import Teambuilder
-
     from arena.player import ArenaPlayer, MatchConfig
 
 log = logging.getLogger(__name__)
@@ -38,15 +36,12 @@ class ServerEngine:
     def watch_url(self) -> str:
         return self.server.browser_url
 
-    def player_kwargs(self, concurrency: int) -> dict:
+    def player_kwargs(self) -> dict:
+        # A lane plays one battle at a time (see `run_schedule`).
         return {
             "server_configuration": ServerConfiguration(self.server.url, AUTH_URL),
-            "max_concurrent_battles": concurrency,
+            "max_concurrent_battles": 1,
         }
-
-    def teambuilders(self, team_plan: TeamPlan) -> dict[Side, Teambuilder]:
-        """Each side's teambuilder hands out its plan's teams, in the plan's order."""
-        return {side: PlanTeambuilder([t[side] for t in team_plan]) for side in SIDES}
 
     def attach(self, side: Side, player: ArenaPlayer) -> None:
         pass
@@ -56,16 +51,6 @@ class ServerEngine:
 
     async def start(self) -> None:
         pass
-
-    async def run(
-        self,
-        players: dict[Side, ArenaPlayer],
-        config: MatchConfig,
-        team_plan: TeamPlan | None = None,
-    ) -> None:
-        """Play `config.n` battles; the players' teambuilders (see `Match`) bring the teams."""
-        with self._server_gone():
-            await players["p1"].battle_against(players["p2"], n_battles=config.n)
 
     def _gone(self) -> ServerError:
         return ServerError(

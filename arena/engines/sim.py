@@ -16,7 +16,6 @@ from battle.record import RunPaths, Side, StorageError
 
 if TYPE_CHECKING:
     from arena.player import ArenaPlayer, MatchConfig
-    from arena.recorder import Recorder
 
 
 def inputlog_path(paths: RunPaths, battle_tag: str) -> Path:
@@ -35,12 +34,9 @@ class SimEngine:
     name = "sim"
     watch_url = None  # nothing to watch: no server
 
-    def player_kwargs(self, concurrency: int) -> dict:
+    def player_kwargs(self) -> dict:
         # The pool decides how many battles run at once; poke-env must not hold any back.
         return {"start_listening": False, "max_concurrent_battles": 0}
-
-    def teambuilders(self, team_plan: TeamPlan) -> None:
-        return None  # each battle's teams go in its `>player` lines (`run`)
 
     def attach(self, side: Side, player: ArenaPlayer) -> None:
         self.pool.attach(side, player)
@@ -65,27 +61,6 @@ class SimEngine:
     async def start(self) -> None:
         await run_in_poke_loop(self.pool.start())
 
-    async def run(
-        self,
-        players: dict[Side, ArenaPlayer],
-        config: MatchConfig,
-        team_plan: TeamPlan | None = None,
-    ) -> None:
-        """Play `config.n` battles; battle i gets the teams `team_plan[i]` (team formats),
-        sent packed in its `>player` lines, and recorded under its tag."""
-        base = f"battle-{config.battle_format}-{secrets.token_hex(3)}"
-        tags = [f"{base}{i}" for i in range(config.n)]
-        if team_plan is not None:
-            self._give_teams(tags, team_plan, players["p1"].recorder)
-        await run_in_poke_loop(self.pool.play(tags, config.battle_format, config.concurrency))
-
-    def _give_teams(self, tags: list[str], team_plan: TeamPlan, recorder: Recorder) -> None:
-        """Battle `tags[i]` gets the teams `team_plan[i]`, packed into its `>player` lines."""
-        for tag, teams in zip(tags, team_plan, strict=True):
-            self.pool.teams[tag] = {side: packed(team) for side, team in teams.items()}
-            for side, team in teams.items():
-                recorder.note_team(tag, side, team_name(team))
-
     async def run_schedule(
         self,
         order: list[Pairing],
@@ -100,9 +75,10 @@ class SimEngine:
         lanes = {pairing: lane_for(pairing) for pairing in dict.fromkeys(order)}
         base = f"battle-{config.battle_format}-{secrets.token_hex(3)}"
         players = {f"{base}{i}": lanes[pairing].players for i, pairing in enumerate(order)}
-        if team_plan is not None:
-            recorder = next(iter(lanes.values())).players["p1"].recorder
-            self._give_teams(list(players), team_plan, recorder)
+        for tag, teams in zip(players, team_plan or [], strict=False):
+            self.pool.teams[tag] = {side: packed(team) for side, team in teams.items()}
+            for side, team in teams.items():
+                players[tag][side].recorder.note_team(tag, side, team_name(team))
         await run_in_poke_loop(
             self.pool.play(list(players), config.battle_format, config.concurrency, players)
         )

@@ -9,7 +9,8 @@ from arena.engines.sim import inputlog_path
 from arena.plan import RunRequest, plan_run
 from arena.run import finalize, play_session
 from battle.record import load_record
-from finetune.dataset import Rerunner, _rerun_check
+from finetune.pairs import _rerun_check
+from finetune.rerun import Rerunner
 
 
 async def test_sim_engine_saves_input_logs_that_rerun_the_battles(tmp_path):

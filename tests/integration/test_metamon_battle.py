@@ -9,7 +9,8 @@ import torch
 from arena.engines import ServerEngine
 from arena.plan import RunRequest, plan_run
 from arena.run import finalize, play_session
-from training.model import ModelConfig, PolicyModel, save_checkpoint
+from training.checkpoint import save_checkpoint
+from training.model import ModelConfig, PolicyModel
 from training.tokenizer import Vocabulary
 
 

@@ -6,8 +6,7 @@ from pathlib import Path
 
 from main_cli import played, run_main
 
-from arena.run import team_plan
-from arena.teams import bundled_pool, team_name
+from arena.teams import bundled_pool, team_name, team_plan
 from battle.record import load_record
 
 REPO = Path(__file__).resolve().parents[2]
@@ -33,7 +32,7 @@ def check(record_path: Path) -> list[tuple[str | None, str | None]]:
 def planned(seed: int, n: int) -> list[tuple[str, str]]:
     """The battles' teams the run's seed draws: pairs with the two teams swapped."""
     pool = bundled_pool("gen9ou")
-    plan = team_plan({"p1": pool, "p2": pool}, seed, 0, n)
+    plan = team_plan([("p1", "p2")] * n, {"p1": pool, "p2": pool}, seed, 0)
     return sorted((team_name(b["p1"]), team_name(b["p2"])) for b in plan)
 
 
@@ -53,7 +52,7 @@ def test_a_team_file_is_played_and_recorded(tmp_path: Path) -> None:
 
 def test_gen9ou_on_the_server_records_both_teams(showdown_server, tmp_path: Path) -> None:
     teams = check(play(tmp_path, "--server", showdown_server.url))
-    assert sorted(teams) == planned(7, 2)  # read back from each battle's own sets
+    assert sorted(teams) == planned(7, 2)  # each lane's players are given their battle's teams
 
 
 def round_robin(tmp_path: Path, fmt: str, agents: str, *args: str) -> list:

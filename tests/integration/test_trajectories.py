@@ -18,7 +18,7 @@ from poke_env.player.battle_order import DefaultBattleOrder
 from agents import BaseAgent, Decision, registry
 from agents.registry import UnknownAgentError
 from arena.engines import ServerEngine, SimEngine
-from arena.match import Match
+from arena.match import Tournament
 from arena.plan import RunRequest, plan_run
 from arena.run import finalize, play_session
 from battle.metamon import EXTENSION_STATE_FIELDS, STATE_FIELDS
@@ -33,10 +33,11 @@ NAME = re.compile(
 
 
 def check_trajectories(
-    folder: Path, record: RunRecord, usernames: dict[str, str], labelled: bool = False
+    folder: Path, record: RunRecord, users: dict[str, str], labelled: bool = False
 ) -> None:
     """Two files per battle, one per side, from that side's view, loading back whole;
-    `labelled` (--teacher): with `played_actions`, as long as `actions`."""
+    `users` names each player's side (user id: side); `labelled` (--teacher): with
+    `played_actions`, as long as `actions`."""
     files = sorted((folder / record.spec.format).iterdir())
     assert all(not f.name.startswith(".") for f in files), "a temporary file was left"
     by_battle: dict[str, dict[str, Path]] = defaultdict(dict)
@@ -45,15 +46,14 @@ def check_trajectories(
         assert match, path.name
         by_battle[match["id"]][match["p1"]] = path
     assert len(files) == 2 * len(record.battles)
-    users = {side: to_id_str(name) for side, name in usernames.items()}
     for battle in record.battles:
         assert battle.error is None
-        sides = by_battle[battle_id_for(record.spec.format, battle.battle_tag)]
-        assert set(sides) == set(users.values()), (battle.battle_tag, sides)
-        for side, user in users.items():
-            path = sides[user]
+        players = by_battle[battle_id_for(record.spec.format, battle.battle_tag)]
+        assert sorted(users[user] for user in players) == ["p1", "p2"], (battle.battle_tag, players)
+        for user, path in players.items():
+            side = users[user]
             match = NAME.fullmatch(path.name)
-            assert match and match["p2"] == users["p2" if side == "p1" else "p1"]
+            assert match and users[match["p2"]] != side and match["p2"] in players
             won = battle.winner == side
             assert match["result"] == ("WIN" if won else "LOSS")  # a tie: LOSS for both
             data = read_trajectory(path)
@@ -78,16 +78,14 @@ def check_trajectories(
 
 
 async def _session(request: RunRequest, engine) -> tuple[RunRecord, dict[str, str]]:
+    """The session's record, and the side of each user (by id) that played in it."""
     plan = plan_run(request)
-    names: dict[str, str] = {}
-
-    def on_start(match: Match) -> None:
-        names.update(match.usernames)
-
-    await play_session(plan, engine, on_start=on_start)
+    started: list[Tournament] = []
+    await play_session(plan, engine, on_start=started.append)
     record = finalize(plan.paths, finished=True)
     assert record is not None
-    return record, names
+    lanes = [lane.players for lane in started[0].lanes]
+    return record, {to_id_str(p.username): side for lane in lanes for side, p in lane.items()}
 
 
 async def test_server_engine_writes_both_sides(showdown_server, tmp_path):
@@ -232,7 +230,6 @@ async def test_teacher_labels_both_sides_on_the_sim_engine(tmp_path):
     assert record.spec.teacher == AgentSpec(given="max-damage", resolved="max-damage")
     # The record stays the players': one decision per step (check_trajectories), theirs.
     check_trajectories(folder, record, names, labelled=True)
-    users = {to_id_str(name): side for side, name in names.items()}
     differ = 0
     for trajectories in labelled(folder).values():
         for data in trajectories:
@@ -243,11 +240,11 @@ async def test_teacher_labels_both_sides_on_the_sim_engine(tmp_path):
                 differ += teacher != played
     assert differ > 0  # max-damage does not play like random
     for battle in record.battles:
-        for user, side in users.items():
+        tag = battle_id_for(record.spec.format, battle.battle_tag)
+        for path in folder.rglob(f"{tag}_Unrated_*.json.lz4"):
+            side = names[NAME.fullmatch(path.name)["p1"]]  # type: ignore[index]
             decisions = [d for d in record.decisions
                          if d.battle_tag == battle.battle_tag and d.side == side]  # fmt: skip
-            tag = battle_id_for(record.spec.format, battle.battle_tag)
-            (path,) = folder.rglob(f"{tag}_Unrated_{user}_*.json.lz4")
             check_played(read_trajectory(path), decisions)
 
 
@@ -261,11 +258,12 @@ async def test_a_teacher_like_the_player_agrees_with_it_on_the_server_engine(
     record, names = await _session(request, ServerEngine(showdown_server))
     check_trajectories(folder, record, names, labelled=True)
     files = labelled(folder)
-    (own,) = files[to_id_str(names["p1"])]
+    user = {side: user for user, side in names.items()}  # one battle: one lane, one user a side
+    (own,) = files[user["p1"]]
     both = [(a, p) for a, p in zip(own["actions"], own["played_actions"], strict=True)
             if a >= 0 and p >= 0]  # fmt: skip
     assert both and all(a == p for a, p in both), both
-    (other,) = files[to_id_str(names["p2"])]
+    (other,) = files[user["p2"]]
     assert other["actions"] != other["played_actions"]  # the heuristic is not random
 
 

@@ -46,7 +46,7 @@ async def test_a_websocket_closing_under_poke_env_is_the_servers_one_line_error(
 
     from websockets.exceptions import ConnectionClosedError
 
-    from arena.engines import ServerEngine
+    from arena.engines import Lane, ServerEngine
     from arena.server import ServerError
 
     class Closing:
@@ -54,6 +54,10 @@ async def test_a_websocket_closing_under_poke_env_is_the_servers_one_line_error(
             raise ConnectionClosedError(None, None)
 
     engine = ServerEngine(types.SimpleNamespace(url="ws://127.0.0.1:1"))  # type: ignore[arg-type]
-    players = {"p1": Closing(), "p2": Closing()}
+
+    def lane_for(pairing):
+        return Lane(pairing, {"p1": Closing(), "p2": Closing()})  # type: ignore[dict-item]
+
+    config = types.SimpleNamespace(concurrency=1)
     with pytest.raises(ServerError, match="stopped answering"):
-        await engine.run(players, types.SimpleNamespace(n=1))  # type: ignore[arg-type]
+        await engine.run_schedule([("p1", "p2")], lane_for, config)  # type: ignore[arg-type]

@@ -19,7 +19,7 @@ from arena.ratings import (
     fit_bradley_terry,
     rate,
 )
-from battle.record import wilson_interval
+from battle.summary import wilson_interval
 
 TRUE_ELO = {"a1000": 1000.0, "b1100": 1100.0, "c1200": 1200.0, "d1350": 1350.0, "e1500": 1500.0}
 

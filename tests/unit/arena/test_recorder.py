@@ -11,7 +11,8 @@ from types import SimpleNamespace
 import pytest
 
 from arena.recorder import Recorder
-from battle.record import Journal, RunPaths, StorageError
+from battle.journal import Journal
+from battle.record import RunPaths, StorageError
 
 
 def journaled(paths: RunPaths) -> list[dict]:

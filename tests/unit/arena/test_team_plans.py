@@ -1,30 +1,19 @@
-"""Which team each battle gets: seeded draws, paired swaps, round robins, and reading the
-team back from a battle on the server engine."""
+"""Which team each battle gets: seeded draws, paired swaps, matches and round robins."""
 
 from __future__ import annotations
 
 import collections
 from pathlib import Path
-from types import SimpleNamespace
 
 import pytest
-from poke_env.battle.pokemon import Pokemon
 from poke_env.teambuilder import ConstantTeambuilder
 
-from arena.match import schedule
+from arena.match import round_robin_pairs, schedule
 from arena.plan import RunRequest, plan_run
-from arena.run import team_plan, tournament_team_plan
-from arena.teams import (
-    TEAMS_DIR,
-    PlanTeambuilder,
-    Team,
-    TeamError,
-    _move_key,
-    bundled_pool,
-    team_name,
-)
+from arena.teams import TEAMS_DIR, Team, TeamError, bundled_pool, team_name, team_plan
 
 POOL = bundled_pool("gen9ou")
+MATCH = [("p1", "p2")]  # a match's one pairing: its entrants are its sides
 
 
 def names(plan: list[dict[str, Team]]) -> list[tuple[str, str]]:
@@ -32,25 +21,25 @@ def names(plan: list[dict[str, Team]]) -> list[tuple[str, str]]:
 
 
 def test_one_pool_for_both_sides_pairs_battles_with_the_teams_swapped() -> None:
-    plan = names(team_plan({"p1": POOL, "p2": POOL}, seed=3, session=0, n=9))
+    plan = names(team_plan(MATCH * 9, {"p1": POOL, "p2": POOL}, seed=3, session=0))
     assert len(plan) == 9
     for k in range(0, 8, 2):
         assert plan[k + 1] == plan[k][::-1]  # each agent plays both teams of the draw
     assert len(set(plan[0::2])) > 1  # the draws differ from pair to pair
-    assert plan == names(team_plan({"p1": POOL, "p2": POOL}, seed=3, session=0, n=9))
-    assert plan != names(team_plan({"p1": POOL, "p2": POOL}, seed=3, session=1, n=9))
+    assert plan == names(team_plan(MATCH * 9, {"p1": POOL, "p2": POOL}, seed=3, session=0))
+    assert plan != names(team_plan(MATCH * 9, {"p1": POOL, "p2": POOL}, seed=3, session=1))
 
 
 def test_own_pools_are_drawn_independently_per_side() -> None:
     mine = POOL[:2]
-    plan = team_plan({"p1": mine, "p2": POOL}, seed=1, session=0, n=20)
+    plan = team_plan(MATCH * 20, {"p1": mine, "p2": POOL}, seed=1, session=0)
     assert {b["p1"].name for b in plan} <= {t.name for t in mine}
     assert len({b["p2"].name for b in plan}) > 2
 
 
 def test_a_round_robin_gives_both_orders_of_a_pair_the_same_draw() -> None:
-    order = schedule(["a", "b", "c"], 4)
-    plan = tournament_team_plan(order, POOL, seed=8, session=0)
+    order = schedule(round_robin_pairs(["a", "b", "c"]), 4)
+    plan = team_plan(order, {"p1": POOL, "p2": POOL}, seed=8, session=0)
     assert len(plan) == len(order)
     rounds: dict[tuple[str, str], list[tuple[str, str]]] = collections.defaultdict(list)
     for pairing, battle in zip(order, plan, strict=True):
@@ -60,53 +49,16 @@ def test_a_round_robin_gives_both_orders_of_a_pair_the_same_draw() -> None:
         assert rounds[(a, b)] == rounds[(b, a)]
         assert len(rounds[(a, b)]) == 2
     assert len({r for draws in rounds.values() for r in draws}) > 1
-    assert names(plan) == names(tournament_team_plan(order, POOL, seed=8, session=0))
+    assert names(plan) == names(team_plan(order, {"p1": POOL, "p2": POOL}, seed=8, session=0))
 
 
-TEAM_A = """Tyranitar @ Leftovers
-Ability: Sand Stream
-EVs: 252 HP / 252 Atk / 4 SpD
-Adamant Nature
-- Stone Edge
-- Earthquake
-- Stealth Rock
-- Hidden Power [Fire]
-
-Skarmory @ Rocky Helmet
-Ability: Sturdy
-EVs: 252 HP / 252 Def / 4 SpD
-Impish Nature
-- Spikes
-- Roost
-- Whirlwind
-- Brave Bird
-"""
-# The same two species with other items and moves: species alone cannot tell them apart.
-TEAM_B = TEAM_A.replace("Leftovers", "Choice Band").replace("Stealth Rock", "Crunch")
-TEAM_B = TEAM_B.replace("Hidden Power [Fire]", "Ice Punch").replace("Spikes", "Iron Head")
-
-
-def battle_with(text: str, gen: int = 9) -> SimpleNamespace:
-    """What `identify` reads of a battle: its own team (as Showdown's requests fill it)."""
-    mons = [Pokemon(gen=gen, teambuilder=mon) for mon in ConstantTeambuilder(text).team]
-    return SimpleNamespace(battle_tag="battle-x-1", team={m.species: m for m in mons})
-
-
-def test_the_server_engine_tells_teams_with_the_same_species_apart(tmp_path: Path) -> None:
-    a, b = tmp_path / "a.txt", tmp_path / "b.txt"
-    a.write_text(TEAM_A)
-    b.write_text(TEAM_B)
-    teams = [Team.load(a, "gen4ou"), Team.load(b, "gen4ou")]
-    builder = PlanTeambuilder(teams)
-    assert builder.identify(battle_with(TEAM_A)) == team_name(teams[0])
-    assert builder.identify(battle_with(TEAM_B)) == team_name(teams[1])
-    assert builder.identify(SimpleNamespace(battle_tag="x", team={})) is None
-
-
-def test_hidden_power_is_compared_by_type() -> None:
-    assert _move_key("hiddenpowerfire60") == _move_key("Hidden Power [Fire]") == "hiddenpowerfire"
-    assert _move_key("hiddenpower") == "hiddenpower"
-    assert _move_key("Hidden Power [Ice]") != _move_key("hiddenpowerfire70")
+def test_a_pair_left_with_battles_on_one_side_still_pairs_its_draws() -> None:
+    """A resumed round robin can have a pair's remaining battles all with a on p1: they
+    still come in twos in which each agent plays both teams of a draw."""
+    order = [("a", "b"), ("b", "a"), ("b", "a"), ("b", "a")]
+    plan = names(team_plan(order, {"p1": POOL, "p2": POOL}, seed=2, session=0))
+    assert plan[1] == plan[0]  # sides swapped: the teams stay on their sides
+    assert plan[3] == plan[2][::-1]  # the same sides again: the teams swap
 
 
 def test_bundled_team_names_are_format_and_stem() -> None:

@@ -16,30 +16,28 @@ from rich.console import Console
 import main
 from arena.cli import print_leaderboard
 from arena.engines import Lane, ServerEngine
-from arena.match import schedule
+from arena.match import round_robin_pairs, schedule
 from arena.plan import RunRequest, plan_run
 from arena.ratings import Leaderboard
 from arena.run import finalize, leaderboard
+from battle.journal import Journal, build_record, read_journal
 from battle.record import (
     AgentSpec,
     BattleRecord,
-    Journal,
     RunPaths,
     RunRecord,
     RunSpec,
-    build_record,
     load_record,
-    read_journal,
-    summarize,
     write_record,
 )
+from battle.summary import summarize
 
 AGENTS = ["random", "max-damage", "heuristic"]
 
 
 def test_schedule_gives_every_pair_n_battles_sides_swapped_in_half():
     for n in (1, 4, 7):
-        order = schedule(AGENTS, n)
+        order = schedule(round_robin_pairs(AGENTS), n)
         counts = Counter(order)
         assert len(order) == 3 * n
         for i, a in enumerate(AGENTS):
@@ -49,7 +47,7 @@ def test_schedule_gives_every_pair_n_battles_sides_swapped_in_half():
 
 
 def test_schedule_interleaves_pairs_and_alternates_sides():
-    order = schedule(["a", "b", "c", "d"], 6)
+    order = schedule(round_robin_pairs(["a", "b", "c", "d"]), 6)
     pairs = [frozenset(p) for p in order]
     # every one of the 6 pairs starts a battle before any pair starts its second
     assert len(set(pairs[:6])) == 6
@@ -59,10 +57,25 @@ def test_schedule_interleaves_pairs_and_alternates_sides():
 
 def test_schedule_after_a_resume_plays_only_the_rest():
     done = {("random", "max-damage"): 2, ("max-damage", "random"): 1, ("heuristic", "random"): 2}
-    counts = Counter(schedule(AGENTS, 4, done))
+    counts = Counter(schedule(round_robin_pairs(AGENTS), 4, done))
     assert counts[("random", "max-damage")] == 0 and counts[("max-damage", "random")] == 1
     assert counts[("random", "heuristic")] == 2 and counts[("heuristic", "random")] == 0
     assert counts[("max-damage", "heuristic")] == 2 and counts[("heuristic", "max-damage")] == 2
+
+
+def test_a_match_is_a_round_robin_of_one_pair_with_its_sides_fixed():
+    assert schedule([("p1", "p2")], 5, swap_sides=False) == [("p1", "p2")] * 5
+    assert schedule([("p1", "p2")], 5, {("p1", "p2"): 3}, swap_sides=False) == [("p1", "p2")] * 2
+
+
+def test_a_resumed_match_plays_what_its_journal_misses(tmp_path: Path):
+    from arena.plan import done_of, order_of
+
+    spec = tournament_spec(n=5)
+    spec.agents = None
+    battles = [types.SimpleNamespace(p1_agent=None, p2_agent=None)] * 3
+    assert done_of(spec, battles) == {("p1", "p2"): 3}  # type: ignore[arg-type]
+    assert order_of(spec, battles) == [("p1", "p2")] * 2  # type: ignore[arg-type]
 
 
 class FakePlayer:
@@ -90,7 +103,7 @@ async def test_server_engine_shares_one_pool_of_slots_between_all_pairs():
         return lane
 
     engine = ServerEngine(types.SimpleNamespace(url="ws://x"))  # type: ignore[arg-type]
-    order = schedule(["a", "b", "c", "d"], 10)
+    order = schedule(round_robin_pairs(["a", "b", "c", "d"]), 10)
     config = types.SimpleNamespace(concurrency=5)
     await engine.run_schedule(order, lane_for, config)  # type: ignore[arg-type]
     assert stats["started"] == order  # started in schedule order: pairs interleaved
