@@ -11,6 +11,7 @@ uv run python main.py --format gen2ou --agents random,max-damage,heuristic --n 1
 from __future__ import annotations
 
 import argparse
+import functools
 import logging
 import os
 import signal
@@ -29,7 +30,8 @@ def make_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="main.py",
         description="Pit two agents against each other on a local Pokemon Showdown server.",
-        epilog="Agents: " + ", ".join(_agent_names()) + ". A run can be resumed with --resume.",
+        epilog=_agents_help(),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument("--p1", default=None, help="agent for player 1 (default: random)")
     p.add_argument("--p2", default=None, help="agent for player 2 (default: random)")
@@ -107,8 +109,23 @@ def make_parser() -> argparse.ArgumentParser:
         "twice the battles per CPU second; cannot be watched) (default: server; --resume: "
         "the run's own engine)",
     )
-    p.add_argument("--output", type=Path, default=Path("runs"), help="folder for run records")
-    p.add_argument("--reports", type=Path, default=Path("reports"), help="folder for HTML reports")
+    p.add_argument(
+        "--output", type=Path, default=Path("runs"), help="folder for run records (default: runs)"
+    )
+    p.add_argument(
+        "--reports",
+        type=Path,
+        default=Path("reports"),
+        help="folder for HTML reports (default: reports)",
+    )
+    p.add_argument(
+        "--plotly-js",
+        choices=["inline", "file"],
+        default="inline",
+        help="inline: each report is one self-contained file (~5 MB); file: plotly.js is "
+        "written once next to the reports and shared by them (~0.3 MB each) "
+        "(default: inline)",
+    )
     p.add_argument("--resume", metavar="RUN", help="continue runs/<run>.json up to its --n")
     p.add_argument("--seed", type=int, default=None, help="seed for the agents' randomness")
     p.add_argument(
@@ -143,14 +160,45 @@ def make_parser() -> argparse.ArgumentParser:
         help="an agent that takes longer plays a random legal action, recorded as a "
         "fallback (default: %(default)g)",
     )
+    p.add_argument(
+        "--challenge-timeout",
+        type=float,
+        default=None,
+        metavar="SECONDS",
+        help="user:NAME opponents: how long the arena re-issues an unanswered challenge "
+        "before it gives up with an error (default: 60; --resume: the run's own)",
+    )
     add_log_level(p, "INFO", flag="--log-level")
     return p
 
 
-def _agent_names() -> list[str]:
+def _agents_help() -> str:
+    """One line per registered agent: its name (with an example of `kind:arg` where it
+    takes one) and what it is."""
+    import textwrap
+
     import agents
 
-    return list(agents.registered())
+    lines = ["agents (--p1, --p2, --agents): NAME, or NAME:ARG for those that take one"]
+    for name, reg in agents.registered().items():
+        text = reg.help + (f" (e.g. {reg.example})" if reg.example else "")
+        lines.append(
+            textwrap.fill(
+                text,
+                width=92,
+                initial_indent=f"  {name:<15} ",
+                subsequent_indent=" " * 18,
+                break_on_hyphens=False,
+            )
+        )
+    lines += [
+        "",
+        "examples:",
+        "  main.py --p1 search --p2 heuristic --n 100 --engine sim",
+        "  main.py --agents random,heuristic,search:300 --n 50",
+        "  main.py --resume runs/<run>.json",
+    ]
+    return "\n".join(lines)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -165,7 +213,7 @@ def main(argv: list[str] | None = None) -> int:
     # A terminated run ends like Ctrl-C: finished battles written, the server stopped.
     signal.signal(signal.SIGTERM, signal.default_int_handler)
     try:
-        return run_cli(args, write_report)
+        return run_cli(args, functools.partial(write_report, plotly_js=args.plotly_js))
     except KeyboardInterrupt:  # before any battle started (installing, starting the server)
         print("interrupted", file=sys.stderr)
         return 130

@@ -1,7 +1,15 @@
 """Agents: one async protocol (`agents.base`), one registry (`agents.registry`)."""
 
 from agents.base import Agent, BaseAgent, Decision
-from agents.registry import UnknownAgentError, create, parse, preflight, register, registered
+from agents.registry import (
+    UnknownAgentError,
+    create,
+    is_outside,
+    parse,
+    preflight,
+    register,
+    registered,
+)
 
 __all__ = [
     "Agent",
@@ -9,6 +17,7 @@ __all__ = [
     "Decision",
     "UnknownAgentError",
     "create",
+    "is_outside",
     "parse",
     "preflight",
     "register",

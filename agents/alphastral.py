@@ -51,6 +51,7 @@ from poke_env.battle.pokemon import Pokemon
 from poke_env.player.battle_order import BattleOrder, SingleBattleOrder
 
 from agents.base import BaseAgent, Decision, action_name, legal_orders
+from agents.hub import hub_reachable_or_cached
 from agents.models import ModelCache, ModelWorker
 from agents.registry import register
 
@@ -216,6 +217,8 @@ def _device() -> str:
 def load(arg: str | None, *, device: str | None = None) -> LoadedModel:
     """The model `alphastral[:arg]` plays, loaded once per process (per device)."""
     source = model_source(arg)
+    if not Path(source).is_dir():  # before torch is imported: a second, not ten
+        hub_reachable_or_cached(source, "alphastral", AlphastralLoadError)
     device = device or _device()
     return _MODELS.get((source, device), lambda: _load(arg, source, device))
 
@@ -341,6 +344,7 @@ def _short(option: Option) -> str:
     "alphastral",
     help=f"the LoRA-fine-tuned Ministral: {HUB_MODEL}, or alphastral:DIR_OR_HUB_ID",
     check=check,
+    example="alphastral:finetune/out/model",
 )
 class AlphastralAgent(BaseAgent):
     """A fine-tuned causal LM choosing among the legal options by their likelihood."""

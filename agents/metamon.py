@@ -122,6 +122,7 @@ def _check_args(arg: str | None) -> None:
     "metamon",
     help="the Metamon-style transformer: the shipped checkpoint, or metamon:PATH",
     check=_check_args,
+    example="metamon:training/checkpoints/mine.safetensors",
 )
 class MetamonAgent(BaseAgent):
     """A `training.model.PolicyModel` checkpoint choosing among the legal actions."""

@@ -344,7 +344,10 @@ def _check_any_model(arg: str | None = None) -> None:
 
 
 @register(
-    "mistral", help="any Mistral API model id, fine-tuned ft: ids included", check=_check_any_model
+    "mistral",
+    help="any Mistral API model id, fine-tuned ft: ids included",
+    check=_check_any_model,
+    example="mistral:open-mistral-nemo",
 )
 def mistral_model(seed: int | None = None, arg: str | None = None) -> MistralAgent:
     if not arg:

@@ -49,6 +49,10 @@ class Registration:
     # Raises (with a one-line message) when the agent cannot run here, e.g. a missing
     # API key: called before any battle starts. Receives the `arg` of `kind:arg`.
     check: Callable[[str | None], None] | None = None
+    # A user on the Showdown server (`user:NAME`) that the arena challenges instead of
+    # playing: it needs the server engine, and no player of the arena decides for it.
+    outside: bool = False
+    example: str | None = None  # `kind:arg` as --help shows it, e.g. "search:300"
 
 
 _REGISTRY: dict[str, Registration] = {}
@@ -58,12 +62,19 @@ _loaded = False
 
 
 def register(
-    name: str, *, help: str = "", check: Callable[[str | None], None] | None = None
+    name: str,
+    *,
+    help: str = "",
+    check: Callable[[str | None], None] | None = None,
+    outside: bool = False,
+    example: str | None = None,
 ) -> Callable[[AgentFactory], AgentFactory]:
     """Class or function decorator: make `factory` available as agent `name`.
 
     The factory is called as `factory(seed=..., arg=...)`; `arg` only if it accepts one.
     `check(arg)`, if given, runs before any battle and raises when the agent cannot run.
+    `outside`: the name stands for a user on the server that the arena challenges.
+    `example`: a `name:arg` for --help.
     """
 
     if not name or ":" in name or name != name.strip():
@@ -73,7 +84,8 @@ def register(
         if name in _REGISTRY and _REGISTRY[name].factory is not factory:
             raise ValueError(f"agent {name!r} is registered twice")
         params = inspect.signature(factory).parameters
-        _REGISTRY[name] = Registration(name, factory, help, "arg" in params, check)
+        takes_arg = "arg" in params
+        _REGISTRY[name] = Registration(name, factory, help, takes_arg, check, outside, example)
         return factory
 
     return decorator
@@ -129,6 +141,11 @@ def parse(name: str) -> ParsedName:
     if sep and not reg.takes_arg:
         raise UnknownAgentError(f"agent {kind!r} takes no argument, got {name!r}: use {kind!r}")
     return ParsedName(given=name, kind=kind, arg=arg if sep else None)
+
+
+def is_outside(name: str) -> bool:
+    """Whether `name` is a user on the server that the arena challenges (`user:NAME`)."""
+    return _REGISTRY[parse(name).kind].outside
 
 
 def preflight(name: str) -> ParsedName:

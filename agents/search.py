@@ -96,6 +96,7 @@ def _check_arg(arg: str | None) -> None:
     help="one-turn expectiminimax on real damage over sampled opponent sets "
     f"(search:MS: CPU ms per decision, default {DEFAULT_BUDGET_MS})",
     check=_check_arg,
+    example="search:300",
 )
 class SearchAgent(BaseAgent):
     """One-turn expectiminimax over sampled opponent sets, within a CPU budget per decision."""

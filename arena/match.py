@@ -15,13 +15,15 @@ import asyncio
 import logging
 import re
 import secrets
-from collections.abc import Callable
+from collections.abc import Callable, Collection
+from functools import partial
 from typing import TYPE_CHECKING
 
 from poke_env.ps_client import AccountConfiguration
 
 from agents.base import Agent
 from arena.engines import Engine, Lane, Pairing
+from arena.outside import ChallengerPlayer, outside_user
 from arena.player import ArenaPlayer, MatchConfig, end_overdue_battles
 from arena.recorder import MatchProgress, Recorder
 from arena.teams import TeamPlan
@@ -64,20 +66,25 @@ def round_robin_pairs(agent_names: list[str]) -> list[Pairing]:
 
 
 def schedule(
-    pairs: list[Pairing], n: int, done: dict[Pairing, int] | None = None, swap_sides: bool = True
+    pairs: list[Pairing],
+    n: int,
+    done: dict[Pairing, int] | None = None,
+    swap_sides: bool = True,
+    fixed: Collection[Pairing] = (),
 ) -> list[Pairing]:
     """The battles still to play, in the order they should start.
 
     Every pair (a, b) gets `n` battles. With `swap_sides` (a round robin), a is p1 in
     ceil(n/2) of them and b in the rest, and each pair's battles alternate sides; without
-    (a match), a is always p1. `done` counts the battles already played per pairing (a
-    resume). The pairs take turns, so every pair makes progress from the start instead of
-    one pair after another.
+    (a match), and for the pairs in `fixed` (an outside user, always p2), a is always p1.
+    `done` counts the battles already played per pairing (a resume). The pairs take
+    turns, so every pair makes progress from the start instead of one pair after another.
     """
     done = done or {}
     queues: list[list[Pairing]] = []
     for a, b in pairs:
-        wanted = {(a, b): (n + 1) // 2, (b, a): n // 2} if swap_sides else {(a, b): n}
+        swap = swap_sides and (a, b) not in fixed
+        wanted = {(a, b): (n + 1) // 2, (b, a): n // 2} if swap else {(a, b): n}
         left = {pairing: max(0, count - done.get(pairing, 0)) for pairing, count in wanted.items()}
         queue: list[Pairing] = []
         while any(left.values()):
@@ -151,7 +158,7 @@ class Tournament:
             names=keys if self.named else None,
             teachers=self.teachers,
         )
-        lane = Lane(pairing, players)
+        lane = Lane(pairing, players, outside=outside_user(self.agents[keys["p2"]]))
         self.lanes.append(lane)
         log.debug("opened lane %d: %s vs %s", len(self.lanes) - 1, *pairing)
         return lane
@@ -210,11 +217,16 @@ def make_players(
     names: dict[Side, str] | None = None,
     teachers: dict[Side, Agent] | None = None,
 ) -> dict[Side, ArenaPlayer]:
-    """Both sides' players of a lane (one battle at a time on the server engine),
-    attached to `engine`; `teachers` (`--teacher`) label each side's trajectories."""
+    """The players of a lane (one battle at a time on the server engine), attached to
+    `engine`; `teachers` (`--teacher`) label each side's trajectories. A side that is an
+    outside user (`user:NAME`, always p2) gets no player: p1's challenges it."""
     quiet = logging.getLogger().getEffectiveLevel() > logging.DEBUG
+    opponent = outside_user(agents["p2"])
+    if opponent is not None and not engine.plays_outside_users:
+        raise ValueError(f"{agents['p2'].name} is a user on a server: use the server engine")
+    player = ArenaPlayer if opponent is None else partial(ChallengerPlayer, opponent=opponent)
     players = {
-        side: ArenaPlayer(
+        side: player(
             agents[side],
             side,
             recorder,
@@ -228,6 +240,7 @@ def make_players(
             **engine.player_kwargs(),
         )
         for side in SIDES
+        if outside_user(agents[side]) is None
     }
     for side, player in players.items():
         engine.attach(side, player)

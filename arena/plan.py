@@ -22,6 +22,7 @@ import agents
 from arena import __version__
 from arena.engines import Pairing
 from arena.match import check_format, round_robin_pairs, schedule
+from arena.outside import DEFAULT_CHALLENGE_TIMEOUT_S, check_outside
 from arena.server import showdown_version
 from arena.teams import (
     GENERATED,
@@ -72,6 +73,7 @@ class RunRequest:
     team1: str | None = None  # --team1 FILE_OR_DIR (team formats); None: the bundled pool
     team2: str | None = None
     teams: str | None = None  # --teams FILE_OR_DIR: every side's (and agent's) teams
+    challenge_timeout_s: float | None = None  # outside users: None, the default (or the run's)
 
 
 @dataclass
@@ -180,7 +182,8 @@ def pairs_of(spec: RunSpec) -> list[Pairing]:
     one pair of sides (a match is a round robin of one pair, its sides fixed)."""
     if spec.agents is None:
         return [("p1", "p2")]
-    return round_robin_pairs([a.given for a in spec.agents])
+    pairs = round_robin_pairs([a.given for a in spec.agents])
+    return [(b, a) if agents.is_outside(a) else (a, b) for a, b in pairs]  # outside: p2
 
 
 def done_of(spec: RunSpec, battles: list[BattleRecord]) -> dict[Pairing, int]:
@@ -195,7 +198,9 @@ def done_of(spec: RunSpec, battles: list[BattleRecord]) -> dict[Pairing, int]:
 
 def order_of(spec: RunSpec, battles: list[BattleRecord]) -> list[Pairing]:
     """The battles a run still has to play (all of them for a new run), in starting order."""
-    return schedule(pairs_of(spec), spec.n, done_of(spec, battles), spec.agents is not None)
+    pairs = pairs_of(spec)
+    fixed = [pair for pair in pairs if spec.agents is not None and agents.is_outside(pair[1])]
+    return schedule(pairs, spec.n, done_of(spec, battles), spec.agents is not None, fixed)
 
 
 def check_move_delay(move_delay: float, engine: str) -> None:
@@ -327,6 +332,9 @@ def plan_run(request: RunRequest) -> RunPlan:
             raise ValueError(
                 f"{flag} must be more than 0 seconds (the longest {unit} may take), got {value}"
             )
+    timeout = request.challenge_timeout_s
+    if timeout is not None and (not math.isfinite(timeout) or timeout <= 0):
+        raise ValueError(f"--challenge-timeout must be more than 0 seconds, got {timeout}")
     if request.engine not in (None, "server", "sim"):
         raise ValueError(f"--engine must be 'server' or 'sim', got {request.engine!r}")
     check_move_delay(request.move_delay, request.engine or "server")
@@ -374,9 +382,18 @@ def _plan_resume(
             "save_trajectories": trajectories or old.save_trajectories,
             "teacher": teacher or old.teacher,
             "include": list(dict.fromkeys([*(old.include or []), *include])) or None,
+            "challenge_timeout_s": request.challenge_timeout_s or old.challenge_timeout_s,
         }
     )
     check_move_delay(spec.move_delay, spec.engine)
+    outside = check_outside(
+        spec.engine,
+        sides=None if spec.agents else (spec.p1.given, spec.p2.given),
+        agents=None if spec.agents is None else [a.given for a in spec.agents],
+        teacher=None if spec.teacher is None else spec.teacher.given,
+    )
+    if outside and spec.challenge_timeout_s is None:
+        spec.challenge_timeout_s = DEFAULT_CHALLENGE_TIMEOUT_S
     if any(getattr(request, flag) is not None for flag in ("team1", "team2", "teams")):
         raise ValueError("--resume plays the run's own teams: leave out the team options")
     if spec.agents is None:
@@ -407,6 +424,12 @@ def _plan_new(
     else:
         names = [agents.preflight(getattr(request, side)).given for side in SIDES]
         label = match_label(*names)
+    outside = check_outside(
+        request.engine or "server",
+        sides=None if request.agents is not None else (names[0], names[1]),
+        agents=names if request.agents is not None else None,
+        teacher=request.teacher,
+    )
     seed = request.seed if request.seed is not None else random.SystemRandom().randrange(2**31)
     run_id = claim_run_id(label, request.output_dir)
     paths = RunPaths(request.output_dir, run_id)
@@ -440,6 +463,8 @@ def _plan_new(
             "team1": team1,
             "team2": team2,
         }
+    if outside:
+        fields["challenge_timeout_s"] = request.challenge_timeout_s or DEFAULT_CHALLENGE_TIMEOUT_S
     spec = _new_spec(request, run_id, seed, trajectories, teacher=teacher, **fields)
     return RunPlan(paths, spec, session=0, done=0, order=order_of(spec, []), teams=teams)
 

@@ -61,6 +61,7 @@ class MatchConfig:
     decision_timeout_s: float = DEFAULT_DECISION_TIMEOUT_S
     session: int = 0
     trajectories_dir: Path | None = None  # --save-trajectories: Metamon files go here
+    challenge_timeout_s: float = 60.0  # outside users: the longest wait for an answer
 
 
 FORGET_AFTER_S = 60.0  # a finished battle's object is dropped this long after it ended

@@ -97,6 +97,11 @@ def is_installed() -> bool:
     return (PACKAGE_DIR / "pokemon-showdown").is_file() and (PACKAGE_DIR / "dist").is_dir()
 
 
+def can_install() -> bool:
+    """Node and npm are on the PATH, so the bundled server can be installed."""
+    return shutil.which("npm") is not None and shutil.which("node") is not None
+
+
 def install() -> None:
     """`npm ci` the pinned server into the repo's node_modules (takes a few minutes)."""
     npm = shutil.which("npm")
@@ -105,7 +110,7 @@ def install() -> None:
             "node and npm are needed to run the bundled Showdown server: install Node.js 20 "
             "or newer (https://nodejs.org), or pass --server with a running server's address"
         )
-    log.info("installing the bundled Showdown server with npm ci")
+    log.debug("installing the bundled Showdown server with npm ci")
     result = subprocess.run(
         [npm, "ci", "--omit=optional", "--no-audit", "--no-fund"],
         cwd=REPO_ROOT,

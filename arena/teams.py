@@ -180,8 +180,9 @@ def _format_info(format: str) -> dict | None:
         showdown.node_for_bundled()
     except showdown.ServerError as error:
         log.warning(
-            "cannot ask the bundled Showdown about %s (%s): guessing by name", format, error
-        )
+            "guessing from its name whether %s needs teams, since the bundled Showdown "
+            "cannot be asked: %s", format, error
+        )  # fmt: skip
         return None
     return _run_validator([{"op": "format", "format": format}])[0]
 

@@ -62,7 +62,7 @@ class DecisionRecord:
     turn: int
     side: Side
     action: str  # "move thunderbolt", "move thunderbolt tera", "switch pikachu", "default"
-    latency_ms: float
+    latency_ms: float | None  # None: not the arena's decision (`source` says whose)
     fallback: bool = False
     fallback_reason: str | None = None
     reasoning: str | None = None
@@ -71,6 +71,9 @@ class DecisionRecord:
     # [(action, probability)], best first, from agents that score their options; written
     # only when set, so records of other agents are unchanged (see README, run record).
     candidates: list[tuple[str, float]] | None = None
+    # "log" (written only when set): an outside user's choice, read from the protocol log
+    # (`battle.observed`), not timed; absent: the arena's own decision.
+    source: str | None = None
 
     def __post_init__(self) -> None:
         if self.candidates is not None:  # JSON gives [action, p] lists back
@@ -78,6 +81,8 @@ class DecisionRecord:
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
+        if data["source"] is None:
+            del data["source"]
         if data["candidates"] is None:
             del data["candidates"]
         else:
@@ -162,6 +167,9 @@ class RunSpec:
     team1: str | None = None
     team2: str | None = None
     teams: str | None = None
+    # Runs with an outside user (`user:NAME`; written only when set): how long the arena
+    # waits for it to answer a challenge (--challenge-timeout).
+    challenge_timeout_s: float | None = None
 
     @property
     def is_tournament(self) -> bool:
@@ -169,7 +177,8 @@ class RunSpec:
 
     def to_dict(self) -> dict[str, Any]:
         return _without_none(
-            asdict(self), ("teacher", "agents", "include", "team1", "team2", "teams")
+            asdict(self),
+            ("teacher", "agents", "include", "team1", "team2", "teams", "challenge_timeout_s"),
         )
 
     @classmethod

@@ -44,12 +44,13 @@ def summarize(
     sides = {}
     for side in SIDES:
         mine = [d for d in decisions if d.side == side]
-        latencies = [d.latency_ms for d in mine]
+        own = [d for d in mine if d.source is None]  # not an outside user's, read from logs
+        latencies = [d.latency_ms for d in own if d.latency_ms is not None]
         sides[side] = SideSummary(
             decisions=len(mine),
             latency_p50_ms=percentile(latencies, 50),
             latency_p95_ms=percentile(latencies, 95),
-            fallback_rate=(sum(d.fallback for d in mine) / len(mine)) if mine else None,
+            fallback_rate=(sum(d.fallback for d in own) / len(own)) if own else None,
         )
     return Summary(
         battles=n,

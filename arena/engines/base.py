@@ -20,7 +20,10 @@ class Lane:
     battle it plays at once, the sim engine one per pairing."""
 
     pairing: Pairing
-    players: dict[Side, ArenaPlayer]
+    players: dict[Side, ArenaPlayer]  # one per side the arena plays
+    # The username of an outside user (`user:NAME`) on the side the arena does not play:
+    # the lane's one player challenges it for each battle (server engine only).
+    outside: str | None = None
 
 
 class Engine(Protocol):
@@ -30,6 +33,7 @@ class Engine(Protocol):
     name: str  # as --engine spells it: "server" or "sim"
     description: str  # for people and run records: the server's address, the processes
     watch_url: str | None  # where a person can watch battles live (None: nowhere)
+    plays_outside_users: bool  # can challenge `user:NAME` opponents (a server engine)
 
     def player_kwargs(self) -> dict:
         """poke-env Player arguments for this engine's players."""

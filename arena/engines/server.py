@@ -9,10 +9,12 @@ from collections import defaultdict
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING
 
+from poke_env.concurrency import handle_threaded_coroutines
 from poke_env.ps_client import ServerConfiguration
 from websockets.exceptions import ConnectionClosed
 
 from arena.engines.base import Lane, Pairing
+from arena.outside import ChallengerPlayer, Contact
 from arena.server import AUTH_URL, ServerError, ShowdownServer
 from arena.teams import TeamPlan
 from battle.record import RunPaths, Side
@@ -27,10 +29,12 @@ class ServerEngine:
     """Battles on a Showdown server, through poke-env's websocket players."""
 
     name = "server"
+    plays_outside_users = True
 
     def __init__(self, server: ShowdownServer):
         self.server = server
         self.description = server.url
+        self.contact: Contact = {}  # outside users: when each last started or ended a battle
 
     @property
     def watch_url(self) -> str:
@@ -88,7 +92,10 @@ class ServerEngine:
                     player.play_team(team_plan[i][side])
             try:
                 with self._server_gone():
-                    await lane.players["p1"].battle_against(lane.players["p2"], n_battles=1)
+                    if lane.outside is None:
+                        await lane.players["p1"].battle_against(lane.players["p2"], n_battles=1)
+                    else:
+                        await self._challenge(lane, config)
             finally:
                 idle[pairing].append(lane)
                 slots.release()
@@ -101,6 +108,14 @@ class ServerEngine:
         finally:
             for task in tasks:
                 task.cancel()
+
+    async def _challenge(self, lane: Lane, config: MatchConfig) -> None:
+        """The lane's one player challenges its outside user and plays the battle."""
+        (player,) = lane.players.values()
+        assert isinstance(player, ChallengerPlayer)
+        await handle_threaded_coroutines(
+            player.play_one(config.challenge_timeout_s, self.contact), player.ps_client.loop
+        )
 
     def check(self, players: dict[Side, ArenaPlayer]) -> None:
         """A server we started has exited, or a player's websocket has closed."""

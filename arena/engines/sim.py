@@ -33,6 +33,7 @@ class SimEngine:
 
     name = "sim"
     watch_url = None  # nothing to watch: no server
+    plays_outside_users = False  # no server for them to log in to
 
     def player_kwargs(self) -> dict:
         # The pool decides how many battles run at once; poke-env must not hold any back.

@@ -16,7 +16,7 @@ pytest.importorskip("peft")
 
 from fixture_battles import decision_points, fixture_paths  # noqa: E402
 
-from agents import alphastral, registry  # noqa: E402
+from agents import alphastral, hub, registry  # noqa: E402
 from agents.alphastral import AlphastralAgent, AlphastralLoadError  # noqa: E402
 from agents.base import action_name, is_legal, legal_orders  # noqa: E402
 from battle.finetune_prompt import legal_options, render_prompt  # noqa: E402
@@ -232,3 +232,27 @@ def test_candidates_round_trip_in_the_record_and_are_omitted_when_unset():
     assert data["candidates"] == [["move surf", 0.7], ["move x", 0.3]]
     assert DecisionRecord(**data) == scored
     assert DecisionRecord(**json.loads(json.dumps(plain.to_dict()))) == plain
+
+
+def test_unreachable_hub_is_one_line_within_seconds(monkeypatch, tmp_path):
+    """Offline without HF_HUB_OFFLINE: the hub is probed for a second or two, not retried
+    for half a minute, and the error says how to get the weights onto the machine."""
+    import socket
+    import time
+
+    import huggingface_hub.constants
+
+    with socket.socket() as sock:  # a local port nothing listens on
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    monkeypatch.setattr(huggingface_hub.constants, "ENDPOINT", f"http://127.0.0.1:{port}")
+    monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_CACHE", str(tmp_path))
+    hub.hub_reachable_or_cached.cache_clear()  # an earlier test may have asked
+    start = time.monotonic()
+    with pytest.raises(AlphastralLoadError) as info:
+        registry.preflight("alphastral:someone/some-model")
+    assert time.monotonic() - start < hub.HUB_PROBE_S + 3
+    message = str(info.value)
+    assert "\n" not in message and "someone/some-model" in message
+    assert "cannot be reached" in message and "hf download" in message
+    assert "alphastral:DIR" in message

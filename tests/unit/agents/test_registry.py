@@ -30,9 +30,10 @@ def test_builtins_registered() -> None:
     for reg in regs.values():
         assert reg.help, f"{reg.name} has no help text"
         # Only `kind:arg` agents take an argument (mistral:<model-id>, metamon:PATH,
-        # alphastral:DIR_OR_HUB_ID, heuristic:matchup-lead, search:MS).
-        takers = {"mistral", "metamon", "alphastral", "heuristic", "search"}
+        # alphastral:DIR_OR_HUB_ID, heuristic:matchup-lead, search:MS, user:NAME).
+        takers = {"mistral", "metamon", "alphastral", "heuristic", "search", "user"}
         assert reg.takes_arg == (reg.name in takers), reg.name
+        assert reg.outside == (reg.name == "user"), reg.name  # only user:NAME is challenged
     assert list(regs) == sorted(regs)
 
 
