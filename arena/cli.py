@@ -23,11 +23,12 @@ from arena.engines import Engine, ServerEngine, SimEngine
 from arena.match import FormatError, Tournament
 from arena.plan import RunPlan, RunRequest, pairs_of, plan_run, release_run_id
 from arena.recorder import MatchProgress
-from arena.run import finalize, play_session
+from arena.run import discard_if_unplayed, finalize, play_session
 from battle.record import RunRecord, RunRecordError, StorageError, Summary
 
-console = Console()
-err_console = Console(stderr=True)
+# Lines are not cut at 80 columns when the output is not a terminal (a log, a pipe).
+console = Console(soft_wrap=True)
+err_console = Console(stderr=True, soft_wrap=True)
 log = logging.getLogger("arena")
 
 # Errors that are the user's input or environment: one line, no traceback.
@@ -99,8 +100,11 @@ def run_cli(args: argparse.Namespace, write_report: WriteReport) -> int:
         team1=getattr(args, "team1", None),
         team2=getattr(args, "team2", None),
         teams=getattr(args, "teams", None),
+        challenge_timeout_s=getattr(args, "challenge_timeout", None),
     )
     try:
+        if showdown.can_install():  # before planning: the plan asks it about the format
+            _install_if_missing()
         plan = plan_run(request)
     except USER_ERRORS as exc:
         return fail(str(exc))
@@ -138,7 +142,7 @@ def run_cli(args: argparse.Namespace, write_report: WriteReport) -> int:
     except showdown.ServerError as exc:
         code = 1
         _silence_teardown()
-        fail(f"{exc}; finished battles are kept", code=1)
+        fail(str(exc), code=1)  # what was kept, and how to go on, is said below
     except StorageError as exc:  # the journal ends on the last battle it could keep
         code = 1
         _silence_teardown()
@@ -147,6 +151,8 @@ def run_cli(args: argparse.Namespace, write_report: WriteReport) -> int:
         if server is not None:
             _release(server, args.keep_server)
 
+    if code != 0 and plan.session == 0 and discard_if_unplayed(plan.paths):
+        return code  # nothing was played: the error said why, no run is left behind
     try:
         record = finalize(plan.paths, finished=code == 0)
     except (RunRecordError, OSError) as exc:  # the journal keeps every battle it took
@@ -177,7 +183,8 @@ def _silence_teardown() -> None:
 
 def _install_if_missing() -> None:
     if not showdown.is_installed():
-        with console.status("Installing the bundled Showdown server (npm ci, first use only)…"):
+        console.print("Installing the bundled Showdown server (first run only, about a minute)…")
+        with console.status("npm ci"):
             showdown.install()
 
 
@@ -239,8 +246,8 @@ async def _play(plan: RunPlan, engine: Engine) -> None:
         f"{spec.p1.given} vs {spec.p2.given}", total=spec.n, completed=plan.done, score=""
     )
     console.print(
-        f"Run [bold]{spec.run_id}[/] on {engine.description}: {plan.remaining} battles, "
-        f"{spec.concurrency} at a time"
+        f"Run [bold]{spec.run_id}[/] on {engine.description}: "
+        f"{_count(plan.remaining, 'battle')}, {_at_a_time(spec.concurrency, plan.remaining)}"
     )
 
     def on_start(tournament: Tournament) -> None:
@@ -258,7 +265,11 @@ async def _play(plan: RunPlan, engine: Engine) -> None:
             for tag in p.live:
                 if tag not in seen:
                     seen.add(tag)
-                    console.print(f"  battle room: {engine.watch_url}{tag}", soft_wrap=True)
+                    console.print(
+                        f"  battle room: {engine.watch_url}{tag} (p1 {spec.p1.given} vs "
+                        f"p2 {spec.p2.given})",
+                        soft_wrap=True,
+                    )
         score = (
             f"p1 {p.wins.get('p1', 0)} – {p.wins.get('p2', 0)} p2"
             + (f" · {p.draws} draws" if p.draws else "")
@@ -303,7 +314,8 @@ async def _play_tournament(plan: RunPlan, engine: Engine) -> None:
     }
     console.print(
         f"Round robin [bold]{spec.run_id}[/] on {engine.description}: {len(spec.agents)} agents, "
-        f"{spec.n} battles per pair, {plan.remaining} to play, {spec.concurrency} at a time"
+        f"{_count(spec.n, 'battle')} per pair, {plan.remaining} to play, "
+        f"{_at_a_time(spec.concurrency, plan.remaining)}"
     )
 
     def on_progress(p: MatchProgress) -> None:
@@ -389,22 +401,30 @@ def print_leaderboard(record: RunRecord, out: Console) -> None:
     assert record.leaderboard is not None
     board = Leaderboard.from_dict(record.leaderboard)
     spec = record.spec
+    gxe = bool(board.ratings) and board.ratings[0].gxe is not None  # absent in older records
     table = Table(
         title=f"Leaderboard · {spec.format} · {spec.n} battles per pair",
         caption=f"Bradley–Terry ratings, {board.anchor} = 1000; 95% intervals from "
-        f"{board.resamples} bootstrap resamples (seed {board.seed})",
+        f"{board.resamples} bootstrap resamples (seed {board.seed})"
+        + ("; GXE: expected score against the rest of the pool" if gxe else ""),
     )
     table.add_column("rank", justify="right")
     table.add_column("agent")
     table.add_column("rating [95% CI]", justify="right")
+    if gxe:
+        table.add_column("GXE [95% CI]", justify="right")
     table.add_column("W-L-D", justify="right")
     table.add_column("battles", justify="right")
     for rank, r in enumerate(board.ratings, 1):
         low, high = r.ci95
+        expected = ["–"] if gxe else []
+        if gxe and r.gxe is not None and r.gxe_ci95 is not None:
+            expected = [f"{r.gxe:.0%} [{r.gxe_ci95[0]:.0%}, {r.gxe_ci95[1]:.0%}]"]
         table.add_row(
             str(rank),
             r.agent,
             f"{r.rating:.0f} [{low:.0f}, {high:.0f}]",
+            *expected,
             f"{r.wins}-{r.losses}-{r.draws}",
             str(r.battles),
         )
@@ -432,6 +452,11 @@ def print_leaderboard(record: RunRecord, out: Console) -> None:
             )
     s = record.summary
     out.print(_totals_line(s), highlight=False)
+
+
+def _at_a_time(concurrency: int, battles: int) -> str:
+    at_once = min(concurrency, battles)
+    return "one at a time" if at_once <= 1 else f"{at_once} at a time"
 
 
 def _count(n: int, noun: str) -> str:

@@ -1,87 +1,73 @@
-"""Bradley–Terry ratings with bootstrap intervals: which agent is strongest, and how sure.
+"""Ratings with bootstrap intervals: which agent is strongest, and how sure.
 
-Model. Agent i has a log-strength θ_i and beats agent j with probability
+`rate` fits the Bradley–Terry model of `arena.bradley_terry` (regularised maximum
+likelihood, Elo scale with the anchor at 1000, bootstrap resamples; its docstring has the
+model) and turns the fit into a `Leaderboard`: every agent's rating with its 95% interval
+(the 2.5 and 97.5 percentiles of the resamples) and record, the head to head of every pair
+that met, and whether each pair adjacent in the ranking is in a conclusive order.
+`games_of` turns a run's battles into the games rated.
 
-    P(i beats j) = σ(θ_i − θ_j) = 1 / (1 + exp(θ_j − θ_i)).
+Expected score (GXE-style, as Metamon and the PokéAgent Challenge publish it). Next to its
+rating, each agent gets its expected score against the rest of the pool: the mean over every
+other agent j of σ(θ_i − θ_j), its predicted chance of beating an opponent drawn uniformly
+from the pool, so 0.5 is the middle of the pool. It is a property of the pool (adding a weak
+agent raises everyone else's), unlike a rating difference. Its 95% interval is the 2.5 and
+97.5 percentiles of the same figure computed in every bootstrap resample's fit.
 
-A game's score for `a` is 1 (a won), 0 (b won) or 1/2 (a draw counts as half a win to each
-side). With W[i, j] the total score of i against j, the log-likelihood is
-
-    ℓ(θ) = Σ_{i≠j} W[i, j] · log σ(θ_i − θ_j).
-
-Regularisation. Every agent also plays `prior_games` (m) virtual games against a virtual
-opponent of fixed strength θ = 0, winning half of them:
-
-    ℓ_m(θ) = ℓ(θ) + Σ_i (m/2) · [log σ(θ_i) + log σ(−θ_i)].
-
-The penalty is strictly concave, so the maximum exists and is unique even when an agent
-wins (or loses) every game or the agents fall into groups that never met: ratings stay
-finite and keep their order. It pulls ratings towards the middle of the field by about what
-m extra games would; with tens of games per pair the pull is a few Elo points. An agent with
-no games at all sits at θ = 0. Near θ = 0 the penalty is a Gaussian prior with variance 4/m.
-
-Fit. Newton's method on ℓ_m with a backtracking (Armijo) line search, vectorised over a
-batch of win matrices (the point estimate and every bootstrap resample at once); the
-Hessian is positive definite thanks to the prior, so each step is one small linear solve.
-
-Scale. Ratings are on the Elo scale, 400·log10 odds: rating_i = 1000 + (400 / ln 10)·(θ_i −
-θ_anchor). The anchor (default `random` when it plays, else the first agent) is exactly 1000
-in the point estimate and in every bootstrap resample, so intervals are relative to the
-anchor and the anchor's own interval is [1000, 1000].
-
-Bootstrap. Games are resampled with replacement `resamples` times (numpy's default_rng(seed))
-and the model is refitted on each resample; ci95 is the 2.5 and 97.5 percentiles. Resampling
-G games is drawn as a multinomial over the distinct (a, b, score) cells of the game list,
-which has the same distribution and needs no per-game work. An agent with no games in the
-data gets, in each resample, a draw from its prior (θ ~ N(0, 4/m)) so its interval is wide
-(about ±680 Elo for m = 1) instead of a false certainty.
+The model's names (`Game`, `fit_bradley_terry`, `expected_scores`, `ELO_SCALE`,
+`ANCHOR_RATING`, `DEFAULT_ANCHOR`) are importable from here too.
 """
 
 from __future__ import annotations
 
-import logging
 import math
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from itertools import pairwise
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from arena.bradley_terry import (
+    ANCHOR_RATING,
+    DEFAULT_ANCHOR,
+    ELO_SCALE,
+    Bootstrap,
+    Game,
+    bootstrap,
+    expected_scores,
+    fit_bradley_terry,
+)
 from battle.summary import wilson_interval
 
-log = logging.getLogger(__name__)
+if TYPE_CHECKING:
+    from battle.record import BattleRecord, RunSpec
 
-ELO_SCALE = 400.0 / math.log(10.0)  # Elo points per unit of natural-log odds
-ANCHOR_RATING = 1000.0
 Z95 = 1.959964
-DEFAULT_ANCHOR = "random"
-
-_MAX_NEWTON_STEPS = 100
-_TOLERANCE = 1e-10  # largest step in θ (natural-log odds) that counts as converged
-_LINE_STEPS = 2.0 ** -np.arange(12)  # step sizes tried by the line search, largest first
-_ARMIJO = 1e-4
 
 
-@dataclass(frozen=True)
-class Game:
-    """One finished battle between two agents; `score_a` is 1 (a won), 0 (b won) or 0.5."""
-
-    a: str
-    b: str
-    score_a: float
-
-    def __post_init__(self) -> None:
-        if self.score_a not in (0.0, 0.5, 1.0):
-            raise ValueError(
-                f"Game({self.a!r}, {self.b!r}) has score_a={self.score_a!r}: "
-                "use 1.0 (a won), 0.0 (b won) or 0.5 (draw)"
-            )
+def games_of(battles: Sequence[BattleRecord], spec: RunSpec) -> list[Game]:
+    """The rated games of a run's battles, under the agents' names as given: every battle
+    with a result (errors left out; a draw is half a win to each side). The one conversion
+    for a tournament's own battles, its `--include`d runs and the leaderboard across runs
+    (`viz.leaderboard`): a tournament's battle names its agents, a match's spec does."""
+    games = []
+    for b in battles:
+        if b.winner is None:
+            continue
+        score = {"p1": 1.0, "p2": 0.0, "draw": 0.5}[b.winner]
+        games.append(Game(b.agent("p1", spec), b.agent("p2", spec), score))
+    return games
 
 
 @dataclass(frozen=True)
 class Rating:
-    """One agent's rating (Elo scale, anchor = 1000) with its 95% bootstrap interval."""
+    """One agent's rating (Elo scale, anchor = 1000) with its 95% bootstrap interval.
+
+    `gxe` is the agent's expected score against the rest of the pool (see the module's
+    docstring), with `gxe_ci95` its 95% bootstrap interval; both None for a pool of one
+    agent and in leaderboards recorded before the field existed.
+    """
 
     agent: str
     rating: float
@@ -90,6 +76,8 @@ class Rating:
     losses: int
     draws: int
     battles: int
+    gxe: float | None = None
+    gxe_ci95: tuple[float, float] | None = None
 
 
 @dataclass(frozen=True)
@@ -149,8 +137,12 @@ class Leaderboard:
 
         def plain(obj: Any) -> dict[str, Any]:
             data = asdict(obj)
-            if "ci95" in data:
-                data["ci95"] = list(data["ci95"])
+            for key in ("ci95", "gxe_ci95"):
+                if key in data and data[key] is not None:
+                    data[key] = list(data[key])
+            for key in ("gxe", "gxe_ci95"):  # unset: left out, as in older records
+                if key in data and data[key] is None:
+                    del data[key]
             return data
 
         return {
@@ -168,8 +160,18 @@ class Leaderboard:
             low, high = value
             return (float(low), float(high))
 
+        def rating(r: dict[str, Any]) -> Rating:
+            gxe_ci95 = r.get("gxe_ci95")  # absent from records older than the field
+            return Rating(
+                **{
+                    **r,
+                    "ci95": interval(r["ci95"]),
+                    "gxe_ci95": None if gxe_ci95 is None else interval(gxe_ci95),
+                }
+            )
+
         return cls(
-            ratings=[Rating(**{**r, "ci95": interval(r["ci95"])}) for r in d["ratings"]],
+            ratings=[rating(r) for r in d["ratings"]],
             pairs=[PairResult(**{**p, "ci95": interval(p["ci95"])}) for p in d["pairs"]],
             comparisons=[Comparison(**c) for c in d["comparisons"]],
             anchor=d["anchor"],
@@ -178,145 +180,7 @@ class Leaderboard:
         )
 
 
-# --- fitting -----------------------------------------------------------------------------
-
-
-def _sigmoid(x: np.ndarray) -> np.ndarray:
-    return 0.5 * (1.0 + np.tanh(0.5 * x))  # no overflow for large |x|
-
-
-def _objective(theta: np.ndarray, wins: np.ndarray, m: float) -> np.ndarray:
-    """ℓ_m for θ of shape (B, T, K) against win matrices (B, K, K): shape (B, T)."""
-    diff = theta[..., :, None] - theta[..., None, :]  # (B, T, K, K)
-    loglik = -(wins[:, None] * np.logaddexp(0.0, -diff)).sum(axis=(-2, -1))
-    prior = -0.5 * m * (np.logaddexp(0.0, -theta) + np.logaddexp(0.0, theta)).sum(axis=-1)
-    return loglik + prior
-
-
-def _fit_batch(wins: np.ndarray, m: float, theta0: np.ndarray | None = None) -> np.ndarray:
-    """Maximise ℓ_m for each win matrix in `wins` (B, K, K); returns θ (B, K).
-
-    Newton: g_i = Σ_j (W_ij − N_ij P_ij) + m(1/2 − σ(θ_i)) with N = W + Wᵀ, P_ij = σ(θ_i − θ_j);
-    −Hessian = diag(Σ_j V_ij + m σ(θ_i)(1 − σ(θ_i))) − V with V = N P (1 − P).
-    """
-    batch, k, _ = wins.shape
-    games = wins + wins.transpose(0, 2, 1)
-    theta = np.zeros((batch, k)) if theta0 is None else np.array(theta0, dtype=float)
-    eye = np.eye(k, dtype=bool)
-    for _ in range(_MAX_NEWTON_STEPS):
-        p = _sigmoid(theta[:, :, None] - theta[:, None, :])  # (B, K, K)
-        s = _sigmoid(theta)  # (B, K): against the virtual opponent at 0
-        grad = (wins - games * p).sum(axis=2) + m * (0.5 - s)
-        v = games * p * (1.0 - p)
-        hess = -v
-        hess[:, eye] = v.sum(axis=2) + m * s * (1.0 - s)
-        step = np.linalg.solve(hess, grad[:, :, None])[:, :, 0]  # (B, K)
-        # Backtracking: the largest step size with sufficient increase (Armijo).
-        current = _objective(theta[:, None, :], wins, m)  # (B, 1)
-        trial = theta[:, None, :] + _LINE_STEPS[None, :, None] * step[:, None, :]
-        gain = _objective(trial, wins, m) - current  # (B, T)
-        slope = (grad * step).sum(axis=1, keepdims=True)  # > 0: an ascent direction
-        ok = gain >= _ARMIJO * _LINE_STEPS[None, :] * slope
-        size = np.where(ok.any(axis=1), _LINE_STEPS[ok.argmax(axis=1)], 0.0)
-        move = size[:, None] * step
-        theta = theta + move
-        if np.abs(move).max(initial=0.0) < _TOLERANCE:
-            break
-    else:
-        log.warning("Bradley–Terry fit stopped after %d Newton steps", _MAX_NEWTON_STEPS)
-    return theta
-
-
-# --- inputs ------------------------------------------------------------------------------
-
-
-def _agent_list(games: Sequence[Game], agents: Sequence[str] | None) -> list[str]:
-    if agents is None:
-        seen: dict[str, None] = {}
-        for g in games:
-            seen.setdefault(g.a)
-            seen.setdefault(g.b)
-        names = list(seen)
-    else:
-        names = list(agents)
-        if len(set(names)) != len(names):
-            raise ValueError(f"agents {names} name the same agent twice")
-        known = set(names)
-        unknown = sorted({n for g in games for n in (g.a, g.b)} - known)
-        if unknown:
-            raise ValueError(f"games name agents {unknown} that are not in agents {names}")
-    if not names:
-        raise ValueError("no agents to rate: pass agents or at least one game")
-    return names
-
-
-def _pick_anchor(names: list[str], anchor: str | None) -> str:
-    if anchor is None:
-        return DEFAULT_ANCHOR if DEFAULT_ANCHOR in names else names[0]
-    if anchor not in names:
-        raise ValueError(f"anchor {anchor!r} is not one of the agents {names}")
-    return anchor
-
-
-def _cells(
-    games: Sequence[Game], index: dict[str, int]
-) -> tuple[list[tuple[int, int, float]], np.ndarray]:
-    """The distinct (a, b, score_a) of the games, and how many games fall in each.
-
-    Mirror games (an agent against itself) say nothing about relative strength and are left out.
-    """
-    counts: dict[tuple[int, int, float], int] = {}
-    for g in games:
-        if g.a == g.b:
-            continue
-        key = (index[g.a], index[g.b], float(g.score_a))
-        counts[key] = counts.get(key, 0) + 1
-    keys = sorted(counts)
-    return keys, np.array([counts[key] for key in keys], dtype=np.int64)
-
-
-def _cell_matrix(cells: list[tuple[int, int, float]], k: int) -> np.ndarray:
-    """(C, K·K): one game of cell c adds its score to W[a, b] and the rest to W[b, a]."""
-    out = np.zeros((len(cells), k * k))
-    for c, (a, b, score) in enumerate(cells):
-        out[c, a * k + b] += score
-        out[c, b * k + a] += 1.0 - score
-    return out
-
-
-def _check_prior(prior_games: float) -> float:
-    if not prior_games > 0 or not math.isfinite(prior_games):
-        raise ValueError(
-            f"prior_games={prior_games!r}: it must be a positive number (1.0 is the default); "
-            "without it an unbeaten agent's rating is infinite"
-        )
-    return float(prior_games)
-
-
-def _to_elo(theta: np.ndarray, anchor: int) -> np.ndarray:
-    return ANCHOR_RATING + ELO_SCALE * (theta - theta[..., anchor : anchor + 1])
-
-
-def fit_bradley_terry(
-    games: Sequence[Game],
-    agents: Sequence[str],
-    *,
-    anchor: str | None = None,
-    prior_games: float = 1.0,
-) -> dict[str, float]:
-    """Regularised maximum-likelihood Bradley–Terry ratings, Elo scale, anchor exactly 1000."""
-    names = _agent_list(games, agents)
-    anchor_name = _pick_anchor(names, anchor)
-    m = _check_prior(prior_games)
-    index = {name: i for i, name in enumerate(names)}
-    cells, counts = _cells(games, index)
-    k = len(names)
-    wins = (counts.astype(float) @ _cell_matrix(cells, k)).reshape(1, k, k)
-    elo = _to_elo(_fit_batch(wins, m), index[anchor_name])[0]
-    return {name: float(elo[i]) for i, name in enumerate(names)}
-
-
-# --- the leaderboard ---------------------------------------------------------------------
+# --- how many more battles ---------------------------------------------------------------
 
 
 def _wilson_total(p: float, z: float = Z95) -> int | None:
@@ -343,6 +207,9 @@ def _scaled_more(played: int, reach: float, gap: float) -> int | None:
     return max(1, math.ceil(played * (reach / gap) ** 2) - played)
 
 
+# --- the leaderboard ---------------------------------------------------------------------
+
+
 def _pairs(games: Sequence[Game], names: list[str]) -> list[PairResult]:
     index = {name: i for i, name in enumerate(names)}
     tally: dict[tuple[int, int], list[int]] = {}  # (i, j), i < j: [wins_i, wins_j, draws]
@@ -362,57 +229,9 @@ def _pairs(games: Sequence[Game], names: list[str]) -> list[PairResult]:
     return out
 
 
-def rate(
-    games: Sequence[Game],
-    agents: Sequence[str] | None = None,
-    *,
-    anchor: str | None = None,
-    resamples: int = 1000,
-    seed: int = 0,
-    prior_games: float = 1.0,
-) -> Leaderboard:
-    """Fit Bradley–Terry on `games`, bootstrap it, and rank the agents.
-
-    `agents` fixes the agents and their order (default: in order of first appearance in
-    `games`); agents without games are rated at the prior with a wide interval. Mirror games
-    (a == b) are ignored. Deterministic for a given seed.
-    """
-    names = _agent_list(games, agents)
-    anchor_name = _pick_anchor(names, anchor)
-    m = _check_prior(prior_games)
-    if resamples < 1:
-        raise ValueError(f"resamples={resamples}: at least 1 (1000 or more for 95% intervals)")
-    k = len(names)
-    index = {name: i for i, name in enumerate(names)}
-    a_idx = index[anchor_name]
-    cells, counts = _cells(games, index)
-    cell_matrix = _cell_matrix(cells, k)
-    total = int(counts.sum())
-
-    theta_hat = _fit_batch((counts.astype(float) @ cell_matrix).reshape(1, k, k), m)
-    point = _to_elo(theta_hat, a_idx)[0]  # (K,)
-
-    rng = np.random.default_rng(seed)
-    theta_boot = np.zeros((resamples, k))
-    if total:
-        chunk = max(1, 400_000 // (k * k))  # bounds the (chunk, T, K, K) line-search array
-        for start in range(0, resamples, chunk):
-            size = min(chunk, resamples - start)
-            draws = rng.multinomial(total, counts / total, size=size)  # (S, C)
-            wins = (draws.astype(float) @ cell_matrix).reshape(size, k, k)
-            theta0 = np.broadcast_to(theta_hat, (size, k))
-            theta_boot[start : start + size] = _fit_batch(wins, m, theta0)
-    played = np.zeros(k, dtype=bool)
-    for a, b, _ in cells:
-        played[a] = played[b] = True
-    if not played.all():  # no data: draw from the prior instead of a false certainty
-        theta_boot[:, ~played] = rng.normal(
-            0.0, 2.0 / math.sqrt(m), (resamples, int((~played).sum()))
-        )
-    boot = _to_elo(theta_boot, a_idx)  # (R, K)
-    low, high = np.percentile(boot, [2.5, 97.5], axis=0)
-
-    record = np.zeros((k, 3), dtype=np.int64)  # wins, losses, draws
+def _records(games: Sequence[Game], index: dict[str, int]) -> np.ndarray:
+    """(K, 3): each agent's wins, losses and draws; mirror games left out."""
+    record = np.zeros((len(index), 3), dtype=np.int64)
     for g in games:
         if g.a == g.b:
             continue
@@ -424,21 +243,12 @@ def rate(
             winner, loser = (i, j) if g.score_a == 1.0 else (j, i)
             record[winner, 0] += 1
             record[loser, 1] += 1
+    return record
 
-    order = sorted(range(k), key=lambda i: -point[i])  # stable: ties keep the agents' order
-    ratings = [
-        Rating(
-            agent=names[i],
-            rating=float(point[i]),
-            ci95=(float(low[i]), float(high[i])),
-            wins=int(record[i, 0]),
-            losses=int(record[i, 1]),
-            draws=int(record[i, 2]),
-            battles=int(record[i].sum()),
-        )
-        for i in order
-    ]
-    pairs = _pairs(games, names)
+
+def _comparisons(fit: Bootstrap, order: list[int], pairs: list[PairResult]) -> list[Comparison]:
+    """Each pair adjacent in the ranking `order` (indices into `fit.names`, best first)."""
+    names, point, boot = fit.names, fit.point, fit.boot
     by_pair = {frozenset((p.a, p.b)): p for p in pairs}
     comparisons = []
     for hi, lo in pairwise(order):
@@ -462,12 +272,78 @@ def rate(
                     gap = float(point[hi] - point[lo])
                     needed = _scaled_more(met.battles, gap - d_low, gap) or needed
         comparisons.append(Comparison(names[hi], names[lo], p_better, conclusive, needed))
+    return comparisons
 
+
+def rate(
+    games: Sequence[Game],
+    agents: Sequence[str] | None = None,
+    *,
+    anchor: str | None = None,
+    resamples: int = 1000,
+    seed: int = 0,
+    prior_games: float = 1.0,
+) -> Leaderboard:
+    """Fit Bradley–Terry on `games`, bootstrap it, and rank the agents.
+
+    `agents` fixes the agents and their order (default: in order of first appearance in
+    `games`); agents without games are rated at the prior with a wide interval. Mirror games
+    (a == b) are ignored. Deterministic for a given seed.
+    """
+    fit = bootstrap(
+        games, agents, anchor=anchor, resamples=resamples, seed=seed, prior_games=prior_games
+    )
+    names, point = fit.names, fit.point
+    k = len(names)
+    low, high = np.percentile(fit.boot, [2.5, 97.5], axis=0)
+    gxe: list[float | None] = [None] * k
+    gxe_ci: list[tuple[float, float] | None] = [None] * k
+    if k > 1:
+        gxe_point = expected_scores(fit.theta)[0]  # (K,)
+        gxe_low, gxe_high = np.percentile(expected_scores(fit.theta_boot), [2.5, 97.5], axis=0)
+        gxe = [float(x) for x in gxe_point]
+        gxe_ci = [(float(lo), float(hi)) for lo, hi in zip(gxe_low, gxe_high, strict=True)]
+    record = _records(games, {name: i for i, name in enumerate(names)})
+
+    order = sorted(range(k), key=lambda i: -point[i])  # stable: ties keep the agents' order
+    ratings = [
+        Rating(
+            agent=names[i],
+            rating=float(point[i]),
+            ci95=(float(low[i]), float(high[i])),
+            wins=int(record[i, 0]),
+            losses=int(record[i, 1]),
+            draws=int(record[i, 2]),
+            battles=int(record[i].sum()),
+            gxe=gxe[i],
+            gxe_ci95=gxe_ci[i],
+        )
+        for i in order
+    ]
+    pairs = _pairs(games, names)
     return Leaderboard(
         ratings=ratings,
         pairs=pairs,
-        comparisons=comparisons,
-        anchor=anchor_name,
+        comparisons=_comparisons(fit, order, pairs),
+        anchor=fit.anchor,
         resamples=resamples,
         seed=seed,
     )
+
+
+__all__ = [
+    "ANCHOR_RATING",
+    "DEFAULT_ANCHOR",
+    "ELO_SCALE",
+    "Z95",
+    "Comparison",
+    "Game",
+    "Leaderboard",
+    "PairResult",
+    "Rating",
+    "battles_needed",
+    "expected_scores",
+    "fit_bradley_terry",
+    "games_of",
+    "rate",
+]

@@ -21,16 +21,16 @@ import agents
 from agents.base import Agent
 from arena.engines import Engine
 from arena.match import Tournament
+from arena.outside import DEFAULT_CHALLENGE_TIMEOUT_S
 from arena.plan import RunPlan, pairs_of, versions
 from arena.player import MatchConfig
-from arena.ratings import Game, Leaderboard, rate
+from arena.ratings import Leaderboard, games_of, rate
 from arena.recorder import MatchProgress
 from arena.teams import team_plan
 from battle.journal import Journal, JournalContents, build_record, read_journal
 from battle.record import (
     SIDES,
     AgentSpec,
-    BattleRecord,
     RunPaths,
     RunRecord,
     RunRecordError,
@@ -90,6 +90,7 @@ def _match_config(spec: RunSpec, session: int) -> MatchConfig:
         decision_timeout_s=spec.decision_timeout_s,
         session=session,
         trajectories_dir=None if spec.save_trajectories is None else Path(spec.save_trajectories),
+        challenge_timeout_s=spec.challenge_timeout_s or DEFAULT_CHALLENGE_TIMEOUT_S,
     )
 
 
@@ -170,17 +171,6 @@ async def play_session(
             journal.close()
 
 
-def games_of(battles: list[BattleRecord], spec: RunSpec) -> list[Game]:
-    """The rated games of a run's battles: battles with a result (errors left out)."""
-    games = []
-    for b in battles:
-        if b.winner is None:
-            continue
-        score = {"p1": 1.0, "p2": 0.0, "draw": 0.5}[b.winner]
-        games.append(Game(b.agent("p1", spec), b.agent("p2", spec), score))
-    return games
-
-
 def leaderboard(contents: JournalContents, resamples: int = 1000) -> Leaderboard:
     """Ratings from a tournament's battles plus those of its `--include`d runs."""
     spec = contents.spec
@@ -214,3 +204,17 @@ def finalize(paths: RunPaths, finished: bool) -> RunRecord | None:
         record.leaderboard = leaderboard(contents).to_dict()
     write_record(record, paths.record)
     return record
+
+
+def discard_if_unplayed(paths: RunPaths) -> bool:
+    """A new run that stopped before its first battle (an outside user not on the server,
+    Ctrl-C while the players log in) leaves nothing behind: True when it was discarded."""
+    if paths.journal.exists() and paths.journal.stat().st_size > 0:
+        try:
+            if read_journal(paths.journal).battles:
+                return False
+        except RunRecordError:
+            return False  # not ours to judge: keep it for a resume
+    paths.journal.unlink(missing_ok=True)
+    paths.record.unlink(missing_ok=True)
+    return True

@@ -197,6 +197,8 @@ def test_to_dict_round_trips_through_json():
         "losses",
         "draws",
         "battles",
+        "gxe",
+        "gxe_ci95",
     }
     again = Leaderboard.from_dict(data)
     assert again == board

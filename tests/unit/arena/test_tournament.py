@@ -152,7 +152,8 @@ def test_tournament_record_round_trip_and_match_records_unchanged(tmp_path: Path
     assert data["schema_version"] == 1
     assert [r["agent"] for r in data["ratings"]] == ["heuristic", "max-damage", "random"]
     first = data["ratings"][0]
-    assert set(first) == {"agent", "rating", "ci95", "wins", "losses", "draws", "battles"}
+    assert set(first) == {"agent", "rating", "ci95", "wins", "losses", "draws", "battles",
+                          "gxe", "gxe_ci95"}  # fmt: skip
     assert first["ci95"][0] <= first["rating"] <= first["ci95"][1]
     assert {"pairs", "comparisons", "anchor", "resamples", "seed"} <= set(data)
     assert data["anchor"] == "random" and data["seed"] == 7 and data["resamples"] >= 1000
