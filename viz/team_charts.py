@@ -9,15 +9,12 @@ from __future__ import annotations
 import html
 from collections.abc import Sequence
 
-import plotly.colors
 import plotly.graph_objects as go
 
-from viz.figures import figure, note
+from viz.figures import AGENT_COLORS, figure, note
 from viz.teams import TeamRow
 
 MAX_TEAM_LABEL = 40  # longer team names (file paths) keep their end on the chart's axis
-# one color per agent of the teams chart: p1's and p2's colors first, as elsewhere
-AGENT_COLORS = plotly.colors.qualitative.D3
 
 
 def team_labels(teams: Sequence[str]) -> list[str]:
@@ -36,7 +33,7 @@ def team_win_rate_chart(rows: Sequence[TeamRow], agents: Sequence[str]) -> go.Fi
         "Win rate by team with 95% intervals",
         barmode="group",
         height=max(360, 110 + len(rows) * (14 * max(1, len(agents)) + 18)),
-        margin={"l": 20, "r": 20, "t": 50, "b": 50},
+        margin={"l": 20},
         xaxis={"range": [0, 1], "tickformat": ".0%", "title": "win rate"},
         yaxis={"autorange": "reversed", "automargin": True, "type": "category"},
         showlegend=True,  # says which agent, even with one

@@ -1,17 +1,27 @@
-"""The tournament page's charts, from its `arena.ratings.Leaderboard`: every agent's rating
+"""The tournament page's charts. From its `arena.ratings.Leaderboard`: every agent's rating
 with its 95% bootstrap interval (`rating_chart`), and the head-to-head win rate of each
-pair of agents as a heatmap (`pair_heatmap_chart`, from the cells of `pair_cells`); like
-every chart they draw a note instead of failing on an empty board, and escape agent names.
+pair of agents as a heatmap (`pair_heatmap_chart`, from the cells of `pair_cells`). From
+its decisions, grouped by the agent that made them (`agent_decisions`: each battle names
+the agent on each side): decision latency (`agent_latency_chart`), the mix of moves,
+moves with tera and switches (`agent_action_chart`) and the type effectiveness of the
+chosen moves (`agent_effectiveness_chart`) per agent. Like every chart they draw a note
+instead of failing on an empty board, and escape agent names.
 """
 
 from __future__ import annotations
 
 import html
+from collections.abc import Mapping, Sequence
 
 import plotly.graph_objects as go
 
 from arena.ratings import Leaderboard
-from viz.figures import COLORS, figure, note
+from battle.record import SIDES, DecisionRecord, RunRecord
+from viz.charts import action_share_by_group, effectiveness_by_group, latency_by_group
+from viz.figures import AGENT_COLORS, COLORS, figure, note
+
+# agent (as given) -> the decisions it made, over all its battles and both sides
+ByAgent = Mapping[str, Sequence[DecisionRecord]]
 
 
 def rating_chart(board: Leaderboard) -> go.Figure:
@@ -89,3 +99,43 @@ def pair_heatmap_chart(board: Leaderboard) -> go.Figure:
         hoverongaps=False,
     )
     return fig
+
+
+def agent_decisions(record: RunRecord) -> dict[str, list[DecisionRecord]]:
+    """The decisions of a tournament by the agent that made them (each battle names the
+    agent on each side), agents in the order given (as in the teams chart), then any
+    other agent its battles name; every agent of the spec has an entry, even without a
+    decision."""
+    agents = {b.battle_tag: {s: b.agent(s, record.spec) for s in SIDES} for b in record.battles}
+    out: dict[str, list[DecisionRecord]] = {a.given: [] for a in record.spec.agents or []}
+    for d in record.decisions:
+        sides = agents.get(d.battle_tag)
+        if sides is not None:
+            out.setdefault(sides[d.side], []).append(d)
+    return out
+
+
+def _escaped(by_agent: ByAgent) -> tuple[dict[str, Sequence[DecisionRecord]], dict[str, str]]:
+    """The groups of the decision charts, under escaped agent names, and each one's color
+    (the n-th agent's, as in the teams chart)."""
+    groups = {html.escape(agent): mine for agent, mine in by_agent.items()}
+    colors = {name: AGENT_COLORS[i % len(AGENT_COLORS)] for i, name in enumerate(groups)}
+    return groups, colors
+
+
+def agent_latency_chart(by_agent: ByAgent) -> go.Figure:
+    """Distribution of each agent's decision latency, on a log scale."""
+    groups, colors = _escaped(by_agent)
+    return latency_by_group(groups, colors, "Decision latency per agent")
+
+
+def agent_action_chart(by_agent: ByAgent) -> go.Figure:
+    """Share of moves, moves with tera, switches and default orders of each agent."""
+    groups, _ = _escaped(by_agent)
+    return action_share_by_group(groups, "Moves and switches per agent")
+
+
+def agent_effectiveness_chart(by_agent: ByAgent) -> go.Figure:
+    """Type effectiveness of the moves each agent chose, as a share of its rated moves."""
+    groups, colors = _escaped(by_agent)
+    return effectiveness_by_group(groups, colors, "Type effectiveness of chosen moves per agent")

@@ -12,8 +12,10 @@ from pathlib import Path
 import pytest
 
 from battle.record import load_record
+from tests.fixture_tournament import tournament_record
 from viz import write_report
 from viz.charts import charts_for
+from viz.report import plotly_js_filename
 
 CHROMIUM = Path("/usr/bin/chromium")
 FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "viz" / "vizfixture.json"
@@ -31,6 +33,21 @@ LOCAL_SCHEMES = ("file:", "data:", "blob:", "about:")
 # the charts this page should have: the fixture's p1 is a language model, so its
 # "Language-model sides" section adds the tokens chart to the general ones
 EXPECTED_CHARTS = [chart.key for chart in charts_for(load_record(FIXTURE))]
+TOURNAMENT_CHARTS = [
+    "ratings",
+    "head-to-head",
+    "agent-latency",
+    "agent-actions",
+    "agent-effectiveness",
+]
+# each plot's traces with data points, and the boxes of its title and mode bar (toolbar)
+PLOTS = """() => [...document.querySelectorAll('.js-plotly-plot')].map(d => {
+  const box = el => { if (!el) return null; const r = el.getBoundingClientRect();
+    return {left: r.left, right: r.right, top: r.top, bottom: r.bottom}; };
+  const points = t => ['x', 'y', 'z'].reduce((n, k) => n + (t[k] ? t[k].length : 0), 0);
+  return {id: d.id, points: d.data.map(points), notes: (d.layout.annotations || []).length,
+          title: box(d.querySelector('.gtitle')), modebar: box(d.querySelector('.modebar'))};
+})"""
 
 pytestmark = [
     pytest.mark.browser,
@@ -40,39 +57,69 @@ pytestmark = [
 
 
 @pytest.fixture(scope="module")
-def opened(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict]:
-    """The report, opened once: the page plus everything it tried to do."""
+def browser() -> Iterator[object]:
+    """One headless Chromium for the module's pages."""
     sync_api = pytest.importorskip("playwright.sync_api")
-    report = write_report(FIXTURE, tmp_path_factory.mktemp("report") / "report.html")
-    seen: dict = {"requests": [], "blocked": [], "console": [], "errors": [], "dialogs": []}
     with sync_api.sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
         try:
-            context = browser.new_context(viewport={"width": 1300, "height": 900})
-
-            def guard(route) -> None:  # nothing may leave the machine, even by mistake
-                if route.request.url.startswith(LOCAL_SCHEMES):
-                    route.continue_()
-                else:
-                    seen["blocked"].append(route.request.url)
-                    route.abort()
-
-            context.route("**/*", guard)
-            page = context.new_page()
-            page.on("request", lambda r: seen["requests"].append(r.url))
-            page.on("console", lambda m: seen["console"].append((m.type, m.text)))
-            page.on("pageerror", lambda e: seen["errors"].append(str(e)))
-            page.on("dialog", lambda d: (seen["dialogs"].append(d.message), d.dismiss()))
-            page.goto(report.resolve().as_uri(), wait_until="load")
-            page.wait_for_function(
-                "n => document.querySelectorAll('.js-plotly-plot .main-svg').length >= n",
-                arg=len(EXPECTED_CHARTS),
-                timeout=30_000,
-            )
-            seen["page"] = page
-            yield seen
+            yield browser
         finally:
             browser.close()
+
+
+def open_report(browser, report: Path, charts: int) -> dict:
+    """Open `report` in a fresh context and wait until its `charts` charts are drawn: the
+    page plus everything it tried to do."""
+    seen: dict = {"requests": [], "blocked": [], "console": [], "errors": [], "dialogs": []}
+    context = browser.new_context(viewport={"width": 1300, "height": 900})
+
+    def guard(route) -> None:  # nothing may leave the machine, even by mistake
+        if route.request.url.startswith(LOCAL_SCHEMES):
+            route.continue_()
+        else:
+            seen["blocked"].append(route.request.url)
+            route.abort()
+
+    context.route("**/*", guard)
+    page = context.new_page()
+    page.on("request", lambda r: seen["requests"].append(r.url))
+    page.on("console", lambda m: seen["console"].append((m.type, m.text)))
+    page.on("pageerror", lambda e: seen["errors"].append(str(e)))
+    page.on("dialog", lambda d: (seen["dialogs"].append(d.message), d.dismiss()))
+    page.goto(report.resolve().as_uri(), wait_until="load")
+    page.wait_for_function(
+        "n => document.querySelectorAll('.js-plotly-plot .main-svg').length >= n",
+        arg=charts,
+        timeout=30_000,
+    )
+    seen["page"] = page
+    return seen
+
+
+@pytest.fixture(scope="module")
+def opened(browser, tmp_path_factory: pytest.TempPathFactory) -> dict:
+    """The report, opened once: the page plus everything it tried to do."""
+    report = write_report(FIXTURE, tmp_path_factory.mktemp("report") / "report.html")
+    return open_report(browser, report, len(EXPECTED_CHARTS))
+
+
+@pytest.fixture(scope="module")
+def opened_file_mode(browser, tmp_path_factory: pytest.TempPathFactory) -> dict:
+    """The same report written with plotly_js="file" (`--plotly-js file`), plotly.js
+    beside it."""
+    report = write_report(
+        FIXTURE, tmp_path_factory.mktemp("shared") / "report.html", plotly_js="file"
+    )
+    return open_report(browser, report, len(EXPECTED_CHARTS))
+
+
+@pytest.fixture(scope="module")
+def opened_tournament(browser, tmp_path_factory: pytest.TempPathFactory) -> dict:
+    """A tournament's leaderboard page (tests/fixture_tournament.py)."""
+    folder = tmp_path_factory.mktemp("tournament")
+    report = write_report(tournament_record(folder), folder / "tournament.html")
+    return open_report(browser, report, len(TOURNAMENT_CHARTS))
 
 
 def test_every_chart_is_drawn(opened: dict):
@@ -137,3 +184,69 @@ def test_language_model_section(opened: dict):
     assert "llm:mini-2024" in text and '{"temperature": 0.2}' in text
     assert "timeout after 10.0s" in text
     assert section.locator("#chart-tokens svg.main-svg").count() >= 1
+
+
+def plots(seen: dict) -> list[dict]:
+    return seen["page"].evaluate(PLOTS)
+
+
+def overlap(a: dict, b: dict) -> bool:
+    return (
+        a["left"] < b["right"]
+        and b["left"] < a["right"]
+        and a["top"] < b["bottom"]
+        and b["top"] < a["bottom"]
+    )
+
+
+@pytest.mark.parametrize("which", ["opened", "opened_file_mode", "opened_tournament"])
+def test_no_chart_is_empty(which: str, request: pytest.FixtureRequest):
+    """Every plot has a trace with data points, and no "nothing to draw" note."""
+    found = plots(request.getfixturevalue(which))
+    expected = TOURNAMENT_CHARTS if which == "opened_tournament" else EXPECTED_CHARTS
+    assert [p["id"] for p in found] == [f"chart-{key}" for key in expected]
+    for p in found:
+        assert any(n > 0 for n in p["points"]), p
+        assert p["notes"] == 0 or p["id"] == "chart-win-rate", p  # its only note: none
+
+
+@pytest.mark.parametrize("which", ["opened", "opened_tournament"])
+def test_titles_are_clear_of_the_mode_bar(which: str, request: pytest.FixtureRequest):
+    page = request.getfixturevalue(which)["page"]
+    page.locator(".js-plotly-plot").first.hover()  # the mode bar shows on hover
+    for p in plots(request.getfixturevalue(which)):
+        assert p["title"] and p["modebar"], p
+        assert p["modebar"]["right"] - p["modebar"]["left"] > 50, p  # laid out, not hidden
+        assert not overlap(p["title"], p["modebar"]), p
+
+
+def test_file_mode_loads_the_shared_plotly_js(opened_file_mode: dict):
+    requests = opened_file_mode["requests"]
+    assert any(url.endswith("/" + plotly_js_filename()) for url in requests), requests
+    assert [url for url in requests if not url.startswith("file:")] == []
+    assert opened_file_mode["blocked"] == []
+    errors = [text for kind, text in opened_file_mode["console"] if kind == "error"]
+    assert errors == [] and opened_file_mode["errors"] == []
+
+
+def test_tournament_page_is_clean(opened_tournament: dict):
+    errors = [text for kind, text in opened_tournament["console"] if kind == "error"]
+    assert errors == [] and opened_tournament["errors"] == []
+    assert opened_tournament["blocked"] == []
+
+
+def test_pair_dots_are_coloured(opened_tournament: dict):
+    """Each battle link of the pairs table, and the note that explains them, shows a
+    colored dot: blue a win of the pair's first agent, orange a loss."""
+    page = opened_tournament["page"]
+    colours = page.evaluate(
+        "() => [...document.querySelectorAll('#pairs .dot')]"
+        ".map(d => [d.className, getComputedStyle(d).backgroundColor,"
+        " d.getBoundingClientRect().width])"
+    )
+    links = page.locator("#pairs .battle-link .dot").count()
+    assert links == 6 and len(colours) == links + 4  # the note shows all four kinds
+    seen = {cls: colour for cls, colour, _ in colours}
+    assert seen["dot won"] == "rgb(31, 119, 180)" and seen["dot lost"] == "rgb(255, 127, 14)"
+    assert seen["dot draw"] == "rgb(158, 158, 158)"
+    assert all(width > 4 for _, _, width in colours)
