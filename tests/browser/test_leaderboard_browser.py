@@ -1,34 +1,22 @@
 """Open the leaderboard across runs (`python -m viz leaderboard`) in headless Chromium: one
 section per format, every chart drawn with data, the GXE column, no errors, no network.
 
-Uses the system Chromium (/usr/bin/chromium), never a downloaded browser; skipped with a
-reason where it is not installed. Runs playwright's sync API in a plain (not async) test.
+The system Chromium and the guarded pages come from conftest.py: skipped with a reason
+where Chromium or playwright is not installed.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from battle.record import AgentSpec
+from tests.browser.conftest import LOCAL_SCHEMES
 from tests.unit.viz.test_leaderboard import EVIL, mb, spec, tournament_battles, write_run
 from viz.leaderboard import rate_pool, read_pool, write_leaderboard
 from viz.report import plotly_js_filename
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-LOCAL_SCHEMES = ("file:", "data:", "blob:", "about:")
 FORMATS = ["gen4ou", "gen9randombattle"]  # in the order first played
 # per format: the rating chart and the head-to-head heatmap
 CHARTS = [f"{kind}-{i}" for i in range(len(FORMATS)) for kind in ("ratings", "head-to-head")]
@@ -40,23 +28,7 @@ PLOTS = """() => [...document.querySelectorAll('.js-plotly-plot')].map(d => {
           width: d.getBoundingClientRect().width, height: d.getBoundingClientRect().height};
 })"""
 
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.timeout(120),
-    pytest.mark.skipif(not CHROMIUM.exists(), reason=f"{CHROMIUM} is not installed"),
-]
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[object]:
-    """One headless Chromium for the module's pages."""
-    sync_api = pytest.importorskip("playwright.sync_api")
-    with sync_api.sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        try:
-            yield browser
-        finally:
-            browser.close()
+pytestmark = [pytest.mark.browser, pytest.mark.timeout(120)]
 
 
 @pytest.fixture(scope="module")
@@ -75,42 +47,13 @@ def runs(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return folder
 
 
-def open_page(browser, path: Path) -> dict:
-    """Open `path` in a fresh context and wait until every chart is drawn: the page plus
-    everything it tried to do."""
-    seen: dict = {"requests": [], "blocked": [], "console": [], "errors": [], "dialogs": []}
-    context = browser.new_context(viewport={"width": 1300, "height": 900})
-
-    def guard(route) -> None:  # nothing may leave the machine, even by mistake
-        if route.request.url.startswith(LOCAL_SCHEMES):
-            route.continue_()
-        else:
-            seen["blocked"].append(route.request.url)
-            route.abort()
-
-    context.route("**/*", guard)
-    page = context.new_page()
-    page.on("request", lambda r: seen["requests"].append(r.url))
-    page.on("console", lambda m: seen["console"].append((m.type, m.text)))
-    page.on("pageerror", lambda e: seen["errors"].append(str(e)))
-    page.on("dialog", lambda d: (seen["dialogs"].append(d.message), d.dismiss()))
-    page.goto(path.resolve().as_uri(), wait_until="load")
-    page.wait_for_function(
-        "n => document.querySelectorAll('.js-plotly-plot .main-svg').length >= n",
-        arg=len(CHARTS),
-        timeout=30_000,
-    )
-    seen["page"] = page
-    return seen
-
-
 @pytest.fixture(scope="module", params=["inline", "file"])
-def opened(request: pytest.FixtureRequest, browser, runs: Path,
+def opened(request: pytest.FixtureRequest, open_local, runs: Path,
            tmp_path_factory: pytest.TempPathFactory) -> dict:  # fmt: skip
     """The leaderboard of `runs`, written with plotly.js inline and, beside it, as a file."""
     pool = rate_pool(read_pool(runs), resamples=200, seed=1)
     out = tmp_path_factory.mktemp(f"lb-{request.param}") / "leaderboard.html"
-    seen = open_page(browser, write_leaderboard(pool, out, plotly_js=request.param))
+    seen = open_local(write_leaderboard(pool, out, plotly_js=request.param), charts=len(CHARTS))
     seen["mode"] = request.param
     return seen
 

@@ -1,35 +1,23 @@
 """Open a generated report in headless Chromium: charts drawn, no errors, no network.
 
-Uses the system Chromium (/usr/bin/chromium), never a downloaded browser; skipped with a
-reason where it is not installed. Runs playwright's sync API in a plain (not async) test.
+The system Chromium and the guarded pages come from conftest.py: skipped with a reason
+where Chromium or playwright is not installed.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from battle.record import load_record
+from tests.browser.conftest import LOCAL_SCHEMES
 from tests.fixture_tournament import tournament_record
 from viz import write_report
 from viz.charts import charts_for
 from viz.report import plotly_js_filename
 
-CHROMIUM = Path("/usr/bin/chromium")
 FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "viz" / "vizfixture.json"
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-LOCAL_SCHEMES = ("file:", "data:", "blob:", "about:")
 # the charts this page should have: the fixture's p1 is a language model, so its
 # "Language-model sides" section adds the tokens chart to the general ones
 EXPECTED_CHARTS = [chart.key for chart in charts_for(load_record(FIXTURE))]
@@ -49,77 +37,32 @@ PLOTS = """() => [...document.querySelectorAll('.js-plotly-plot')].map(d => {
           title: box(d.querySelector('.gtitle')), modebar: box(d.querySelector('.modebar'))};
 })"""
 
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.timeout(120),
-    pytest.mark.skipif(not CHROMIUM.exists(), reason=f"{CHROMIUM} is not installed"),
-]
+pytestmark = [pytest.mark.browser, pytest.mark.timeout(120)]
 
 
 @pytest.fixture(scope="module")
-def browser() -> Iterator[object]:
-    """One headless Chromium for the module's pages."""
-    sync_api = pytest.importorskip("playwright.sync_api")
-    with sync_api.sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        try:
-            yield browser
-        finally:
-            browser.close()
-
-
-def open_report(browser, report: Path, charts: int) -> dict:
-    """Open `report` in a fresh context and wait until its `charts` charts are drawn: the
-    page plus everything it tried to do."""
-    seen: dict = {"requests": [], "blocked": [], "console": [], "errors": [], "dialogs": []}
-    context = browser.new_context(viewport={"width": 1300, "height": 900})
-
-    def guard(route) -> None:  # nothing may leave the machine, even by mistake
-        if route.request.url.startswith(LOCAL_SCHEMES):
-            route.continue_()
-        else:
-            seen["blocked"].append(route.request.url)
-            route.abort()
-
-    context.route("**/*", guard)
-    page = context.new_page()
-    page.on("request", lambda r: seen["requests"].append(r.url))
-    page.on("console", lambda m: seen["console"].append((m.type, m.text)))
-    page.on("pageerror", lambda e: seen["errors"].append(str(e)))
-    page.on("dialog", lambda d: (seen["dialogs"].append(d.message), d.dismiss()))
-    page.goto(report.resolve().as_uri(), wait_until="load")
-    page.wait_for_function(
-        "n => document.querySelectorAll('.js-plotly-plot .main-svg').length >= n",
-        arg=charts,
-        timeout=30_000,
-    )
-    seen["page"] = page
-    return seen
-
-
-@pytest.fixture(scope="module")
-def opened(browser, tmp_path_factory: pytest.TempPathFactory) -> dict:
+def opened(open_local, tmp_path_factory: pytest.TempPathFactory) -> dict:
     """The report, opened once: the page plus everything it tried to do."""
     report = write_report(FIXTURE, tmp_path_factory.mktemp("report") / "report.html")
-    return open_report(browser, report, len(EXPECTED_CHARTS))
+    return open_local(report, charts=len(EXPECTED_CHARTS))
 
 
 @pytest.fixture(scope="module")
-def opened_file_mode(browser, tmp_path_factory: pytest.TempPathFactory) -> dict:
+def opened_file_mode(open_local, tmp_path_factory: pytest.TempPathFactory) -> dict:
     """The same report written with plotly_js="file" (`--plotly-js file`), plotly.js
     beside it."""
     report = write_report(
         FIXTURE, tmp_path_factory.mktemp("shared") / "report.html", plotly_js="file"
     )
-    return open_report(browser, report, len(EXPECTED_CHARTS))
+    return open_local(report, charts=len(EXPECTED_CHARTS))
 
 
 @pytest.fixture(scope="module")
-def opened_tournament(browser, tmp_path_factory: pytest.TempPathFactory) -> dict:
+def opened_tournament(open_local, tmp_path_factory: pytest.TempPathFactory) -> dict:
     """A tournament's leaderboard page (tests/fixture_tournament.py)."""
     folder = tmp_path_factory.mktemp("tournament")
     report = write_report(tournament_record(folder), folder / "tournament.html")
-    return open_report(browser, report, len(TOURNAMENT_CHARTS))
+    return open_local(report, charts=len(TOURNAMENT_CHARTS))
 
 
 def test_every_chart_is_drawn(opened: dict):

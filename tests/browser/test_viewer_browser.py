@@ -1,78 +1,37 @@
 """The battle viewer in headless Chromium: the board of each turn, the slider and the
 arrow keys, the decisions of the turn, a team preview, and no errors.
 
-Uses the system Chromium (/usr/bin/chromium), never a downloaded browser; skipped with a
-reason where it is not installed. Nothing may leave the machine: every request that is
-not local is aborted and counted.
+The system Chromium and the guarded pages come from conftest.py: skipped with a reason
+where Chromium or playwright is not installed. Nothing may leave the machine: every
+request that is not local is aborted and counted.
 """
 
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from battle.record import load_record
+from tests.browser.conftest import LOCAL_SCHEMES, new_seen
 from viz import render_report, write_report
 
-CHROMIUM = Path("/usr/bin/chromium")
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "viz"
 FIXTURE = FIXTURES / "vizfixture.json"
 TEAM_LOG = "battle-gen9ou-958c701.log"  # a gen9ou log, with a team preview
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-LOCAL_SCHEMES = ("file:", "data:", "blob:", "about:")
 VISIBLE = "article.battle:not([hidden])"
 
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.timeout(120),
-    pytest.mark.skipif(not CHROMIUM.exists(), reason=f"{CHROMIUM} is not installed"),
-]
+pytestmark = [pytest.mark.browser, pytest.mark.timeout(120)]
 
 
 @pytest.fixture(scope="module")
-def browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict]:
-    """One Chromium for the module; `open(path)` gives a fresh page and what it did."""
-    sync_api = pytest.importorskip("playwright.sync_api")
-    seen: dict = {"requests": [], "blocked": [], "console": [], "errors": []}
-    with sync_api.sync_playwright() as pw:
-        chromium = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        try:
-            context = chromium.new_context(viewport={"width": 1300, "height": 900})
-
-            def guard(route) -> None:  # nothing may leave the machine, even by mistake
-                if route.request.url.startswith(LOCAL_SCHEMES):
-                    route.continue_()
-                else:
-                    seen["blocked"].append(route.request.url)
-                    route.abort()
-
-            context.route("**/*", guard)
-
-            def open_page(path: Path, fragment: str = ""):
-                page = context.new_page()
-                page.on("request", lambda r: seen["requests"].append(r.url))
-                page.on("console", lambda m: seen["console"].append((m.type, m.text)))
-                page.on("pageerror", lambda e: seen["errors"].append(str(e)))
-                page.goto(path.resolve().as_uri() + fragment, wait_until="load")
-                return page
-
-            seen["open"] = open_page
-            seen["tmp"] = tmp_path_factory.mktemp("viewer")
-            yield seen
-        finally:
-            chromium.close()
+def browser(open_local, tmp_path_factory: pytest.TempPathFactory) -> dict:
+    """`open(path)` gives a fresh page; what every page of the module did is gathered here."""
+    seen = new_seen()
+    seen["open"] = lambda path, fragment="": open_local(path, fragment, seen=seen)["page"]
+    seen["tmp"] = tmp_path_factory.mktemp("viewer")
+    return seen
 
 
 @pytest.fixture(scope="module")

@@ -117,7 +117,9 @@ async def test_decision_deadline_bounds_every_retry(standin):
     agent = make_agent(deadline_s=0.5, max_retries=100, backoff_s=0.1, backoff_max_s=0.2)
     start = time.monotonic()
     _, decision = await decide_one(agent)
-    assert decision.fallback and decision.fallback_reason == "server_error"
+    # the last failure names the fallback: a 500, or (on a loaded machine) the deadline
+    # passing while a retry was still in flight
+    assert decision.fallback and decision.fallback_reason in ("server_error", "timeout")
     assert time.monotonic() - start < 0.8
     await agent.close()
 
