@@ -1,9 +1,11 @@
 """Building the trajectory index: a scan of folders, tars and shard folders, and its cache.
 
-`build_index` walks the folders with `os.scandir` (and lists each tar's member names once)
-and never opens a trajectory: a file's format, rating, result and date are in its name. A
-folder holding a `manifest.json` of pre-tokenized shards (`training.shard_format`) is
-indexed from the names stored in its parts (one row per trajectory). The listing is cached
+`build_index` walks the folders with `os.scandir` (and lists each tar's member names once;
+a `.tar.gz` is first decompressed, streaming, into an uncompressed copy in the cache folder,
+since a gzip stream cannot be read by offset) and never opens a trajectory: a file's
+format, rating, result and date are in its name. A folder holding a `manifest.json` of
+pre-tokenized shards (`training.shard_format`) is indexed from the names stored in its
+parts (one row per trajectory). The listing is cached
 (`TrajectoryIndex.save`), keyed by the roots and checked against the mtimes of every
 folder and tar it saw, so a second start is a few stats and one `np.load`; filters are
 applied afterwards (`training.index`), so changing them never triggers a rescan.
@@ -11,9 +13,11 @@ applied afterwards (`training.index`), so changing them never triggers a rescan.
 
 from __future__ import annotations
 
+import gzip
 import hashlib
 import logging
 import os
+import shutil
 import tarfile
 import time
 from collections.abc import Iterable, Sequence
@@ -60,10 +64,49 @@ def _list_tar(path: str) -> Iterable[tuple[str, int, int]]:
                 yield info.name, info.offset_data, info.size
 
 
+GZ_TAR = ".tar.gz"
+
+
+def unpacked_tar(path: str, cache_dir: Path | str | None = None) -> str:
+    """The uncompressed copy of a `.tar.gz` archive, made once (streaming) in the cache.
+
+    A gzip stream cannot seek, so its members cannot be read back by offset: the archive is
+    decompressed once, chunk by chunk (never whole in memory, no member extracted), into
+    `{cache_dir}/tars/{name}-{key}.tar`, and indexed and read like any `.tar` (`os.pread` at
+    each member's offset). The key holds the archive's path, mtime and size, so a changed
+    archive gets a new copy; an existing copy is reused at once. Written atomically.
+    """
+    st = os.stat(path)
+    key = hashlib.sha1(f"{path}\n{st.st_mtime_ns}\n{st.st_size}".encode()).hexdigest()[:16]
+    base = os.path.basename(path).removesuffix(GZ_TAR)
+    folder = Path(cache_dir or default_cache_dir()) / "tars"
+    out = folder / f"{base}-{key}.tar"
+    if out.exists():
+        return str(out)
+    folder.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_name(f"{out.name}.{os.getpid()}.tmp")
+    t0 = time.perf_counter()
+    logger.info("decompressing %s once into %s (read by offset from then on)", path, out)
+    try:
+        with gzip.open(path, "rb") as src, open(tmp, "wb") as dst:
+            shutil.copyfileobj(src, dst, 1 << 20)
+        os.replace(tmp, out)
+    finally:
+        tmp.unlink(missing_ok=True)
+    logger.info(
+        "decompressed %s: %.1f MB in %.1fs",
+        path,
+        out.stat().st_size / 1e6,
+        time.perf_counter() - t0,
+    )
+    return str(out)
+
+
 class _Scan:
     """Accumulates rows while walking the roots."""
 
-    def __init__(self) -> None:
+    def __init__(self, cache_dir: Path | str | None = None) -> None:
+        self.cache_dir = cache_dir  # where `.tar.gz` archives get their uncompressed copy
         self.sources: list[str] = []
         self.formats: dict[str, int] = {}
         self.stamps: list[tuple[str, int, int]] = []
@@ -145,7 +188,7 @@ def _walk(root: str, scan: _Scan, seen: set[tuple[int, int]]) -> None:
                     files.append(name)
                 elif entry.is_dir():
                     subfolders.append(entry.path)
-                elif name.endswith(".tar"):
+                elif name.endswith((".tar", GZ_TAR)):
                     tars.append(entry.path)
         if manifest and _add_shards(folder, scan):
             continue  # a shard folder holds nothing else to index
@@ -161,9 +204,14 @@ def _walk(root: str, scan: _Scan, seen: set[tuple[int, int]]) -> None:
 
 
 def _add_tar(path: str, scan: _Scan) -> None:
+    """Index a `.tar` by its members' offsets; a `.tar.gz` through its uncompressed copy
+    (`unpacked_tar`), which becomes the rows' source (both are stamped for the cache)."""
     scan.stamp(path, os.stat(path))
+    shard = os.path.basename(path).removesuffix(GZ_TAR).removesuffix(".tar")
+    if path.endswith(GZ_TAR):
+        path = unpacked_tar(path, scan.cache_dir)
+        scan.stamp(path, os.stat(path))
     source = scan.add_source(path)
-    shard = os.path.basename(path).removesuffix(".tar")
     for member, offset, size in _list_tar(path):
         folder = member.rpartition("/")[0].rpartition("/")[2] or shard
         scan.add(source, member, folder, offset, size)
@@ -194,7 +242,9 @@ def build_index(
     """Index the trajectories under `roots` from their names, then apply `filters`.
 
     Walks folders (recursively) for `.json` / `.json.lz4` files and `.tar` shards, whose
-    member names (and data offsets) are listed once, and for folders of pre-tokenized
+    member names (and data offsets) are listed once, and `.tar.gz` archives (Metamon's
+    public set: one per format), decompressed once into an uncompressed copy in the cache
+    folder (`unpacked_tar`) and indexed like a `.tar`, and for folders of pre-tokenized
     shards (`training.shards`), whose stored names are read. Never opens a trajectory. The full
     listing is cached in `cache_dir` (default: `default_cache_dir()`), keyed by the roots,
     and reused while no folder or tar it saw has changed (mtime and size); filters are
@@ -216,15 +266,15 @@ def build_index(
         if cached is not None and _fresh(cached[1]):
             index = cached[0]
     if index is None:
-        scan = _Scan()
+        scan = _Scan(cache_dir)
         seen: set[tuple[int, int]] = set()
         for path in paths:
             if os.path.isdir(path):
                 _walk(path, scan, seen)
-            elif path.endswith(".tar"):
+            elif path.endswith((".tar", GZ_TAR)):
                 _add_tar(path, scan)
             else:
-                raise ValueError(f"{path} is neither a folder nor a .tar shard")
+                raise ValueError(f"{path} is neither a folder nor a .tar / .tar.gz shard")
         index = scan.index()
         if scan.skipped:
             logger.warning("skipped %d files whose names are not Metamon's", scan.skipped)

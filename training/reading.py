@@ -3,7 +3,8 @@
 A tar shard is opened once per process and read with `os.pread` at the member's offset
 (from the index), so DataLoader workers and threads never share a file position.
 `read_entry` parses one (`battle.trajectory.decode_trajectory`: lz4 or plain JSON), and
-`states_and_actions` holds it to Metamon's counts (T + 1 states, T actions). Rows of
+`states_and_actions` holds it to Metamon's counts (T + 1 states, T actions) and unlabels
+the steps where action 0 was no choice (`forced_zero`). Rows of
 pre-tokenized shards hold encoded states, not bytes: `training.dataset` slices those
 (`training.shard_format`).
 """
@@ -63,11 +64,55 @@ def read_entry(entry: IndexEntry) -> dict[str, Any]:
     return decode_trajectory(read_bytes(entry), name)
 
 
+# moves after which the user must recharge next turn (gen 1-9)
+RECHARGE_MOVES = frozenset(
+    {
+        "hyperbeam", "gigaimpact", "blastburn", "frenzyplant", "hydrocannon", "rockwrecker",
+        "roaroftime", "eternabeam", "prismaticlaser", "meteorassault",
+    }
+)  # fmt: skip
+NOT_A_CHOICE = frozenset({"struggle", "recharge"})
+_BLANK_MOVES = frozenset({"nomove", "", "<blank>"})
+
+
+def _move_id(move: Any) -> str:
+    name = move.get("name") if isinstance(move, dict) else None
+    return "".join(c for c in str(name or "").lower() if c.isalnum())
+
+
+def forced_zero(state: dict[str, Any], after: dict[str, Any] | None) -> bool:
+    """Whether action 0 taken in `state` was Struggle or Recharge, not a choice of move 0.
+
+    Metamon's files write Struggle and Recharge as action 0 (ours write -1): learning them
+    as "pick the first move" would teach a choice the player never made. It was not a
+    choice when the next state's `player_prev_move` is Struggle or Recharge; when move
+    slot 0 could not be picked (a forced switch, a blank slot, no pp left of a known
+    `max_pp`: Struggle); or when our previous move was one that must recharge
+    (Hyper Beam...). The last rule may also catch a real move 0 (Gen 1's Hyper Beam that
+    KOs needs no recharge): a lost label costs less than a wrong one.
+    """
+    if after is not None and _move_id(after.get("player_prev_move")) in NOT_A_CHOICE:
+        return True
+    if state.get("forced_switch"):
+        return True
+    moves = (state.get("player_active_pokemon") or {}).get("moves") or []
+    first = moves[0] if moves and isinstance(moves[0], dict) else {}
+    if _move_id(first) in _BLANK_MOVES | NOT_A_CHOICE:
+        return True
+    pp, max_pp = first.get("current_pp"), first.get("max_pp")
+    numbers = isinstance(pp, (int, float)) and isinstance(max_pp, (int, float))
+    if numbers and max_pp > 0 and pp <= 0:
+        return True
+    return _move_id(state.get("player_prev_move")) in RECHARGE_MOVES
+
+
 def states_and_actions(trajectory: dict[str, Any]) -> tuple[list, list, int]:
     """(states, actions, T) of a parsed trajectory: T + 1 states and T actions.
 
     Metamon's files hold one action per state or one fewer; a last action with no successor
-    state is dropped. Raises ValueError for a trajectory with no states or other counts.
+    state is dropped. An action 0 that was Struggle or Recharge (`forced_zero`) reads as
+    -1, hidden, as the arena's own files write them. Raises ValueError for a trajectory
+    with no states or other counts.
     """
     states, actions = trajectory["states"], trajectory["actions"]
     n = len(states) - 1  # transitions
@@ -77,4 +122,9 @@ def states_and_actions(trajectory: dict[str, Any]) -> tuple[list, list, int]:
         actions = actions[:n]
     elif len(actions) != n:
         raise ValueError(f"{len(states)} states but {len(actions)} actions")
+    if 0 in actions:
+        actions = [
+            -1 if a == 0 and forced_zero(states[t], states[t + 1]) else a
+            for t, a in enumerate(actions)
+        ]
     return states, actions, n

@@ -15,14 +15,20 @@ _NO_STATUS = ("nostatus", "", None)
 
 @functools.lru_cache(maxsize=8192)
 def base_species(name: str) -> str:
-    """The base species id of a Pokémon name ("mimikyubusted" -> "mimikyu"), as Metamon's
-    reward matches Pokémon; a name the Pokédex does not know is its own base species."""
+    """The base species id of a Pokémon name ("mimikyubusted" or "Mimikyu-Busted" ->
+    "mimikyu"), as Metamon's reward matches Pokémon; a name the Pokédex does not know is
+    its own base species (as an id)."""
     from poke_env.data import GenData, to_id_str
 
-    entry = GenData.from_gen(9).pokedex.get(name)
+    species = to_id_str(name) if isinstance(name, str) else ""
+    entry = GenData.from_gen(9).pokedex.get(species)
     if entry is None or not entry.get("baseSpecies"):
-        return name
+        return species
     return to_id_str(entry["baseSpecies"])
+
+
+def _same(a: str, b: str) -> bool:
+    return a == b or base_species(a) == base_species(b)
 
 
 def shaped_reward(prev: dict[str, Any], now: dict[str, Any]) -> float:
@@ -39,12 +45,12 @@ def shaped_reward(prev: dict[str, Any], now: dict[str, Any]) -> float:
     + 100 x (+1 won, -1 lost), from `now`'s battle_won / battle_lost.
     """
     mine = now["player_active_pokemon"]
-    before = None
-    species = base_species(mine["name"])
-    for mon in (prev["player_active_pokemon"], *prev["available_switches"]):
-        if mon["name"] == mine["name"] or base_species(mon["name"]) == species:
-            before = mon
-            break
+    team = (prev["player_active_pokemon"], *prev["available_switches"])
+    # the same name first; else the same base species (a forme change: Eiscue -> Eiscue-
+    # Noice, Minior, Mimikyu-Busted...; Species Clause keeps one per base species a team)
+    before = next((mon for mon in team if mon["name"] == mine["name"]), None)
+    if before is None:
+        before = next((mon for mon in team if _same(mon["name"], mine["name"])), None)
     if before is None:  # e.g. revived by Revival Blessing
         hp_gain = took_status = 0.0
     else:
@@ -52,9 +58,7 @@ def shaped_reward(prev: dict[str, Any], now: dict[str, Any]) -> float:
         took_status = float(mine["status"] not in _NO_STATUS and before["status"] in _NO_STATUS)
 
     theirs, theirs_before = now["opponent_active_pokemon"], prev["opponent_active_pokemon"]
-    if theirs["name"] == theirs_before["name"] or base_species(theirs["name"]) == base_species(
-        theirs_before["name"]
-    ):
+    if _same(theirs["name"], theirs_before["name"]):
         damage = theirs_before["hp_pct"] - theirs["hp_pct"]
         gave_status = float(
             theirs["status"] not in _NO_STATUS and theirs_before["status"] in _NO_STATUS
