@@ -55,6 +55,10 @@ def test_board_slider_and_arrow_keys(browser: dict, report: Path):
     assert board.is_visible()
     # both teams: the active pair highlighted, HP bars drawn with a width
     assert article.locator(".side-p1 .mon.active, .side-p2 .mon.active").count() == 2
+    # each side is named by its agent; the Showdown username is only a tooltip
+    heading = article.locator(".side-p2 h4")
+    assert heading.inner_text() == "p2 · random"
+    assert heading.get_attribute("title", timeout=1000).startswith("Showdown user: ")
     fills = article.locator(".hpbar .hp-fill")
     assert fills.count() >= 2
     box = fills.first.bounding_box()

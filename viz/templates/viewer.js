@@ -111,11 +111,14 @@
   function drawSide(data, side, step, prevStep) {
     var box = el("div", "side side-" + side);
     var board = (step.b && step.b[side]) || {m: [], u: 0, a: null};
-    var title = side + (data.players[side] ? " · " + data.players[side] : "");
-    if (data.agents[side]) {
-      title += " (" + data.agents[side] + ")";
+    // The agent names the side; its Showdown username ("random p1 0101") says nothing to
+    // a reader, so it is only the heading's tooltip.
+    var user = data.players[side] || "";
+    var heading = el("h4", null, side + " · " + (data.agents[side] || user || "?"));
+    if (data.agents[side] && user) {
+      heading.title = "Showdown user: " + user;
     }
-    box.appendChild(el("h4", null, title));
+    box.appendChild(heading);
     var conds = el("div", "conditions");
     chips(conds, "cond", board.c || []);
     box.appendChild(conds);
