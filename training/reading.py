@@ -84,19 +84,23 @@ def forced_zero(state: dict[str, Any], after: dict[str, Any] | None) -> bool:
     """Whether action 0 taken in `state` was Struggle or Recharge, not a choice of move 0.
 
     Metamon's files write Struggle and Recharge as action 0 (ours write -1): learning them
-    as "pick the first move" would teach a choice the player never made. It was not a
-    choice when the next state's `player_prev_move` is Struggle or Recharge; when move
-    slot 0 could not be picked (a forced switch, a blank slot, no pp left of a known
-    `max_pp`: Struggle); or when our previous move was one that must recharge
-    (Hyper Beam...). The last rule may also catch a real move 0 (Gen 1's Hyper Beam that
-    KOs needs no recharge): a lost label costs less than a wrong one.
+    as "pick the first move" would teach a choice the player never made. It was no choice
+    when the next state's `player_prev_move` is Struggle or Recharge, or in a forced
+    switch. Otherwise, unless the next state shows move 0 used, it was none when move slot
+    0 could not be picked (a blank slot, or no pp left of a known `max_pp`: Struggle) or
+    our previous move must recharge (Hyper Beam...). A state without a `moves` list is
+    left alone: a 0 there is taken as written.
     """
     if after is not None and _move_id(after.get("player_prev_move")) in NOT_A_CHOICE:
         return True
     if state.get("forced_switch"):
         return True
-    moves = (state.get("player_active_pokemon") or {}).get("moves") or []
+    moves = (state.get("player_active_pokemon") or {}).get("moves")
+    if not isinstance(moves, list):
+        return False
     first = moves[0] if moves and isinstance(moves[0], dict) else {}
+    if after is not None and _move_id(after.get("player_prev_move")) == _move_id(first):
+        return False  # move 0 was used
     if _move_id(first) in _BLANK_MOVES | NOT_A_CHOICE:
         return True
     pp, max_pp = first.get("current_pp"), first.get("max_pp")
