@@ -27,7 +27,7 @@ from poke_env.concurrency import create_in_poke_loop
 from poke_env.data.normalize import to_id_str
 
 from agents.base import Agent
-from agents.registry import is_outside, parse
+from agents.registry import is_outside
 from arena.player import ArenaPlayer
 from arena.server import ServerError
 from battle.observed import observed_choices
@@ -101,11 +101,6 @@ def check_outside(
             "cannot make two of them battle each other; list one per round robin"
         )
     return True
-
-
-def username_of(name: str) -> str:
-    """`user:NAME` -> NAME."""
-    return parse(name).arg or ""
 
 
 Contact = dict[str, float]  # outside username -> when it last started or ended a battle
