@@ -183,9 +183,9 @@ class ChallengerPlayer(ArenaPlayer):
                 break
             if answer is not None:
                 self._raise_if_fatal(*answer)
-                if answer[0] == "throttled":
-                    await asyncio.sleep(max(0.0, THROTTLE_S - (time.monotonic() - sent)))
-                    continue
+                if answer[0] in ("throttled", "busy"):  # wait before the next try
+                    wait = THROTTLE_S if answer[0] == "throttled" else REISSUE_S
+                    await asyncio.sleep(max(0.0, wait - (time.monotonic() - sent)))
             idle = time.monotonic() - max(asked, contact.get(self.opponent, 0.0))
             if idle > timeout_s:
                 await self.ps_client.send_message(f"/cancelchallenge {self.opponent}")
