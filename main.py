@@ -134,7 +134,18 @@ def make_parser() -> argparse.ArgumentParser:
         default=None,
         metavar="DIR",
         help="write each player's view of each battle to DIR/<format>/ as a Metamon "
-        "parsed-replay file (.json.lz4), for training (default: off)",
+        "parsed-replay file (.json.lz4; see --trajectory-format), for training (default: off)",
+    )
+    p.add_argument(
+        "--trajectory-format",
+        choices=["lz4", "metamon"],
+        default=None,
+        help="with --save-trajectories: lz4, the arena's files (.json.lz4, 13 actions with "
+        "tera, extension fields, played_actions with --teacher); metamon, plain .json files "
+        "that Metamon's own dataset reader (v1.1.0) accepts: 9 actions (a tera move is the "
+        "move), Metamon's spellings, each Pokemon named as before any forme change, no "
+        "extension fields, and no played_actions (with --teacher the actions are the "
+        "teacher's and the played ones are not kept) (default: lz4; --resume: the run's own)",
     )
     p.add_argument(
         "--teacher",

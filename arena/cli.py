@@ -97,6 +97,7 @@ def run_cli(args: argparse.Namespace, write_report: WriteReport) -> int:
         engine=args.engine,
         save_trajectories=args.save_trajectories,
         teacher=getattr(args, "teacher", None),
+        trajectory_format=getattr(args, "trajectory_format", None),
         team1=getattr(args, "team1", None),
         team2=getattr(args, "team2", None),
         teams=getattr(args, "teams", None),
@@ -347,6 +348,8 @@ def _report(
     if record.spec.save_trajectories:
         teacher = record.spec.teacher
         labels = "" if teacher is None else f" (actions chosen by the teacher {teacher.given})"
+        if record.spec.trajectory_format:
+            labels += f" ({record.spec.trajectory_format} format)"
         console.print(f"Trajectories: {record.spec.save_trajectories}{labels}", soft_wrap=True)
     try:
         report = write_report(plan.paths.record, reports_dir / f"{plan.spec.run_id}.html")

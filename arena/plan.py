@@ -33,6 +33,7 @@ from arena.teams import (
     validate_teams,
     write_generated,
 )
+from arena.trajectories import check_teacher, check_trajectory_format, trajectory_folder
 from battle.journal import read_journal
 from battle.record import (
     DEFAULT_BATTLE_TIMEOUT_S,
@@ -68,6 +69,7 @@ class RunRequest:
     engine: str | None = None  # None: "server", or on --resume the run's own engine
     save_trajectories: Path | None = None  # write Metamon trajectory files under this folder
     teacher: str | None = None  # --teacher: an agent whose choices label the trajectories
+    trajectory_format: str | None = None  # --trajectory-format; None: lz4 (resume: the run's)
     agents: list[str] | None = None  # a round robin of these (--agents) instead of p1/p2
     include: list[str] | None = None  # earlier runs whose battles count in the ratings
     team1: str | None = None  # --team1 FILE_OR_DIR (team formats); None: the bundled pool
@@ -158,16 +160,6 @@ def check_agent_list(names: list[str]) -> list[str]:
     for name in names:
         agents.preflight(name)
     return names
-
-
-def check_teacher(name: str | None, trajectories: str | None) -> AgentSpec | None:
-    """`--teacher`: a registry name (checked like `--p1`), only with saved trajectories."""
-    if name is None:
-        return None
-    if trajectories is None:
-        raise ValueError("--teacher labels the saved trajectories: add --save-trajectories DIR")
-    parsed = agents.preflight(name)
-    return AgentSpec(given=parsed.given, resolved=parsed.given)
 
 
 def check_includes(paths: list[str]) -> list[str]:
@@ -338,15 +330,12 @@ def plan_run(request: RunRequest) -> RunPlan:
     if request.engine not in (None, "server", "sim"):
         raise ValueError(f"--engine must be 'server' or 'sim', got {request.engine!r}")
     check_move_delay(request.move_delay, request.engine or "server")
-    trajectories = None
-    if request.save_trajectories is not None:
-        folder = Path(request.save_trajectories)
-        if folder.exists() and not folder.is_dir():
-            raise ValueError(f"--save-trajectories {folder} is a file: pass a folder")
-        trajectories = str(folder)
+    trajectories = trajectory_folder(request.save_trajectories)
     if request.agents is not None and request.resume:
         raise ValueError("--resume continues the run's own agents: leave out --agents")
     teacher = None if request.resume else check_teacher(request.teacher, trajectories)
+    if not request.resume:
+        check_trajectory_format(request.trajectory_format, trajectories)
     if request.include and request.agents is None and not request.resume:
         raise ValueError("--include adds battles to a tournament's ratings: use it with --agents")
     include = check_includes(request.include or [])
@@ -368,9 +357,11 @@ def _plan_resume(
     for agent in old.agents or [old.p1, old.p2]:
         agents.preflight(agent.given)
     check_resumed_n(request.n, old, contents.battles)
-    teacher = check_teacher(request.teacher, trajectories or old.save_trajectories)
+    folder = trajectories or old.save_trajectories
+    teacher = check_teacher(request.teacher, folder)
     if teacher is None and old.teacher is not None:
         agents.preflight(old.teacher.given)
+    file_format = check_trajectory_format(request.trajectory_format, folder, old)
     spec = RunSpec(
         **{
             **old.__dict__,
@@ -379,8 +370,9 @@ def _plan_resume(
             "finished_at": None,
             "versions": versions(),
             "engine": request.engine or old.engine,
-            "save_trajectories": trajectories or old.save_trajectories,
+            "save_trajectories": folder,
             "teacher": teacher or old.teacher,
+            "trajectory_format": file_format,
             "include": list(dict.fromkeys([*(old.include or []), *include])) or None,
             "challenge_timeout_s": request.challenge_timeout_s or old.challenge_timeout_s,
         }
@@ -496,5 +488,6 @@ def _new_spec(
         "engine": request.engine or "server",
         "decision_timeout_s": request.decision_timeout_s,
         "save_trajectories": trajectories,
+        "trajectory_format": check_trajectory_format(request.trajectory_format, trajectories),
     }
     return RunSpec(**{**settings, **fields})

@@ -39,6 +39,7 @@ from battle.record import (
     DecisionRecord,
     Side,
 )
+from battle.trajectory import LZ4_FORMAT
 
 if TYPE_CHECKING:
     import random
@@ -61,6 +62,7 @@ class MatchConfig:
     decision_timeout_s: float = DEFAULT_DECISION_TIMEOUT_S
     session: int = 0
     trajectories_dir: Path | None = None  # --save-trajectories: Metamon files go here
+    trajectory_format: str = LZ4_FORMAT  # --trajectory-format: "lz4" or "metamon"
     challenge_timeout_s: float = 60.0  # outside users: the longest wait for an answer
 
 
@@ -97,7 +99,11 @@ class ArenaPlayer(Player):
         self.trajectories = (
             None
             if config.trajectories_dir is None
-            else TrajectoryRecorder(config.trajectories_dir, labelled=teacher is not None)
+            else TrajectoryRecorder(
+                config.trajectories_dir,
+                labelled=teacher is not None,
+                file_format=config.trajectory_format,
+            )
         )
         self.teacher = teacher if self.trajectories is not None else None
         # Server engine: the team of the one battle this player's lane plays.

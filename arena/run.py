@@ -38,6 +38,7 @@ from battle.record import (
     load_record,
     write_record,
 )
+from battle.trajectory import LZ4_FORMAT
 
 log = logging.getLogger(__name__)
 
@@ -90,6 +91,7 @@ def _match_config(spec: RunSpec, session: int) -> MatchConfig:
         decision_timeout_s=spec.decision_timeout_s,
         session=session,
         trajectories_dir=None if spec.save_trajectories is None else Path(spec.save_trajectories),
+        trajectory_format=spec.trajectory_format or LZ4_FORMAT,
         challenge_timeout_s=spec.challenge_timeout_s or DEFAULT_CHALLENGE_TIMEOUT_S,
     )
 

@@ -1,6 +1,9 @@
 """The arena's players' trajectory recorders (`main.py --save-trajectories DIR`): a step
 per decision, one file when a battle ends (`battle.trajectory`); with `--teacher AGENT` a
-step's action is the teacher's choice (see `battle.metamon`, "Arena extensions")."""
+step's action is the teacher's choice (see `battle.metamon`, "Arena extensions"); with
+`--trajectory-format metamon` the files follow Metamon's own conventions
+(`battle.metamon_convention`). The checks of these options, before a run starts, are here
+too (`trajectory_folder`, `check_teacher`, `check_trajectory_format`)."""
 
 from __future__ import annotations
 
@@ -11,9 +14,18 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import agents
 from battle.metamon import metamon_state, opponent_name
 from battle.metamon_actions import NO_ACTION, action_index
-from battle.trajectory import TrajectoryFile, write_trajectory
+from battle.metamon_convention import FirstNames, metamon_battle_step
+from battle.record import AgentSpec, RunSpec
+from battle.trajectory import (
+    FILE_FORMATS,
+    LZ4_FORMAT,
+    METAMON_FORMAT,
+    TrajectoryFile,
+    write_trajectory,
+)
 
 if TYPE_CHECKING:
     from poke_env.battle.abstract_battle import AbstractBattle
@@ -29,6 +41,55 @@ class _Trajectory:
     played: list[int] = field(default_factory=list)  # labelled recorders only
     last_rqid: Any = None
     broken: bool = False
+    names: FirstNames = field(default_factory=FirstNames)  # metamon files: first names
+
+
+# --------------------------------------------------------------------------- options
+
+
+def trajectory_folder(folder: Path | str | None) -> str | None:
+    """`--save-trajectories DIR` as the spec stores it (None: off); never a file."""
+    if folder is None:
+        return None
+    if Path(folder).exists() and not Path(folder).is_dir():
+        raise ValueError(f"--save-trajectories {folder} is a file: pass a folder")
+    return str(folder)
+
+
+def check_teacher(name: str | None, trajectories: str | None) -> AgentSpec | None:
+    """`--teacher`: a registry name (checked like `--p1`), only with saved trajectories."""
+    if name is None:
+        return None
+    if trajectories is None:
+        raise ValueError("--teacher labels the saved trajectories: add --save-trajectories DIR")
+    parsed = agents.preflight(name)
+    return AgentSpec(given=parsed.given, resolved=parsed.given)
+
+
+def check_trajectory_format(
+    given: str | None, trajectories: str | None, resumed: RunSpec | None = None
+) -> str | None:
+    """`--trajectory-format` as the spec stores it: None for the default (lz4, so records
+    without the option are unchanged), else the format; only with saved trajectories. A
+    `resumed` run that saved trajectories keeps its own format (another one is an error)."""
+    if given is not None and given not in FILE_FORMATS:
+        raise ValueError(f"--trajectory-format must be one of {', '.join(FILE_FORMATS)}")
+    if given is not None and trajectories is None:
+        raise ValueError(
+            "--trajectory-format says how the trajectories are saved: add --save-trajectories DIR"
+        )
+    if resumed is not None and resumed.save_trajectories is not None:
+        kept = resumed.trajectory_format or LZ4_FORMAT
+        if given is not None and given != kept:
+            raise ValueError(
+                f"--resume keeps the run's trajectory format ({kept}): "
+                "leave out --trajectory-format"
+            )
+        return resumed.trajectory_format
+    return None if given in (None, LZ4_FORMAT) else given
+
+
+# --------------------------------------------------------------------------- recorder
 
 
 class TrajectoryRecorder:
@@ -40,12 +101,23 @@ class TrajectoryRecorder:
 
     A `labelled` recorder (`main.py --teacher AGENT`) writes a teacher's choices as the
     actions and the orders played as `played_actions` (see "Arena extensions").
+    `file_format` "metamon" (`--trajectory-format`) writes plain JSON files in Metamon's
+    own conventions (`battle.metamon_convention`), without `played_actions`.
     """
 
-    def __init__(self, folder: Path | str, rating: int | None = None, labelled: bool = False):
+    def __init__(
+        self,
+        folder: Path | str,
+        rating: int | None = None,
+        labelled: bool = False,
+        file_format: str = LZ4_FORMAT,
+    ):
+        if file_format not in FILE_FORMATS:
+            raise ValueError(f"unknown trajectory format {file_format!r}: one of {FILE_FORMATS}")
         self.folder = Path(folder)
         self.rating = rating
         self.labelled = labelled
+        self.file_format = file_format
         self._live: dict[str, _Trajectory] = {}
         self.written = 0  # files written so far
 
@@ -70,6 +142,9 @@ class TrajectoryRecorder:
             action = played
             if self.labelled:
                 action = NO_ACTION if teacher_order is None else action_index(teacher_order, battle)
+            if self.file_format == METAMON_FORMAT:
+                step = metamon_battle_step(state, battle, trajectory.names)
+                state, action, played = step.state, step.action(action), step.action(played)
         except Exception:
             log.warning(
                 "trajectory of %s dropped: its state could not be built",
@@ -114,7 +189,10 @@ class TrajectoryRecorder:
         if trajectory is None or trajectory.broken or not trajectory.actions:
             return None
         try:
-            states = [*trajectory.states, metamon_state(battle)]
+            last = metamon_state(battle)
+            if self.file_format == METAMON_FORMAT:
+                last = metamon_battle_step(last, battle, trajectory.names).state
+            states = [*trajectory.states, last]
             name = TrajectoryFile(
                 format=battle.format or "",
                 battle_id=battle.battle_tag,
@@ -127,7 +205,8 @@ class TrajectoryRecorder:
         except Exception as exc:
             log.warning("trajectory of %s not written: %s", battle.battle_tag, exc)
             return None
-        played = trajectory.played if self.labelled else None
+        keep_played = self.labelled and self.file_format == LZ4_FORMAT
+        played = trajectory.played if keep_played else None
         return battle.battle_tag, name, states, trajectory.actions, played
 
     def _write(
@@ -141,7 +220,8 @@ class TrajectoryRecorder:
         """Never raises: a file that cannot be written is a warning (a trajectory is data
         to learn from, not the run's record)."""
         try:
-            path = write_trajectory(self.folder, name, states, actions, played)
+            compress = self.file_format == LZ4_FORMAT
+            path = write_trajectory(self.folder, name, states, actions, played, compress=compress)
         except Exception as exc:
             log.warning("trajectory of %s not written: %s", tag, exc)
             return None

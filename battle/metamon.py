@@ -8,7 +8,10 @@ built here, and the arena's trajectory files (`battle.trajectory`, written by
 `arena.trajectories`) hold them, in the layout of Metamon's public parsed-replay dataset
 (see `../shared/reference/metamon.md`).
 
-Metamon's own files are not available here, so these textual conventions are ours:
+The textual conventions below are ours (the agent's input and the arena's default "lz4"
+files). Metamon's own code spells some things differently (sorted types padded with
+"notype", upper-case move types, one most recent effect...): `battle.metamon_convention`
+turns a state into those, for the files `main.py --trajectory-format metamon` writes.
 
 State
     Names are lower-case Showdown ids: pokemon `name` is the species id ("urshifurapidstrike"),

@@ -157,6 +157,8 @@ class RunSpec:
     save_trajectories: str | None = None  # folder of Metamon trajectory files; None: off
     # --teacher (written only when set): the agent whose choices label the trajectories.
     teacher: AgentSpec | None = None
+    # --trajectory-format (written only when not the default, "lz4"): "metamon".
+    trajectory_format: str | None = None
     # Tournaments only (written only when set): every agent of the round robin, in the
     # order given; `n` is then the number of battles per pair. `p1`/`p2` both name the
     # whole list, as given: in a tournament every battle names its own two agents.
@@ -178,7 +180,16 @@ class RunSpec:
     def to_dict(self) -> dict[str, Any]:
         return _without_none(
             asdict(self),
-            ("teacher", "agents", "include", "team1", "team2", "teams", "challenge_timeout_s"),
+            (
+                "teacher",
+                "trajectory_format",
+                "agents",
+                "include",
+                "team1",
+                "team2",
+                "teams",
+                "challenge_timeout_s",
+            ),
         )
 
     @classmethod

@@ -7,6 +7,13 @@ those of `battle.metamon` and the actions its indices. The arena writes them
 (`arena.trajectories`, `main.py --save-trajectories DIR`); `training` reads them, and
 Metamon's public files, with the same loader.
 
+File formats (`main.py --trajectory-format`)
+    "lz4" (the default) is the above. "metamon" writes what Metamon's own dataset reader
+    (version 1.1.0) takes: plain JSON, `{name}.json` (`write_trajectory(compress=False)`),
+    exactly `{"states": [...], "actions": [...]}` (no `played_actions`), the states and
+    actions in Metamon's own conventions (`battle.metamon_convention`: its fields only,
+    its spellings, names from before any forme change, 9 actions).
+
 Trajectory
     `states[i]` is the state in which `actions[i]` was taken; a last, terminal state (taken
     when the battle ended, with `battle_won` / `battle_lost` set) follows, so there is one
@@ -45,6 +52,9 @@ UNRATED = "Unrated"
 UNRATED_VALUE = 1000  # what Metamon's loaders take "Unrated" to mean
 WIN, LOSS = "WIN", "LOSS"
 SUFFIX = ".json.lz4"
+JSON_SUFFIX = ".json"  # --trajectory-format metamon: plain JSON, as Metamon's reader takes it
+LZ4_FORMAT, METAMON_FORMAT = "lz4", "metamon"
+FILE_FORMATS = (LZ4_FORMAT, METAMON_FORMAT)  # --trajectory-format; LZ4_FORMAT the default
 DATE_FORMAT = "%m-%d-%Y-%H:%M:%S"  # Metamon's own-environment variant of MM-DD-YYYY
 
 
@@ -84,8 +94,8 @@ class TrajectoryFile:
             self.format, self.battle_id, self.rating, self.p1, self.p2, self.when, self.won
         )
 
-    def path(self, folder: Path | str) -> Path:
-        return Path(folder) / to_id_str(self.format) / f"{self.stem}{SUFFIX}"
+    def path(self, folder: Path | str, suffix: str = SUFFIX) -> Path:
+        return Path(folder) / to_id_str(self.format) / f"{self.stem}{suffix}"
 
 
 def trajectory_name(
@@ -123,8 +133,11 @@ def write_trajectory(
     states: Sequence[dict[str, Any]],
     actions: Sequence[int],
     played_actions: Sequence[int] | None = None,
+    *,
+    compress: bool = True,
 ) -> Path:
-    """Write `{folder}/{format}/{name}.json.lz4` atomically and return its path.
+    """Write `{folder}/{format}/{name}.json.lz4` atomically and return its path; with
+    `compress=False`, plain JSON in `{name}.json` (Metamon's own reader's files).
 
     An existing file is kept: the battle id gets a "-2", "-3"... suffix instead.
     `played_actions` (teacher-labelled files only) is written after `actions`.
@@ -133,17 +146,19 @@ def write_trajectory(
         raise ValueError(
             f"played_actions has {len(played_actions)} entries for {len(actions)} actions"
         )
-    path = name_parts.path(folder)
+    suffix = SUFFIX if compress else JSON_SUFFIX
+    path = name_parts.path(folder, suffix)
     n = 1
     while path.exists():
         n += 1
         base = battle_id_for(name_parts.format, name_parts.battle_id)
-        path = TrajectoryFile(**{**name_parts.__dict__, "battle_id": f"{base}-{n}"}).path(folder)
+        renamed = TrajectoryFile(**{**name_parts.__dict__, "battle_id": f"{base}-{n}"})
+        path = renamed.path(folder, suffix)
     content: dict[str, Any] = {"states": list(states), "actions": [int(a) for a in actions]}
     if played_actions is not None:
         content["played_actions"] = [int(a) for a in played_actions]
     payload = orjson.dumps(content)
-    data = lz4.frame.compress(payload)
+    data = lz4.frame.compress(payload) if compress else payload
     atomic_write_bytes(path, data, sync=False)  # a lost file is one battle's data
     return path
 
