@@ -19,7 +19,8 @@
               in `--shards`, default ROOT-shards; built once with every core, then
               reused: the build time and files/s are printed) and the workers slice
               windows out of memory-mapped arrays: the same batches as `encoded`.
-   Also prints the time to the first batch (worker start included).
+   Encoded and shard batches are packed (`training.packing`, as training makes them;
+   `--pack off`: padded). Also prints the time to the first batch (worker start included).
 4. Times each step of a worker in one process (read + lz4 + JSON parse, window + reward,
    encode, and a window sliced from a shard): the parse alone bounds what any number of
    workers on these cores can deliver from raw files.
@@ -68,6 +69,13 @@ def make_parser() -> argparse.ArgumentParser:
         nargs="+",
         default=["raw", "encoded", "shards"],
         choices=["raw", "encoded", "shards"],
+    )
+    p.add_argument(
+        "--pack",
+        choices=("on", "off"),
+        default="on",
+        help="encoded and shard batches packed as training packs them (training.packing), "
+        "or padded (default: on)",
     )
     p.add_argument("--shards", type=Path, default=None, help="shard folder (default: ROOT-shards)")
     p.add_argument("--build-workers", type=int, default=None, help="default: every core")
@@ -154,6 +162,7 @@ def measure_loader(
         prefetch_factor=4,
         persistent_workers=True,
         seed=0,
+        pack=args.pack == "on" and mode != "raw",
     )
     start = time.perf_counter()
     it = iter(loader)

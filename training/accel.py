@@ -84,3 +84,14 @@ def autocast(accel: Accel) -> contextlib.AbstractContextManager:
     if accel.dtype == torch.float32:
         return contextlib.nullcontext()
     return torch.autocast(device_type=accel.device.type, dtype=accel.dtype)
+
+
+def in_autocast_dtype(x: torch.Tensor) -> torch.Tensor:
+    """`x` in the autocast dtype when autocast is on for its device (bf16 on a GPU), else as
+    it is. Embeddings and the numbers' projections come out of autocast in fp32, and adding
+    a bf16 layer output to fp32 keeps a transformer's residual stream in fp32: casting the
+    stream once at its start keeps it, and every layer's input, in bf16."""
+    device = x.device.type
+    if x.is_floating_point() and torch.is_autocast_enabled(device):
+        return x.to(torch.get_autocast_dtype(device))
+    return x

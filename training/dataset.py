@@ -99,7 +99,9 @@ class Sample:
 
 @dataclass
 class Batch:
-    """A padded batch. B trajectories, T = the longest window in the batch."""
+    """A padded batch: B trajectories, T = the longest window in the batch. Or a packed
+    one (`training.packing`): B rows of T + 1 places holding several windows each, the
+    four packing fields set, and `lengths` / `index` per window."""
 
     states: Any  # B StateWindows of T_b + 1 dicts, or encodings padded to (B, T + 1, ...)
     actions: torch.Tensor  # (B, T) int64, -1 hidden or padding
@@ -109,6 +111,11 @@ class Batch:
     dones: torch.Tensor  # (B, T) bool
     lengths: torch.Tensor  # (B,) int64: T_b, real actions per row (states: T_b + 1)
     index: torch.Tensor  # (B,) int64: rows in the index
+    # packed batches only (None in a padded one):
+    positions: torch.Tensor | None = None  # (B, T + 1) int64: each state's turn in its window
+    segments: torch.Tensor | None = None  # (B, T + 1) int64: its window's number, -1 padding
+    turn_index: torch.Tensor | None = None  # (N,) int64: where each compact state goes
+    placement: torch.Tensor | None = None  # (windows, 2) int64: each window's row and start
 
     def __len__(self) -> int:
         return len(self.lengths)
@@ -195,6 +202,7 @@ class TrajectoryDataset(Dataset[Sample]):
         max_seq_len: int = 200,
         encode: Callable[[dict[str, Any]], Any] | None = None,
         reward_fn: Callable[[dict[str, Any], dict[str, Any]], float] = shaped_reward,
+        window_seed: int | None = None,
     ) -> None:
         if max_seq_len < 1:
             raise ValueError("max_seq_len must be at least 1")
@@ -202,6 +210,9 @@ class TrajectoryDataset(Dataset[Sample]):
         self.max_seq_len = max_seq_len
         self.encode = encode
         self.reward_fn = reward_fn
+        # None: windows follow the process's `random`; a seed: row i always gets the same
+        # window, whichever worker reads it (validation, with workers)
+        self.window_seed = window_seed
         self.unreadable: set[int] = set()  # rows this process found it cannot read
         self._check_shards()
 
@@ -272,7 +283,7 @@ class TrajectoryDataset(Dataset[Sample]):
         part = open_part(entry.path)
         n = part.transitions(entry.offset)
         t = min(n, self.max_seq_len)
-        start = random.randint(0, n - t)  # the same draw as `window`
+        start = self._start(row, n - t)  # the same draw as `window`
         states, acts, rewards = part.window(entry.offset, start, t)
         dones = torch.zeros(t, dtype=torch.bool)
         if t and start + t == n:
@@ -295,11 +306,17 @@ class TrajectoryDataset(Dataset[Sample]):
             sample.states = StateWindow(data, compressed, start, stop, parsed)
         return sample
 
+    def _start(self, row: int, last: int) -> int:
+        """A window's first action, drawn from 0..last."""
+        if self.window_seed is None:
+            return random.randint(0, last)
+        return random.Random(self.window_seed * 1_000_003 + row).randint(0, last)
+
     def window(self, trajectory: dict[str, Any], row: int = -1) -> Sample:
         """A random window of at most `max_seq_len` actions (and one more state)."""
         states, actions, n = states_and_actions(trajectory)
         t = min(n, self.max_seq_len)
-        start = random.randint(0, n - t)
+        start = self._start(row, n - t)
         states = states[start : start + t + 1]  # (T + 1) states
         acts = torch.tensor(actions[start : start + t], dtype=torch.int64)  # (T,)
         rewards = torch.tensor(
@@ -357,9 +374,14 @@ def make_loader(
     seed: int | None = None,
     sampler: Sampler[int] | None = None,
     multiprocessing_context: str | None = None,
+    pack: bool = False,
+    window_seed: int | None = None,
 ) -> DataLoader[Sample]:
     """A DataLoader of `Batch`es over an index (or a ready dataset).
 
+    `pack`: packed batches (`training.packing`, rows of `max_seq_len + 1` places; needs
+    `encode` or shards), else padded ones. `window_seed`: each trajectory always gets the
+    same window (see `TrajectoryDataset`).
     Worker settings apply only with `num_workers > 0`; `pin_memory` only with CUDA.
     `seed` fixes the shuffle order and, with workers, each worker's window sampling
     (in-process, windows follow the global `random` state). Pass a `DistributedSampler`
@@ -368,9 +390,16 @@ def make_loader(
     if isinstance(data, TrajectoryDataset):
         dataset = copy.copy(data)  # max_seq_len is the dataset's; `encode` may override
         dataset.encode = encode or data.encode
+        if window_seed is not None:
+            dataset.window_seed = window_seed
         dataset._check_shards()
     else:
-        dataset = TrajectoryDataset(data, max_seq_len, encode=encode)
+        dataset = TrajectoryDataset(data, max_seq_len, encode=encode, window_seed=window_seed)
+    collate_fn: Callable[[list[Sample]], Batch] = collate
+    if pack:
+        from training.packing import PackedCollate  # packing builds on this module
+
+        collate_fn = PackedCollate(dataset.max_seq_len + 1)
     if pin_memory and not torch.cuda.is_available():
         logger.info("pin_memory needs CUDA; loading without it")
         pin_memory = False
@@ -381,7 +410,7 @@ def make_loader(
         batch_size=batch_size,
         shuffle=shuffle and sampler is None,
         sampler=sampler,
-        collate_fn=collate,
+        collate_fn=collate_fn,
         num_workers=num_workers,
         pin_memory=pin_memory,
         drop_last=drop_last,

@@ -184,14 +184,24 @@ class PolicyModel(nn.Module):
 
     def forward(
         self,
-        tokens: torch.Tensor,  # (B, T, n_tokens) int64
-        numbers: torch.Tensor,  # (B, T, n_numbers) float
+        tokens: torch.Tensor,  # (B, T, n_tokens) int64/int32, or (N, n_tokens) with turn_index
+        numbers: torch.Tensor,  # (B, T, n_numbers) float, or (N, n_numbers)
         prev_action: torch.Tensor,  # (B, T) int64, -1 = none
         prev_reward: torch.Tensor,  # (B, T) float
         legal: torch.Tensor | None = None,  # (B, T, n_actions) bool
+        positions: torch.Tensor | None = None,  # (B, T): each turn's place in its window
+        segments: torch.Tensor | None = None,  # (B, T): which window of the row it is in
+        turn_index: torch.Tensor | None = None,  # (N,): where each given turn goes in B x T
     ) -> ModelOutput:
-        turns = self.encode_turns(tokens, numbers)
-        return self.forward_turns(turns, prev_action, prev_reward, legal)
+        """Rows of turns: one window per row (right-padded), or packed windows
+        (`training.packing`): several windows per row, told apart by `segments`, each
+        counting its turns from 0 in `positions`, with only the real turns given
+        (`turn_index` places them; padded turns are never encoded)."""
+        if turn_index is None:
+            turns = self.encode_turns(tokens, numbers)
+        else:
+            turns = self.encode_packed_turns(tokens, numbers, turn_index, prev_action.shape)
+        return self.forward_turns(turns, prev_action, prev_reward, legal, positions, segments)
 
     def encode_turns(self, tokens: torch.Tensor, numbers: torch.Tensor) -> Turns:
         """(B, T, n_tokens), (B, T, n_numbers) -> Turns. Each turn is encoded on its own, so
@@ -207,15 +217,41 @@ class PolicyModel(nn.Module):
         vectors, keys = self.turn_encoder(tokens.reshape(B * T, L), numbers.reshape(B * T, -1))
         return Turns(vectors.view(B, T, -1), keys.view(B, T, c.n_actions, -1))
 
+    def encode_packed_turns(
+        self,
+        tokens: torch.Tensor,  # (N, n_tokens): the real turns (and a few pads)
+        numbers: torch.Tensor,  # (N, n_numbers)
+        turn_index: torch.Tensor,  # (N,): each turn's place in the flattened (B, T); B * T: none
+        shape: torch.Size,  # (B, T)
+    ) -> Turns:
+        """Encode only the given turns and place them in (B, T) rows; places no turn fills
+        are zeros (padding, masked out of every loss)."""
+        c = self.config
+        N = tokens.size(0)
+        if tokens.shape != (N, c.n_tokens) or numbers.shape != (N, c.n_numbers):
+            raise ValueError(
+                f"packed turns are (N, {c.n_tokens}) tokens and (N, {c.n_numbers}) numbers "
+                f"({c.observation} observation); got tokens {tuple(tokens.shape)}, "
+                f"numbers {tuple(numbers.shape)}"
+            )
+        B, T = shape
+        vectors, keys = self.turn_encoder(tokens, numbers)  # (N, C), (N, A, C)
+        # one spare place at B * T takes the pads' outputs, then is dropped
+        placed_v = vectors.new_zeros(B * T + 1, vectors.size(-1)).index_copy(0, turn_index, vectors)
+        placed_k = keys.new_zeros(B * T + 1, *keys.shape[1:]).index_copy(0, turn_index, keys)
+        return Turns(placed_v[:-1].view(B, T, -1), placed_k[:-1].view(B, T, c.n_actions, -1))
+
     def forward_turns(
         self,
         turns: Turns,  # from encode_turns: vectors (B, T, C), keys (B, T, A, C)
         prev_action: torch.Tensor,  # (B, T) int64, -1 = none
         prev_reward: torch.Tensor,  # (B, T) float
         legal: torch.Tensor | None = None,  # (B, T, n_actions) bool
+        positions: torch.Tensor | None = None,  # (B, T) packed rows (see forward)
+        segments: torch.Tensor | None = None,  # (B, T)
     ) -> ModelOutput:
         """The history transformer and the heads, over already encoded turns."""
-        h = self.read_history(turns.vectors, prev_action, prev_reward)  # (B, T, C)
+        h = self.read_history(turns.vectors, prev_action, prev_reward, positions, segments)
         keys = turns.keys
         # heads in float32: the losses (and the masking constant) want full precision
         logits = self.actor_head(h, keys).squeeze(-1).float()  # (B, T, A)
@@ -283,23 +319,34 @@ class PolicyModel(nn.Module):
         return self.actor_head(h.unsqueeze(1), keys.unsqueeze(1)).squeeze(-1).squeeze(1).float()
 
     def read_history(
-        self, vectors: torch.Tensor, prev_action: torch.Tensor, prev_reward: torch.Tensor
+        self,
+        vectors: torch.Tensor,
+        prev_action: torch.Tensor,
+        prev_reward: torch.Tensor,
+        positions: torch.Tensor | None = None,
+        segments: torch.Tensor | None = None,
     ) -> torch.Tensor:
         """Turn vectors (B, T, C) plus the previous action, reward and turn position,
-        through the causal history transformer: h (B, T, C)."""
+        through the causal history transformer: h (B, T, C). Packed rows give each turn's
+        `positions` and `segments`: a turn then attends to its own window's turns only."""
         T = vectors.size(1)
-        if self.config.max_turns < T:
+        if self.config.max_turns < T and positions is None:
             raise ValueError(
                 f"{T} turns > max_turns={self.config.max_turns}: cut the history to a window"
             )
-        pos = torch.arange(T, device=vectors.device)  # (T,)
+        pos = torch.arange(T, device=vectors.device) if positions is None else positions
         x = (
             vectors
             + self.action_emb(prev_action + 1)  # (B, T, C)
             + self.reward_proj(prev_reward.unsqueeze(-1))  # (B, T, C)
-            + self.pos_emb(pos)  # (T, C)
+            + self.pos_emb(pos)  # (T, C) or (B, T, C)
         )
-        return self.history(self.drop(x))
+        mask = None
+        if segments is not None:
+            same = segments.unsqueeze(-1) == segments.unsqueeze(-2)  # (B, T, T)
+            causal = torch.ones(T, T, dtype=torch.bool, device=vectors.device).tril()
+            mask = (same & causal).unsqueeze(1)  # (B, 1, T, T)
+        return self.history(self.drop(x), mask)
 
     def num_parameters(self) -> int:
         return sum(p.numel() for p in self.parameters())
@@ -323,9 +370,10 @@ def check_inputs(
     """Raise a ValueError that says what is wrong with a batch (ids out of range, wrong
     dtypes). Not called by forward (it would sync the GPU); call it on CPU batches in tests,
     data code and the agent. Out-of-range ids are a bug upstream: they are never clamped."""
-    if tokens.dtype != torch.long or prev_action.dtype != torch.long:
+    if tokens.dtype not in (torch.long, torch.int32) or prev_action.dtype != torch.long:
         raise ValueError(
-            f"tokens and prev_action must be int64, got {tokens.dtype} and {prev_action.dtype}"
+            "tokens must be int64 or int32 and prev_action int64, got "
+            f"{tokens.dtype} and {prev_action.dtype}"
         )
     if tokens.numel() and (int(tokens.min()) < 0 or int(tokens.max()) >= config.vocab_size):
         raise ValueError(

@@ -56,7 +56,7 @@ filter's gamma) and advantage (the mean A of the taken actions).
 from __future__ import annotations
 
 import copy
-from typing import Any
+from typing import Any, NamedTuple
 
 import torch
 import torch.nn as nn
@@ -90,15 +90,61 @@ def legal_with_taken(legal: torch.Tensor, actions: torch.Tensor) -> torch.Tensor
 
 
 def model_inputs(batch: Any) -> dict[str, torch.Tensor]:
-    """The keyword arguments of PolicyModel.forward for all T + 1 states of a Batch."""
+    """The keyword arguments of PolicyModel.forward for all T + 1 states of a Batch (padded
+    or packed: `training.packing`; a packed batch's tokens and numbers are compact)."""
     s = batch.states
-    return dict(
-        tokens=s["tokens"],  # (B, T + 1, n_tokens)
-        numbers=s["numbers"],  # (B, T + 1, n_numbers)
+    inputs = dict(
+        tokens=s["tokens"],  # (B, T + 1, n_tokens), packed: (N, n_tokens)
+        numbers=s["numbers"],  # (B, T + 1, n_numbers), packed: (N, n_numbers)
         prev_action=shift_right(batch.actions, -1),  # (B, T + 1)
         prev_reward=shift_right(batch.rewards, 0.0),  # (B, T + 1), raw shaped reward
         legal=legal_with_taken(s["legal"], batch.actions),  # (B, T + 1, A)
     )
+    if getattr(batch, "turn_index", None) is not None:
+        inputs.update(
+            positions=batch.positions, segments=batch.segments, turn_index=batch.turn_index
+        )
+    return inputs
+
+
+class StepBatch(NamedTuple):
+    """The tensors of a Batch the loss reads: what a compiled step takes as its input."""
+
+    states: dict[str, torch.Tensor]
+    actions: torch.Tensor
+    mask: torch.Tensor
+    valid: torch.Tensor
+    rewards: torch.Tensor
+    dones: torch.Tensor
+    positions: torch.Tensor | None
+    segments: torch.Tensor | None
+    turn_index: torch.Tensor | None
+
+    @classmethod
+    def of(cls, batch: Any) -> StepBatch:
+        return cls(
+            states={k: batch.states[k] for k in ("tokens", "numbers", "legal")},
+            actions=batch.actions,
+            mask=batch.mask,
+            valid=batch.valid,
+            rewards=batch.rewards,
+            dones=batch.dones,
+            positions=getattr(batch, "positions", None),
+            segments=getattr(batch, "segments", None),
+            turn_index=getattr(batch, "turn_index", None),
+        )
+
+    def mark_dynamic(self) -> None:
+        """Tell torch.compile which sizes change from batch to batch (rows, windows'
+        length, the compact turns), so one graph serves them all."""
+        packed = self.turn_index is not None
+        for t in (self.actions, self.mask, self.valid, self.rewards, self.dones):
+            torch._dynamo.maybe_mark_dynamic(t, 0 if packed else 1)
+        for key, t in self.states.items():
+            torch._dynamo.maybe_mark_dynamic(t, 0 if packed and key != "legal" else 1)
+        if packed:
+            for t in (self.positions, self.segments, self.turn_index, self.states["legal"]):
+                torch._dynamo.maybe_mark_dynamic(t, 0)
 
 
 # --------------------------------------------------------------------------------------
@@ -223,6 +269,7 @@ class OfflineRL:
         if target_tau < 1.0 or target_every > 1:
             self.target = copy.deepcopy(base.critic_head).requires_grad_(False)
         self._updates = 0
+        self._compiled: Any = None  # the whole step under torch.compile (see `compile`)
         device = next(base.parameters()).device
         self.gammas = torch.tensor(gammas, dtype=torch.float32, device=device)  # (G,)
 
@@ -234,10 +281,27 @@ class OfflineRL:
                 return out.q.detach()
             return self.target(h, keys).float()
 
-    def loss(self, batch: Any) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
-        """The training loss of one batch and its terms (run it under autocast)."""
+    def loss(
+        self, batch: Any, *, compiled: bool = True
+    ) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+        """The training loss of one batch and its terms (run it under autocast); through
+        the compiled step when `compile` was called, unless `compiled` is False."""
+        if compiled and self._compiled is not None:
+            step = StepBatch.of(batch)
+            step.mark_dynamic()
+            return self._compiled(step)
+        return self.step_loss(batch)
+
+    def step_loss(self, batch: Any) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+        """The forward pass, the target critic and the loss: what `compile` compiles."""
         out: ModelOutput = self.model(**model_inputs(batch))  # logits (B, T + 1, A), q (.., G)
         return self.loss_from_outputs(out, self.target_q(out), batch)
+
+    def compile(self, **options: Any) -> None:
+        """Compile the whole step (`step_loss`: the model, the target head's Q values and
+        the losses) into one graph with torch.compile; its backward is compiled with it.
+        Attention goes through SDPA inside it (`training.transformer.attend`)."""
+        self._compiled = torch.compile(self.step_loss, **options)
 
     def loss_from_outputs(
         self, out: ModelOutput, target_q: torch.Tensor, batch: Any

@@ -130,6 +130,10 @@ TIERS = (
     "purehackmons",
 )
 EXTRA_WEATHERS = ("snow", "none")
+# Other producers' spellings of words the vocabulary has (no new ids, the digest unchanged):
+# Metamon's writer strips digits from effects ("perish3" -> "perish") and spells the
+# typeless type as its enum name.
+ALIASES = {"perish": "perish3", "threequestionmarks": "???"}
 NO_HIDDEN_POWER = frozenset({"normal", "fairy", "stellar"})
 
 _NON_ID = re.compile(r"[^a-z0-9]+")
@@ -218,6 +222,9 @@ class Vocabulary:
         self._ids: dict[str, int] = {w: i for i, w in enumerate(words)}
         if BLANK_WORD in self._ids:
             self._ids.setdefault("", self._ids[BLANK_WORD])
+        for alias, word in ALIASES.items():
+            if word in self._ids:
+                self._ids.setdefault(alias, self._ids[word])
         # words found through `to_id` (e.g. "FIRE" -> "fire"), remembered per process
         self._lookup: dict[str, int] = dict(self._ids)
         self.unknown_counts: collections.Counter[str] = collections.Counter()

@@ -57,6 +57,12 @@ class DataArgs:
     num_workers: int = _opt(2, "DataLoader worker processes (reading and encoding)")
     pin_memory: bool = _opt(False, "page-locked host batches (CUDA only)")
     prefetch_factor: int = _opt(4, "batches each worker prepares ahead")
+    pack: bool = _opt(
+        True,
+        "pack windows end to end in rows of max_seq_len + 1 states (each window attends to "
+        "itself only) and encode only real turns: padding costs (almost) nothing; false: "
+        "pad every window to the batch's longest",
+    )
     formats: list[str] | None = field(
         default=None, metadata={"help": "keep these formats only, e.g. [gen9ou]"}
     )
@@ -113,7 +119,9 @@ class TrainArgs:
     epochs: int = _opt(1, "passes over the trajectories (ignored when max_steps is set)")
     max_steps: int | None = _opt(None, "optimizer steps to train for (overrides epochs)")
     precision: str = _opt("auto", "auto: bf16 autocast where the GPU has it | bf16 | fp32")
-    compile: bool = _opt(False, "torch.compile the model")
+    compile: bool = _opt(
+        False, "torch.compile the whole step (model, target critic, losses; SDPA attention)"
+    )
     seed: int = _opt(0, "seed of weights, shuffling and windows")
     out: str = _opt("checkpoints/run", "folder for checkpoints and logs")
     log_every: int = _opt(10, "steps between rows of log.csv (and progress stats)")
@@ -172,6 +180,11 @@ def validate(cfg: Config) -> None:
         raise ConfigError(f"optim.lr={cfg.optim.lr}: must be positive")
     if not 0 < cfg.rl.target_tau <= 1:
         raise ConfigError(f"rl.target_tau={cfg.rl.target_tau}: must be in (0, 1]")
+    if cfg.model.attention == "flash" and (cfg.data.pack or cfg.train.compile):
+        raise ConfigError(
+            "model.attention flash takes no mask (data.pack) and breaks a compiled graph "
+            "(train.compile): use attention auto, which uses flash-attn where it can"
+        )
     for key in ("min_date", "max_date"):
         value = getattr(cfg.data, key)
         if value is not None:

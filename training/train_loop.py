@@ -467,7 +467,8 @@ def evaluate(rl: Any, model: Any, loader: Any, max_batches: int, accel: Any, see
     """Mean loss terms over up to `max_batches` validation batches, as `val_*` metrics.
 
     Every process evaluates the same batches with the unwrapped model (no collective
-    calls), windows drawn from a fixed seed; the model is put back in training mode.
+    calls) and not the compiled step, windows drawn from a fixed seed (the loader's
+    `window_seed` with workers); the model is put back in training mode.
     """
     state = random.getstate()
     random.seed(seed)
@@ -479,7 +480,7 @@ def evaluate(rl: Any, model: Any, loader: Any, max_batches: int, accel: Any, see
         with torch.no_grad():
             for batch in itertools.islice(loader, max_batches):
                 with autocast(accel):
-                    _, stats = rl.loss(batch.to(accel.device))
+                    _, stats = rl.loss(batch.to(accel.device), compiled=False)
                 for k in STAT_KEYS:
                     sums[k] = sums.get(k, 0.0) + float(stats[k])
                 n += 1

@@ -348,9 +348,10 @@ def build_learner(cfg: Config, procs: Processes, net: Net) -> Learner:
     if procs.world > 1:
         ids = [procs.local_rank] if procs.accel.device.type == "cuda" else None
         forward_model = ddp = DistributedDataParallel(model, device_ids=ids)
-    if cfg.train.compile:
-        forward_model = torch.compile(forward_model)
     rl.model = forward_model
+    if cfg.train.compile:
+        rl.compile()
+        log.info("torch.compile: the whole step (model, target critic, losses), SDPA attention")
     return Learner(optimizer, rl, ddp, start_step)
 
 
@@ -409,16 +410,22 @@ def make_loaders(
         drop_last=True,
         seed=random_seed,
         sampler=sampler,  # type: ignore[arg-type]
+        pack=cfg.data.pack,
     )
     val_loader = None
     if val_index is not None:
+        # its own workers (at most 2: a pass is eval_batches long), the same windows at
+        # every pass whichever worker reads them
         val_loader = make_loader(
             val_index,
             batch_size=min(cfg.data.batch_size, len(val_index)),
             max_seq_len=cfg.data.max_seq_len,
             encode=make_encoder(net.config.observation, net.vocab),
-            num_workers=0,
+            num_workers=min(cfg.data.num_workers, 2),
+            pin_memory=cfg.data.pin_memory,
             shuffle=False,
+            pack=cfg.data.pack,
+            window_seed=cfg.train.seed,
         )
     total = cfg.train.max_steps or cfg.train.epochs * steps_per_epoch
     log.info(

@@ -26,15 +26,34 @@ from training import accel
 
 
 def attend(
-    q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, *, causal: bool, dropout_p: float, mode: str
+    q: torch.Tensor,
+    k: torch.Tensor,
+    v: torch.Tensor,
+    *,
+    causal: bool,
+    dropout_p: float,
+    mode: str,
+    mask: torch.Tensor | None = None,
 ) -> torch.Tensor:
-    """Multi-head attention. q, k, v: (B, T, H, hs) -> (B, T, H, hs)."""
+    """Multi-head attention. q, k, v: (B, T, H, hs) -> (B, T, H, hs).
+
+    `mask` (B, 1, T, T) bool, True where a position may attend (packed windows: each
+    position sees its own window's earlier positions; `causal` is then already in it).
+    flash_attn_func takes no mask and breaks a compiled graph, so with a mask, or inside
+    `torch.compile`, "auto" goes to SDPA (on CUDA its own fused kernels)."""
     if mode == "flash" or (
         mode == "auto"
+        and mask is None
+        and not torch.compiler.is_compiling()
         and accel.flash_attn_func is not None
         and q.is_cuda
         and q.dtype in accel.HALF_DTYPES
     ):
+        if mask is not None:
+            raise RuntimeError(
+                "attention='flash' cannot attend within packed windows (flash_attn_func "
+                "takes no mask): use attention='auto' or 'sdpa', or data.pack false"
+            )
         if accel.flash_attn_func is None or not q.is_cuda or q.dtype not in accel.HALF_DTYPES:
             raise RuntimeError(
                 "attention='flash' needs flash-attn and CUDA bf16/fp16 tensors (run under "
@@ -46,14 +65,18 @@ def attend(
     if mode == "math":
         T = q.size(-2)
         att = (q @ k.transpose(-2, -1)) * (1.0 / math.sqrt(k.size(-1)))  # (B, H, T, T)
-        if causal:
+        if mask is not None:
+            att = att.masked_fill(~mask, float("-inf"))
+        elif causal:
             future = torch.ones(T, T, dtype=torch.bool, device=q.device).triu(1)
             att = att.masked_fill(future, float("-inf"))
         att = F.softmax(att, dim=-1)
         att = F.dropout(att, p=dropout_p)
         y = att @ v  # (B, H, T, hs)
     else:
-        y = F.scaled_dot_product_attention(q, k, v, dropout_p=dropout_p, is_causal=causal)
+        y = F.scaled_dot_product_attention(
+            q, k, v, attn_mask=mask, dropout_p=dropout_p, is_causal=causal and mask is None
+        )
     return y.transpose(1, 2)  # (B, T, H, hs)
 
 
@@ -65,7 +88,7 @@ class SelfAttention(nn.Module):
         self.c_proj = nn.Linear(d_model, d_model)
         self.resid_dropout = nn.Dropout(dropout)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
         B, T, C = x.shape
         q, k, v = self.c_attn(x).view(B, T, 3, self.n_heads, C // self.n_heads).unbind(2)
         y = attend(  # (B, T, H, hs)
@@ -75,6 +98,7 @@ class SelfAttention(nn.Module):
             causal=self.causal,
             dropout_p=self.dropout if self.training else 0.0,
             mode=self.mode,
+            mask=mask,
         )
         return self.resid_dropout(self.c_proj(y.reshape(B, T, C)))  # (B, T, C)
 
@@ -123,8 +147,8 @@ class Block(nn.Module):
         self.ln_2 = nn.LayerNorm(d_model)
         self.mlp = MLP(d_model, d_ff, dropout)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        x = x + self.attn(self.ln_1(x))
+    def forward(self, x: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
+        x = x + self.attn(self.ln_1(x), mask)
         return x + self.mlp(self.ln_2(x))
 
     def step(
@@ -159,12 +183,15 @@ class Transformer(nn.Module):
         )
         self.ln_f = nn.LayerNorm(d_model)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:  # (B, T, C) -> (B, T, C)
+    def forward(self, x: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
+        """(B, T, C) -> (B, T, C); `mask` (B, 1, T, T) as `attend` takes it. The residual
+        stream runs in the autocast dtype (bf16 on a GPU), the final LayerNorm in fp32."""
+        x = accel.in_autocast_dtype(x)
         for block in self.blocks:
             if self.gradient_checkpointing and self.training:
-                x = checkpoint(block, x, use_reentrant=False)
+                x = checkpoint(block, x, mask, use_reentrant=False)
             else:
-                x = block(x)
+                x = block(x, mask)
         return self.ln_f(x)
 
     def step(

@@ -243,7 +243,7 @@ def test_out_of_range_ids_are_errors_not_clamped():
         with pytest.raises(ValueError, match="prev_action"):
             check_inputs(model.config, batch["tokens"], torch.full((3, 7), bad))
     with pytest.raises(ValueError, match="int64"):
-        check_inputs(model.config, batch["tokens"].int(), batch["prev_action"])
+        check_inputs(model.config, batch["tokens"].short(), batch["prev_action"])
     with pytest.raises(ValueError, match="bool"):
         check_inputs(model.config, batch["tokens"], batch["prev_action"], batch["legal"].float())
 

@@ -130,6 +130,9 @@ def test_fixed_ids_lookup_and_unknown_counting(vocab: Vocabulary) -> None:
     assert vocab.encode_word("FIRE") == fire
     assert vocab.encode_word("Choice Scarf") == vocab.encode_word("choicescarf")
     assert vocab.encode_word("") == vocab.encode_word("<blank>") != Vocabulary.UNK
+    # Metamon's writer's spellings (digits stripped, the enum name of the typeless type)
+    assert vocab.encode_word("perish") == vocab.encode_word("perish3")
+    assert vocab.encode_word("THREE_QUESTION_MARKS") == vocab.encode_word("???")
     vocab.unknown_counts.clear()
     assert vocab.encode_word("notarealword") == Vocabulary.UNK
     assert vocab.encode_word("notarealword") == Vocabulary.UNK
