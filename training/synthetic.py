@@ -398,10 +398,20 @@ def main() -> None:
     parser.add_argument("--kinds", nargs="+", default=["lz4"], choices=["json", "lz4", "tar"])
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--pool", type=int, default=None, help="distinct battles to reuse")
+    parser.add_argument(
+        "--turns", type=int, nargs=2, default=(15, 60), metavar=("MIN", "MAX"),
+        help="battle length range",
+    )  # fmt: skip
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     write_dataset(
-        args.root, args.n, formats=args.formats, kinds=args.kinds, seed=args.seed, pool=args.pool
+        args.root,
+        args.n,
+        formats=args.formats,
+        kinds=args.kinds,
+        seed=args.seed,
+        pool=args.pool,
+        turns=tuple(args.turns),
     )
 
 

@@ -406,7 +406,7 @@ def run_loop(run: Run) -> int:
             run.run_log.close()
         if run.wandb_run is not None:
             run.wandb_run.finish()
-        if procs.world > 1:
+        if dist.is_initialized():
             dist.destroy_process_group()
     elapsed = time.perf_counter() - meter.t_start
     done = step - start_step

@@ -97,13 +97,14 @@ def setup_logging(level: str, rank: int) -> Console:
 
 
 def setup_processes(log_level: str) -> Processes:
-    """This process's rank and device; under torchrun, its GPU and the process group."""
+    """This process's rank and device; under torchrun, its GPU and the process group (with
+    one process too: `torchrun --nproc_per_node 1` runs the DDP path, a smoke check)."""
     world = int(os.environ.get("WORLD_SIZE", "1"))
     rank = int(os.environ.get("RANK", "0"))
     local_rank = int(os.environ.get("LOCAL_RANK", "0"))
     console = setup_logging(log_level, rank)
     accel = detect_accelerator()
-    if world > 1:
+    if world > 1 or "TORCHELASTIC_RUN_ID" in os.environ:  # set by torchrun
         if accel.device.type == "cuda":
             torch.cuda.set_device(local_rank)
             accel = dataclasses.replace(accel, device=torch.device("cuda", local_rank))
@@ -114,7 +115,7 @@ def setup_processes(log_level: str) -> Processes:
 
 def end_processes(procs: Processes) -> None:
     """Leave the process group (under torchrun)."""
-    if procs.world > 1 and dist.is_initialized():
+    if dist.is_initialized():
         dist.destroy_process_group()
 
 
@@ -345,7 +346,7 @@ def build_learner(cfg: Config, procs: Processes, net: Net) -> Learner:
         start_step = int(net.resumed["step"])
     forward_model: torch.nn.Module = model
     ddp = None
-    if procs.world > 1:
+    if dist.is_initialized():
         ids = [procs.local_rank] if procs.accel.device.type == "cuda" else None
         forward_model = ddp = DistributedDataParallel(model, device_ids=ids)
     rl.model = forward_model

@@ -7,6 +7,7 @@ from __future__ import annotations
 import csv
 import logging
 import math
+import os
 import shutil
 import subprocess
 import sys
@@ -327,7 +328,7 @@ def test_shipped_configs_load():
     assert (cfg.model.size, cfg.data.batch_size, cfg.data.grad_accum) == ("base", 64, 2)
     assert (cfg.optim.lr, cfg.train.epochs, cfg.train.precision) == (3e-4, 3, "bf16")
     assert (cfg.data.num_workers, cfg.data.pin_memory, cfg.data.prefetch_factor) == (12, True, 4)
-    assert cfg.data.max_seq_len == 200 and not cfg.train.compile
+    assert cfg.data.max_seq_len == 200 and cfg.train.compile and cfg.data.pack
 
 
 def test_flags_override_the_yaml():
@@ -607,3 +608,32 @@ def test_bad_config_key_in_a_subprocess(tmp_path, dataset):
     assert proc.returncode == 2
     assert proc.stderr.strip().count("\n") == 0, proc.stderr  # one line, no traceback
     assert "unknown key 'data.batchsize'" in proc.stderr and "batch_size" in proc.stderr
+
+
+@pytest.mark.slow  # two training processes
+def test_torchrun_ddp_on_two_cpu_processes(tmp_path, dataset, tmp_path_factory):
+    """The DDP path (gloo on the CPU): two processes, packed batches of different row
+    counts per process, one validation pass; rank 0 writes the log and the model."""
+    out = tmp_path / "ddp"
+    proc = subprocess.run(
+        [
+            sys.executable, "-m", "torch.distributed.run", "--standalone",
+            "--nproc_per_node", "2", "-m", "training.train", "--config", str(TINY),
+            "--data_path", str(dataset), "--out", str(out), "--train.max_steps", "6",
+            "--train.log_every", "2", "--data.val_fraction", "0.2", "--train.eval_every", "6",
+        ],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={
+            **os.environ,
+            "TRAINING_INDEX_CACHE": str(tmp_path_factory.getbasetemp() / "index"),
+            "OMP_NUM_THREADS": "1",
+        },
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    rows = read_log(out)
+    assert [int(r["step"]) for r in rows if "loss" in r] == [2, 4, 6]
+    assert any("val_accuracy" in r for r in rows)
+    assert (out / "model.safetensors").exists()
