@@ -13,14 +13,14 @@ PY=${PY:-python}
 nvidia-smi --query-gpu=name,memory.total --format=csv | tee "$OUT/gpu.txt"
 $PY -c "import torch; print(torch.__version__, torch.version.cuda)" | tee -a "$OUT/gpu.txt"
 
-timeout 330 $PY bench/train_throughput.py --config training/configs/h100_1gpu.yaml \
+timeout 420 $PY bench/train_throughput.py --config training/configs/h100_1gpu.yaml --rounds 1 \
     --layouts padded,packed --compile both --steps 60 --warmup 15 --batches 6 \
     --trajectories 768 --turns 20 250 --workers 12 --json "$OUT/throughput.json" \
     2>&1 | grep -v "^W" | tee "$OUT/throughput.txt"
 
 DATA=/tmp/gpu-check-data
 [ -d "$DATA" ] || timeout 120 $PY -m training.synthetic "$DATA" --n 2000 --pool 400 --turns 20 250
-TRAINING_INDEX_CACHE=/tmp/gpu-check-index timeout 240 torchrun --standalone --nproc_per_node 1 \
+TRAINING_INDEX_CACHE=/tmp/gpu-check-index timeout 150 torchrun --standalone --nproc_per_node 1 \
     -m training.train --config training/configs/h100_1gpu.yaml --data_path "$DATA" \
     --out /tmp/gpu-check-ddp --train.max_steps 30 --train.log_every 5 --train.eval_every 30 \
     --train.progress false 2>&1 | grep -v "^W" | tail -25 | tee "$OUT/ddp.txt"

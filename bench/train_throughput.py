@@ -17,7 +17,8 @@ padded batches against packed ones, measured side by side in one run.
    `--warmup` optimizer steps (compilation happens there), then times `--steps` steps
    cycling over the same batches: the forward pass, the target critic, the losses, the
    backward pass, clipping, AdamW and the target update, under the config's precision,
-   each batch copied to the device inside the step.
+   each batch copied to the device inside the step. The settings take turns for `--rounds`
+   rounds (a fresh model each time) and each reports its median round.
 3. Prints, per setting: samples (windows) per second, turns per second (real states: the
    history transformer's tokens), turn-encoder tokens per second (real turns x tokens per
    turn), the share of each transformer's work spent on padding, and MFU: the model's own
@@ -32,6 +33,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import gc
 import json
 import sys
 import tempfile
@@ -79,6 +81,7 @@ def make_parser() -> argparse.ArgumentParser:
     p.add_argument("--max-seq-len", type=int, default=None, help="override data.max_seq_len")
     p.add_argument("--workers", type=int, default=None, help="default: data.num_workers")
     p.add_argument("--peak-tflops", type=float, default=None, help="the device's peak")
+    p.add_argument("--rounds", type=int, default=2, help="interleaved rounds (median kept)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--json", type=Path, default=None, help="also write the results here")
     return p
@@ -98,6 +101,7 @@ class Result:
     encoder_padding: float
     history_padding: float
     peak_memory_gb: float | None
+    rounds: list[float]  # seconds of each round
 
 
 def prepare(cfg: Config, args: argparse.Namespace, vocab: Vocabulary, folder: Path) -> list:
@@ -242,7 +246,7 @@ def main(argv: list[str] | None = None) -> int:
         f"{torch.get_num_threads()} threads; peak "
         + (f"{peak.flops / 1e12:.2f} TFLOP/s ({peak.source})" if peak else "unknown")
     )
-    results: list[Result] = []
+    settings = []
     for layout in layouts:
         row_len = cfg.data.max_seq_len + 1
         batches = [
@@ -251,29 +255,42 @@ def main(argv: list[str] | None = None) -> int:
         ]
         if accel.device.type == "cuda":
             batches = [b.pin_memory() for b in batches]
+        settings.extend((layout, compiled, batches) for compiled in compiles)
+    # rounds interleave the settings (a later run on a warm process is not favoured or
+    # penalised); each setting's median round is reported
+    timings: dict[int, list[tuple[float, float | None]]] = {i: [] for i in range(len(settings))}
+    for _ in range(args.rounds):
+        for i, (_, compiled, batches) in enumerate(settings):
+            gc.collect()
+            seconds, _, memory = measure(cfg, args, vocab, batches, compiled, accel, peak)
+            timings[i].append((seconds, memory))
+    results: list[Result] = []
+    for i, (layout, compiled, batches) in enumerate(settings):
+        runs = sorted(timings[i], key=lambda run: run[0])
+        seconds, memory = runs[(len(runs) - 1) // 2]
+        steps = args.steps
         pads = [padding_stats(b) for b in batches]
-        for compiled in compiles:
-            seconds, steps, memory = measure(cfg, args, vocab, batches, compiled, accel, peak)
-            cycle = [i % len(batches) for i in range(args.warmup, args.warmup + steps)]
-            done_flops = sum(flops[i].train for i in cycle)
-            done_turns = sum(turns[i] for i in cycle)
-            results.append(
-                Result(
-                    layout=layout,
-                    compiled=compiled,
-                    seconds=seconds,
-                    steps=steps,
-                    samples_per_s=steps * cfg.data.batch_size / seconds,
-                    turns_per_s=done_turns / seconds,
-                    tokens_per_s=done_turns * tokens_per_turn / seconds,
-                    tflops=done_flops / seconds / 1e12,
-                    mfu=done_flops / seconds / peak.flops if peak else None,
-                    encoder_padding=sum(p.encoder_padding for p in pads) / len(pads),
-                    history_padding=sum(p.history_padding for p in pads) / len(pads),
-                    peak_memory_gb=memory,
-                )
+        cycle = [k % len(batches) for k in range(args.warmup, args.warmup + steps)]
+        done_flops = sum(flops[k].train for k in cycle)
+        done_turns = sum(turns[k] for k in cycle)
+        results.append(
+            Result(
+                layout=layout,
+                compiled=compiled,
+                seconds=seconds,
+                steps=steps,
+                samples_per_s=steps * cfg.data.batch_size / seconds,
+                turns_per_s=done_turns / seconds,
+                tokens_per_s=done_turns * tokens_per_turn / seconds,
+                tflops=done_flops / seconds / 1e12,
+                mfu=done_flops / seconds / peak.flops if peak else None,
+                encoder_padding=sum(p.encoder_padding for p in pads) / len(pads),
+                history_padding=sum(p.history_padding for p in pads) / len(pads),
+                peak_memory_gb=memory,
+                rounds=[round(run[0], 3) for run in timings[i]],
             )
-            report(results[-1])
+        )
+        report(results[-1])
     base = results[0]
     for r in results[1:]:
         print(
@@ -306,7 +323,8 @@ def report(r: Result) -> None:
         f"{name(r):>16}: {r.samples_per_s:8.1f} samples/s  {r.turns_per_s:9.0f} turns/s  "
         f"{r.tokens_per_s:10.0f} tokens/s  {r.tflops:7.3f} TFLOP/s  MFU {mfu:>6}  "
         f"padding: encoder {r.encoder_padding:.1%}, history {r.history_padding:.1%} "
-        f"({r.steps} steps in {r.seconds:.1f} s{memory})"
+        f"({r.steps} steps in {r.seconds:.1f} s, median of rounds "
+        f"{', '.join(f'{x:.1f}' for x in r.rounds)} s{memory})"
     )
 
 
