@@ -419,3 +419,51 @@ def test_nine_action_files_index_mask_reward_and_train_a_13_action_model(tmp_pat
     loss.backward()
     optimizer.step()
     assert any(not torch.equal(a, p) for a, p in zip(before, model.parameters(), strict=True))
+
+
+# --------------------------------------------------------------------------------------
+# 6. Metamon's spellings encode with no unknown word
+# --------------------------------------------------------------------------------------
+
+
+def test_metamon_spellings_encode_with_no_unknown_word() -> None:
+    """Every text field in Metamon's own spelling (reference: upper-case move enums, sorted
+    types padded with notype, its blank move, digit-less effects, hiddenpower, the ???
+    type's enum name) finds its word, in both observations."""
+    from training.entities import EntityEncoder
+    from training.features import StateEncoder
+    from training.tokenizer import Vocabulary
+
+    curse = move("curse", "THREE_QUESTION_MARKS", "STATUS")
+    lax = {
+        **mon("snorlax", moves=[curse, move("hiddenpower", "NORMAL", "SPECIAL"), NO_MOVE]),
+        "item": "leftovers",
+        "ability": "thickfat",
+        "effect": "perish",
+        "status": "slp",
+    }
+    foe = {**mon("gengar", types="ghost poison"), "item": "unknownitem", "effect": "confusion"}
+    bench = [
+        {**mon("jirachi", types="psychic steel"), "item": "noitem", "ability": "serenegrace"},
+        {
+            **mon("porygonz", types="normal notype"),
+            "moves": [move("triattack", "NORMAL", "SPECIAL")],
+        },
+        mon("skarmory", types="flying steel", status="fnt"),
+    ]
+    first = state(lax, foe, bench)
+    first.update(
+        player_conditions="stealthrock",
+        opponent_conditions="spikes",
+        weather="raindance",
+        battle_field="trickroom",
+        player_prev_move=move("bodyslam"),
+        opponent_prev_move=move("shadowball", "GHOST", "SPECIAL"),
+    )
+    states = [first, state(lax, foe, bench, forced=True), state(lax, foe, bench, won=True)]
+    vocab = Vocabulary.build()
+    vocab.unknown_counts.clear()
+    for encoder in (EntityEncoder(vocab), StateEncoder(vocab)):
+        for s in states:
+            encoder(s)
+    assert not vocab.unknown_counts, vocab.unknown_counts.most_common()
