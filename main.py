@@ -102,12 +102,36 @@ def make_parser() -> argparse.ArgumentParser:
     )
     p.add_argument(
         "--engine",
-        choices=["server", "sim"],
+        choices=["server", "sim", "ray"],
         default=None,
         help="server: battles on a Showdown server (can be watched in a browser); sim: "
         "battles straight in Showdown's simulator, one process per core, no server (about "
-        "twice the battles per CPU second; cannot be watched) (default: server; --resume: "
-        "the run's own engine)",
+        "twice the battles per CPU second; cannot be watched); ray: the sim engine's battles "
+        "spread over a Ray cluster's worker actors (needs `uv sync --extra ray`) (default: "
+        "server; --resume: the run's own engine)",
+    )
+    p.add_argument(
+        "--ray-address",
+        default=None,
+        metavar="HOST:PORT",
+        help="with --engine ray: the cluster to join (as `ray start --head` printed it; "
+        "default: a local cluster started for the run)",
+    )
+    p.add_argument(
+        "--ray-workers",
+        type=int,
+        default=None,
+        metavar="N",
+        help="with --engine ray: worker actors (default: one per node)",
+    )
+    p.add_argument(
+        "--ray-cpus",
+        type=int,
+        default=None,
+        metavar="N",
+        help="with --engine ray: CPUs (simulator processes) per worker (default: the "
+        "cluster's CPUs divided among the workers); --concurrency is battles at once per "
+        "worker",
     )
     p.add_argument(
         "--output", type=Path, default=Path("runs"), help="folder for run records (default: runs)"

@@ -21,6 +21,7 @@ import asyncio
 import logging
 import os
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, fields
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -133,12 +134,25 @@ class RateLimiter:
 
 
 _LIMITERS: dict[tuple[str, str, float], RateLimiter] = {}
+# Makes the limiter of a (model, server) key at `rps` instead of a per-process one: set by a
+# process that plays for a cluster (`arena.ray_worker`), so one limit holds across nodes.
+_limiter_factory: Callable[[str, float], Any] | None = None
+
+
+def use_limiter_factory(factory: Callable[[str, float], Any] | None) -> None:
+    """Limiters from now on come from `factory(key, rps)` (None: this process's own)."""
+    global _limiter_factory
+    _limiter_factory = factory
+    _LIMITERS.clear()
 
 
 def shared_limiter(model: str, server_url: str, rps: float) -> RateLimiter:
     key = (model, server_url, rps)
     if key not in _LIMITERS:
-        _LIMITERS[key] = RateLimiter(rps)
+        if _limiter_factory is not None:
+            _LIMITERS[key] = _limiter_factory(f"{model}@{server_url}", rps)
+        else:
+            _LIMITERS[key] = RateLimiter(rps)
     return _LIMITERS[key]
 
 

@@ -123,6 +123,9 @@ def run_cli(args: argparse.Namespace, write_report: WriteReport) -> int:
         if plan.spec.engine == "sim":
             _install_if_missing()
             engine: Engine = SimEngine()
+        elif plan.spec.engine == "ray":
+            _install_if_missing()
+            engine = _ray_engine(args, plan)
         else:
             server = _find_server(args.server, plan)
             engine = ServerEngine(server)
@@ -151,6 +154,8 @@ def run_cli(args: argparse.Namespace, write_report: WriteReport) -> int:
     finally:
         if server is not None:
             _release(server, args.keep_server)
+    for line in engine.notes():  # the Ray engine's per-node throughput
+        console.print(line, soft_wrap=True)
 
     if code != 0 and plan.session == 0 and discard_if_unplayed(plan.paths):
         return code  # nothing was played: the error said why, no run is left behind
@@ -233,6 +238,25 @@ def _progress(bar_width: int | None = None) -> Progress:
         TextColumn("{task.fields[score]}"),
         TimeElapsedColumn(),
         console=console,
+    )
+
+
+def _ray_engine(args: argparse.Namespace, plan: RunPlan) -> Engine:
+    """The Ray engine (`--engine ray`), joined to its cluster; Ray is imported only here."""
+    from arena.engines.ray import RayEngine
+
+    for flag in ("ray_workers", "ray_cpus"):
+        value = getattr(args, flag, None)
+        if value is not None and value < 1:
+            raise ValueError(f"--{flag.replace('_', '-')} must be at least 1, got {value}")
+    return RayEngine(
+        plan.spec,
+        plan.session,
+        plan.paths,
+        address=getattr(args, "ray_address", None),
+        workers=getattr(args, "ray_workers", None),
+        cpus_per_worker=getattr(args, "ray_cpus", None),
+        log_level=args.log_level if hasattr(args, "log_level") else "WARNING",
     )
 
 

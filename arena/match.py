@@ -137,6 +137,7 @@ class Tournament:
         self.lanes: list[Lane] = []
         self._tag = secrets.token_hex(1)
         engine.keep_inputlogs(paths, self.recorder.writer.submit)
+        engine.record_into(self.recorder)
 
     def usernames(self, pairing: Pairing, lane: int) -> dict[Side, str]:
         """The Showdown users of the `lane`-th lane opened (0 first), if it plays `pairing`."""

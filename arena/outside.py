@@ -82,7 +82,7 @@ def check_outside(
     if engine != "server":
         raise ValueError(
             f"{outside[0]} is a user on a Showdown server: it needs the server engine "
-            "(leave out --engine sim)"
+            f"(leave out --engine {engine})"
         )
     if sides is not None:
         if is_outside(sides[0]) and is_outside(sides[1]):

@@ -195,8 +195,11 @@ def order_of(spec: RunSpec, battles: list[BattleRecord]) -> list[Pairing]:
     return schedule(pairs, spec.n, done_of(spec, battles), spec.agents is not None, fixed)
 
 
+ENGINES = ("server", "sim", "ray")
+
+
 def check_move_delay(move_delay: float, engine: str) -> None:
-    if move_delay > 0 and engine == "sim":
+    if move_delay > 0 and engine != "server":
         raise ValueError(
             "--move-delay is for watching battles in a browser, which needs a server: "
             "use --engine server (the default)"
@@ -327,8 +330,8 @@ def plan_run(request: RunRequest) -> RunPlan:
     timeout = request.challenge_timeout_s
     if timeout is not None and (not math.isfinite(timeout) or timeout <= 0):
         raise ValueError(f"--challenge-timeout must be more than 0 seconds, got {timeout}")
-    if request.engine not in (None, "server", "sim"):
-        raise ValueError(f"--engine must be 'server' or 'sim', got {request.engine!r}")
+    if request.engine is not None and request.engine not in ENGINES:
+        raise ValueError(f"--engine must be one of {', '.join(ENGINES)}, got {request.engine!r}")
     check_move_delay(request.move_delay, request.engine or "server")
     trajectories = trajectory_folder(request.save_trajectories)
     if request.agents is not None and request.resume:

@@ -157,17 +157,28 @@ class Recorder:
             p2_team=teams.get("p2"),
         )
         decisions = sorted(live.decisions, key=lambda d: (d.turn, d.side))
-        self.writer.submit(lambda: self._write(replay, replay_text, record, decisions))
-        self.finished[tag] = error
+        self.keep(record, decisions, replay_text)
+        log.debug("battle %s finished: winner %s in %d turns", tag, winner, battle.turn)
+
+    def keep(self, record: BattleRecord, decisions: list[DecisionRecord], replay: str) -> None:
+        """Journal a finished battle: played here (`finish`) or elsewhere (a Ray worker's,
+        `arena.engines.ray`). Once per battle tag: a second one is ignored."""
+        tag = record.battle_tag
+        if tag in self.finished or self.storage_error is not None:
+            return
+        self.live.pop(tag, None)
+        path = self.paths.replay_path(tag)
+        self.writer.submit(lambda: self._write(path, replay, record, decisions))
+        self.finished[tag] = record.error
+        winner = record.winner
         if winner == "draw":
             self.draws += 1
         elif winner is None:
             self.errors += 1
         else:
             self.wins[winner] += 1
-        if names is not None:
-            self._count_pair(names, winner)
-        log.debug("battle %s finished: winner %s in %d turns", tag, winner, battle.turn)
+        if record.p1_agent is not None and record.p2_agent is not None:
+            self._count_pair({"p1": record.p1_agent, "p2": record.p2_agent}, winner)
 
     def _write(
         self, replay: Path, text: str, record: BattleRecord, decisions: list[DecisionRecord]

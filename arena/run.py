@@ -73,7 +73,7 @@ def teacher_seed(seed: int | None, side: str, session: int) -> int | None:
     return entrant_seed(seed, 5 + SIDES.index(side), session, 1000)  # type: ignore[arg-type]
 
 
-def _teachers(spec: RunSpec, session: int) -> list[tuple[str, AgentSpec, int | None]]:
+def teacher_entrants(spec: RunSpec, session: int) -> list[tuple[str, AgentSpec, int | None]]:
     """What `_agents` builds for `--teacher`: one teacher per side (agents keep per-battle
     state, and both sides see the same battle tags); none without a teacher."""
     if spec.teacher is None:
@@ -81,7 +81,7 @@ def _teachers(spec: RunSpec, session: int) -> list[tuple[str, AgentSpec, int | N
     return [(side, spec.teacher, teacher_seed(spec.seed, side, session)) for side in SIDES]
 
 
-def _match_config(spec: RunSpec, session: int) -> MatchConfig:
+def match_config(spec: RunSpec, session: int) -> MatchConfig:
     """The players' and the engine's settings for a session of the run `spec` describes."""
     return MatchConfig(
         battle_format=spec.format,
@@ -146,7 +146,7 @@ async def play_session(
     """Play the battles the run still misses (`plan.order`); every finished one is
     journaled at once."""
     spec = plan.spec
-    teaching = _agents(_teachers(spec, plan.session))
+    teaching = _agents(teacher_entrants(spec, plan.session))
     async with _agents(entrants(spec, plan.session)) as (built, rngs), teaching as (teachers, _):
         journal = Journal(plan.paths.journal)
         try:
@@ -158,7 +158,7 @@ async def play_session(
                 built,
                 rngs,
                 plan.order,
-                _match_config(spec, plan.session),
+                match_config(spec, plan.session),
                 engine,
                 journal,
                 plan.paths,

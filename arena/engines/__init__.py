@@ -5,10 +5,13 @@
   plays one battle at a time, and gets each battle's teams before it;
 - `sim` (`SimEngine`): Showdown's simulator in Node processes (`arena.simulator`), no
   server; faster, nothing to watch, each battle's teams sent in its `>player` lines and
-  its input log kept next to its replay.
+  its input log kept next to its replay;
+- `ray` (`RayEngine`, in `arena.engines.ray`, imported only when asked for: Ray is an
+  optional extra): the sim engine's battles on a Ray cluster's worker actors
+  (`arena.ray_worker`), each battle's record sent back to this process, which journals it.
 
-The arena asks an engine what it can do (`watch_url`, `keep_inputlogs`)
-instead of asking which engine it is.
+The arena asks an engine what it can do (`watch_url`, `keep_inputlogs`, `record_into`,
+`notes`) instead of asking which engine it is.
 """
 
 from arena.engines.base import Engine, Lane, Pairing

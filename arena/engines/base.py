@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:
     from arena.player import ArenaPlayer, MatchConfig
+    from arena.recorder import Recorder
     from arena.teams import TeamPlan
     from battle.record import RunPaths, Side
 
@@ -30,7 +31,7 @@ class Engine(Protocol):
     """Plays battles between the arena's players. Its capabilities are attributes and
     methods, so callers never ask which engine it is."""
 
-    name: str  # as --engine spells it: "server" or "sim"
+    name: str  # as --engine spells it: "server", "sim" or "ray"
     description: str  # for people and run records: the server's address, the processes
     watch_url: str | None  # where a person can watch battles live (None: nowhere)
     plays_outside_users: bool  # can challenge `user:NAME` opponents (a server engine)
@@ -44,6 +45,15 @@ class Engine(Protocol):
     def keep_inputlogs(self, paths: RunPaths, submit: Callable[[Callable[[], None]], None]) -> None:
         """Write each battle's input log next to its replay, where the engine has one,
         through `submit` (the run's file writer)."""
+        ...
+
+    def record_into(self, recorder: Recorder) -> None:
+        """The run's recorder, for an engine whose battles are played elsewhere and come
+        back as records (the Ray engine journals them through it); others ignore it."""
+        ...
+
+    def notes(self) -> list[str]:
+        """Lines for the run's summary (the Ray engine's per-node throughput); often none."""
         ...
 
     async def start(self) -> None: ...

@@ -21,6 +21,7 @@ from battle.record import RunPaths, Side
 
 if TYPE_CHECKING:
     from arena.player import ArenaPlayer, MatchConfig
+    from arena.recorder import Recorder
 
 log = logging.getLogger(__name__)
 
@@ -52,6 +53,12 @@ class ServerEngine:
 
     def keep_inputlogs(self, paths: RunPaths, submit: Callable[[Callable[[], None]], None]) -> None:
         pass  # the server keeps the input log to itself
+
+    def record_into(self, recorder: Recorder) -> None:
+        pass  # its players record their battles themselves
+
+    def notes(self) -> list[str]:
+        return []
 
     async def start(self) -> None:
         pass

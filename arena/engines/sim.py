@@ -16,12 +16,22 @@ from battle.record import RunPaths, Side, StorageError
 
 if TYPE_CHECKING:
     from arena.player import ArenaPlayer, MatchConfig
+    from arena.recorder import Recorder
 
 
 def inputlog_path(paths: RunPaths, battle_tag: str) -> Path:
     """`runs/<run>/replays/<tag>.inputlog`: the simulator's input log of a battle, next to
     its replay (`>start` with the seed, `>player`s, every choice): it re-runs the battle."""
     return paths.replay_dir / f"{battle_tag}.inputlog"
+
+
+def write_inputlog(path: Path, text: str) -> None:
+    """Write a battle's input log (on the run's writer thread)."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text + "\n", encoding="utf-8")
+    except OSError as exc:
+        raise StorageError.writing(f"the input log {path}", exc) from exc
 
 
 class SimEngine:
@@ -46,18 +56,17 @@ class SimEngine:
         """Write each battle's input log next to its replay (`<tag>.inputlog`), through
         `submit` (the run's file writer, off the event loop)."""
 
-        def write(path: Path, text: str) -> None:
-            try:
-                path.parent.mkdir(parents=True, exist_ok=True)
-                path.write_text(text + "\n", encoding="utf-8")
-            except OSError as exc:
-                raise StorageError.writing(f"the input log {path}", exc) from exc
-
         def keep(tag: str, text: str) -> None:
             path = inputlog_path(paths, tag)
-            submit(lambda: write(path, text))
+            submit(lambda: write_inputlog(path, text))
 
         self.pool.on_inputlog = keep
+
+    def record_into(self, recorder: Recorder) -> None:
+        pass  # its players record their battles themselves
+
+    def notes(self) -> list[str]:
+        return []
 
     async def start(self) -> None:
         await run_in_poke_loop(self.pool.start())
