@@ -68,7 +68,11 @@ async def test_round_robin_on_two_workers_writes_the_sim_engines_records(tmp_pat
                           output_dir=tmp_path / engine, engine=engine, seed=5)  # fmt: skip
 
     sim, _ = await _play(request("sim"))
-    record, engine = await _play(request("ray"), workers=2, cpus_per_worker=1)
+    ray_request = request("ray")
+    ray_request.save_trajectories = tmp_path / "trajectories"
+    record, engine = await _play(ray_request, workers=2, cpus_per_worker=1)
+    # each side's trajectory of every battle, written by the workers into the shared folder
+    assert len(list((tmp_path / "trajectories").rglob("*.json.lz4"))) == 12
 
     assert record.spec.engine == "ray" and record.spec.server.startswith("Ray (2 workers")
     assert len(record.battles) == len(sim.battles) == 6
@@ -99,6 +103,24 @@ async def test_round_robin_on_two_workers_writes_the_sim_engines_records(tmp_pat
     notes = engine.notes()
     assert notes[0].startswith("node ") and "battles/s" in notes[0]
     assert "per battle" in notes[-1]
+
+
+async def test_team_plans_and_a_model_agent_on_workers(tmp_path, ray_cluster):
+    """A team format (each battle's teams handed out with it) and metamon (its checkpoint
+    loaded once per worker): the teams the sim engine plays, no fallback."""
+
+    def request(engine: str) -> RunRequest:
+        return RunRequest(p1="metamon", p2="random", n=4, concurrency=2, battle_format="gen9ou",
+                          output_dir=tmp_path / engine, engine=engine, seed=3)  # fmt: skip
+
+    sim, _ = await _play(request("sim"))
+    record, _ = await _play(request("ray"), workers=2, cpus_per_worker=1)
+    assert len(record.battles) == 4 and all(b.error is None for b in record.battles)
+    teams = collections.Counter((b.p1_team, b.p2_team) for b in record.battles)
+    assert teams == collections.Counter((b.p1_team, b.p2_team) for b in sim.battles)
+    assert all(b.p1_team and b.p2_team for b in record.battles)
+    assert not any(d.fallback for d in record.decisions if d.side == "p1")
+    assert record.spec.p1.resolved == sim.spec.p1.resolved
 
 
 @pytest.mark.parametrize("restart", [False, True], ids=["for-good", "restarted-by-ray"])
