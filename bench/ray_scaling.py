@@ -117,7 +117,7 @@ def main(argv: list[str] | None = None) -> int:
         address=args.address,
         include_dashboard=False,
         log_to_driver=False,
-        logging_level=logging.WARNING,
+        logging_level=logging.ERROR,
         runtime_env={"env_vars": {"PYTHONPATH": str(Path(__file__).resolve().parent.parent)}},
     )
     cpus = int(ray.cluster_resources().get("CPU", 0))
