@@ -27,6 +27,7 @@ import logging
 import os
 import pickle
 import secrets
+import socket
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -150,6 +151,8 @@ class RayEngine:
         bad address is an error before the run begins and the description is known."""
         ray = self.ray
         if not ray.is_initialized():
+            if self.address:
+                check_reachable(self.address)
             try:
                 ray.init(
                     address=self.address,
@@ -378,6 +381,22 @@ class RayEngine:
         self._workers.clear()
         if self._started_ray and os.environ.get("ARENA_RAY_KEEP") != "1":
             ray.shutdown()
+
+
+def check_reachable(address: str, timeout_s: float = 5.0) -> None:
+    """A `HOST:PORT` address answers, or a one-line error (Ray itself would retry for
+    minutes). Other forms (`auto`, `ray://...`) are left to Ray."""
+    host, _, port = address.rpartition(":")
+    if not host or not port.isdigit() or "/" in address:
+        return
+    try:
+        socket.create_connection((host, int(port)), timeout=timeout_s).close()
+    except OSError as exc:
+        raise ServerError(
+            f"no Ray cluster answers at {address} ({exc.strerror or exc}): start one with "
+            "`ray start --head` and pass the address it prints, or leave out --ray-address "
+            "for a local one"
+        ) from None
 
 
 FORWARDED_ENV = ("MISTRAL_", "METAMON_", "ALPHASTRAL_", "SEARCH_", "HF_", "TORCH_")

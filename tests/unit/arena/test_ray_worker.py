@@ -99,3 +99,16 @@ def test_engine_ray_without_ray_is_a_one_line_error(tmp_path) -> None:
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and "uv sync --extra ray" in lines[0], result.stderr
     assert not list(tmp_path.glob("*.json*"))  # no run left behind
+
+
+def test_a_ray_address_nobody_answers_is_a_one_line_error(tmp_path) -> None:
+    pytest.importorskip("ray")
+    result = subprocess.run(
+        [sys.executable, "main.py", "--engine", "ray", "--ray-address", "127.0.0.1:1",
+         "--n", "1", "--output", str(tmp_path)],
+        cwd=REPO, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert result.returncode == 2, result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and "no Ray cluster answers at 127.0.0.1:1" in lines[0]
+    assert not list(tmp_path.glob("*.json*"))
