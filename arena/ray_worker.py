@@ -10,11 +10,11 @@ driver hands it, one call per battle, many calls at once:
     result = await worker.play(BattleTask(index=0, tag="battle-gen9randombattle-x0",
                                           pairing=("random", "heuristic")))
 
-A finished battle goes back as a `BattleResult` (its record, decisions, replay text and
-input log) and the worker keeps none of it: the driver is the only writer of the journal,
-the replays and the record. The battle's trajectory files (`--save-trajectories`) are
-the exception: each side's file is written by the worker, into the run's trajectory
-folder, which every node must therefore see (a shared file system).
+A finished battle goes back as a `BattleResult` (its record, decisions, replay text, input
+log and, with `--save-trajectories`, each side's trajectory) and the worker keeps none of
+it and writes no file: the driver is the only writer of the journal, the replays, the
+trajectory files and the record, so a battle played again after its worker died is
+written once, and no folder needs to be shared between nodes.
 
 A timed-out battle comes back as a record with its error, as on the sim engine; a battle
 whose simulator died raises (the driver hands it to a worker again).
@@ -33,7 +33,8 @@ import os
 import random
 import socket
 import time
-from dataclasses import dataclass
+from collections import defaultdict
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -47,6 +48,7 @@ from arena.recorder import Recorder
 from arena.simulator import run_in_poke_loop
 from arena.teams import Team, packed, team_name
 from battle.record import SIDES, BattleRecord, DecisionRecord, RunPaths, RunSpec, Side
+from battle.trajectory import TrajectoryFile
 
 log = logging.getLogger(__name__)
 
@@ -76,6 +78,10 @@ class BattleResult:
     inputlog: str | None
     node: str  # the host the battle was played on
     worker: int
+    # --save-trajectories: each side's (file name parts, states, actions, played or None)
+    trajectories: list[tuple[TrajectoryFile, list, list[int], list[int] | None]] = field(
+        default_factory=list
+    )
 
 
 def worker_seed(seed: int | None, worker: int) -> int | None:
@@ -145,6 +151,9 @@ class BattleWorker:
         self.teachers: dict[str, Agent] = {}
         self.lanes: dict[Pairing, Lane] = {}
         self.inputlogs: dict[str, str] = {}
+        # per battle: the sides whose players have seen it end, and the trajectories kept
+        self._ended: defaultdict[str, set[Side]] = defaultdict(set)
+        self._trajectories: defaultdict[str, list] = defaultdict(list)
         self.recorder = ResultRecorder(self.paths, session)
         self.engine: SimEngine | None = None
         self._start_lock = asyncio.Lock()
@@ -193,8 +202,49 @@ class BattleWorker:
                 names=keys if self.spec.agents is not None else None,
                 teachers=self.teachers or None,
             )
+            for side, player in players.items():
+                self._watch_player(side, player)
             lane = self.lanes[pairing] = Lane(pairing, players)
         return lane
+
+    def _watch_player(self, side: Side, player: Any) -> None:
+        """Know when `player` is done with a battle (its callback, which hands its
+        trajectory over, has run), and keep its trajectories for the battle's result."""
+        if player.trajectories is not None:
+            player.trajectories.sink = self._keep_trajectory
+        finished = player._battle_finished_callback
+
+        def battle_finished(battle: Any) -> None:
+            try:
+                finished(battle)
+            finally:
+                self._ended[battle.battle_tag].add(side)
+
+        player._battle_finished_callback = battle_finished
+
+    def _keep_trajectory(
+        self,
+        tag: str,
+        name: TrajectoryFile,
+        states: list,
+        actions: list[int],
+        played: list[int] | None,
+    ) -> None:
+        self._trajectories[tag].append((name, states, actions, played))
+
+    async def _trajectories_of(self, tag: str, sides: int) -> list:
+        """The battle's trajectories, once each side's player is done with it and the
+        writer thread has handed them over (at most RESULT_WAIT_S; then what there is)."""
+        deadline = time.monotonic() + RESULT_WAIT_S
+        while len(self._ended[tag]) < sides and time.monotonic() < deadline:
+            await asyncio.sleep(0.01)
+        if len(self._ended[tag]) < sides:
+            log.warning("battle %s: a side never saw it end; its trajectory is left out", tag)
+        flushed: concurrent.futures.Future = concurrent.futures.Future()
+        self.recorder.writer.submit(lambda: flushed.set_result(None))  # after theirs
+        await asyncio.wrap_future(flushed)
+        self._ended.pop(tag, None)
+        return self._trajectories.pop(tag, [])
 
     async def _watchdog(self, poll_s: float = 0.5) -> None:
         """End battles past their timeout, as a session on the sim engine does."""
@@ -227,12 +277,16 @@ class BattleWorker:
             record, decisions, replay = await asyncio.wait_for(
                 asyncio.wrap_future(future), RESULT_WAIT_S
             )
+            trajectories = []
+            if self.config.trajectories_dir is not None:
+                trajectories = await self._trajectories_of(tag, len(lane.players))
         finally:
             self.recorder.forget(tag)
+            self._ended.pop(tag, None)
         self.played += 1
         return BattleResult(
             task.index, record, decisions, replay, self.inputlogs.pop(tag, None), self.node,
-            self.worker,
+            self.worker, trajectories,
         )  # fmt: skip
 
     def stats(self) -> dict[str, Any]:

@@ -91,6 +91,9 @@ def check_trajectory_format(
 
 # --------------------------------------------------------------------------- recorder
 
+# (battle tag, file name parts, states, actions, played actions or None)
+TrajectorySink = Callable[[str, TrajectoryFile, list, list[int], list[int] | None], None]
+
 
 class TrajectoryRecorder:
     """One player's trajectories: a step per decision, a file when a battle ends.
@@ -119,7 +122,10 @@ class TrajectoryRecorder:
         self.labelled = labelled
         self.file_format = file_format
         self._live: dict[str, _Trajectory] = {}
-        self.written = 0  # files written so far
+        self.written = 0  # files written (or handed to `sink`) so far
+        # Set by a Ray worker (`arena.ray_worker`): a finished trajectory goes here instead
+        # of to a file, and the driver writes it (so a battle played twice is written once).
+        self.sink: TrajectorySink | None = None
 
     def record(
         self,
@@ -219,6 +225,10 @@ class TrajectoryRecorder:
     ) -> Path | None:
         """Never raises: a file that cannot be written is a warning (a trajectory is data
         to learn from, not the run's record)."""
+        if self.sink is not None:
+            self.sink(tag, name, states, actions, played)
+            self.written += 1
+            return None
         try:
             compress = self.file_format == LZ4_FORMAT
             path = write_trajectory(self.folder, name, states, actions, played, compress=compress)

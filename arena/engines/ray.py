@@ -31,6 +31,7 @@ import socket
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from arena.engines.base import Lane, Pairing
@@ -39,6 +40,7 @@ from arena.server import ServerError
 from arena.teams import TeamPlan
 from battle.files import REPO_ROOT
 from battle.record import RunPaths, Side
+from battle.trajectory import LZ4_FORMAT, TrajectoryFile, write_trajectory
 
 if TYPE_CHECKING:
     from arena.player import ArenaPlayer, MatchConfig
@@ -333,9 +335,12 @@ class RayEngine:
         if tag in recorder.finished:
             return  # never happens (a result is sent once); exactly once, all the same
         recorder.keep(result.record, result.decisions, result.replay_text)
-        if result.inputlog and self._submit is not None:
-            path, text = inputlog_path(self.paths, tag), result.inputlog
-            self._submit(lambda: write_inputlog(path, text))
+        if self._submit is not None:
+            if result.inputlog:
+                path, text = inputlog_path(self.paths, tag), result.inputlog
+                self._submit(lambda: write_inputlog(path, text))
+            for trajectory in result.trajectories:
+                self._submit(partial(self._write_trajectory, tag, *trajectory))
         stats = self.stats
         stats.battles += 1
         stats.result_bytes += len(pickle.dumps(result, protocol=pickle.HIGHEST_PROTOCOL))
@@ -343,6 +348,25 @@ class RayEngine:
         tally = stats.nodes.setdefault(result.node, NodeTally(first=now))
         tally.battles += 1
         tally.last = now
+
+    def _write_trajectory(
+        self,
+        tag: str,
+        name: TrajectoryFile,
+        states: list,
+        actions: list[int],
+        played: list[int] | None,
+    ) -> None:
+        """On the writer thread: one side's trajectory file, as the sim engine's players
+        write it (`arena.trajectories`); a failure is a warning, never the run's end."""
+        assert self.spec.save_trajectories is not None
+        compress = (self.spec.trajectory_format or LZ4_FORMAT) == LZ4_FORMAT
+        try:
+            write_trajectory(
+                self.spec.save_trajectories, name, states, actions, played, compress=compress
+            )
+        except Exception as exc:
+            log.warning("trajectory of %s not written: %s", tag, exc)
 
     def check(self, players: dict[str, ArenaPlayer]) -> None:
         pass  # a dead worker is handled in run_schedule; none left stops the run there

@@ -71,7 +71,7 @@ async def test_round_robin_on_two_workers_writes_the_sim_engines_records(tmp_pat
     ray_request = request("ray")
     ray_request.save_trajectories = tmp_path / "trajectories"
     record, engine = await _play(ray_request, workers=2, cpus_per_worker=1)
-    # each side's trajectory of every battle, written by the workers into the shared folder
+    # each side's trajectory of every battle, sent back by the workers, written here
     assert len(list((tmp_path / "trajectories").rglob("*.json.lz4"))) == 12
 
     assert record.spec.engine == "ray" and record.spec.server.startswith("Ray (2 workers")
@@ -128,7 +128,8 @@ async def test_a_killed_worker_loses_nothing_and_counts_nothing_twice(
     tmp_path, ray_cluster, restart
 ):
     request = RunRequest(p1="random", p2="max-damage", n=10, concurrency=2,
-                         output_dir=tmp_path, engine="ray")  # fmt: skip
+                         output_dir=tmp_path, engine="ray",
+                         save_trajectories=tmp_path / "trajectories")  # fmt: skip
     plan = plan_run(request)
     engine = RayEngine(plan.spec, plan.session, plan.paths, workers=2, cpus_per_worker=1,
                        max_restarts=int(restart))  # fmt: skip
@@ -145,6 +146,10 @@ async def test_a_killed_worker_loses_nothing_and_counts_nothing_twice(
     assert len(_battle_lines(plan.paths.journal)) == 10
     assert all(b.error is None for b in record.battles)
     assert engine.stats.requeued >= 1  # its battles in flight were played again elsewhere
+    # trajectories too: the driver writes them, two per recorded battle, none for a lost one
+    files = list((tmp_path / "trajectories").rglob("*.json.lz4"))
+    assert len(files) == 20
+    assert {f.name.split("_")[0] for f in files} == {t.removeprefix("battle-") for t in tags}
     assert "handed out again" in engine.notes()[-1]
 
 

@@ -57,8 +57,9 @@ def test_worker_seeds_are_apart_and_none_stays_none() -> None:
 
 @pytest.mark.slow  # starts a simulator process
 async def test_a_workers_battle_is_journaled_once_by_the_driver(tmp_path) -> None:
+    folder = tmp_path / "trajectories"
     plan = plan_run(RunRequest(p1="random", p2="max-damage", n=2, output_dir=tmp_path,
-                               engine="ray", seed=1))  # fmt: skip
+                               engine="ray", seed=1, save_trajectories=folder))  # fmt: skip
     worker = BattleWorker(
         plan.spec.to_dict(), 0, (str(tmp_path), plan.paths.run_id), worker=0, processes=1
     )
@@ -73,6 +74,10 @@ async def test_a_workers_battle_is_journaled_once_by_the_driver(tmp_path) -> Non
     assert result.inputlog.startswith(">start")
     assert worker.stats()["played"] == 1
     assert not worker.recorder.finished  # the worker keeps nothing of a returned battle
+    # each side's trajectory comes back with the battle; the worker wrote no file
+    assert len(result.trajectories) == 2 and not list(folder.rglob("*.lz4"))
+    for name, states, actions, _ in result.trajectories:
+        assert len(states) == len(actions) + 1 and name.battle_id.endswith("t0")
 
     journal = Journal(plan.paths.journal)
     recorder = Recorder(journal, plan.paths, 0)
