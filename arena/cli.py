@@ -125,7 +125,17 @@ def run_cli(args: argparse.Namespace, write_report: WriteReport) -> int:
             engine: Engine = SimEngine()
         elif plan.spec.engine == "ray":
             _install_if_missing()
-            engine = _ray_engine(args, plan)
+            from arena.engines.ray import RayEngine  # imports Ray: only for this engine
+
+            engine = RayEngine(
+                plan.spec,
+                plan.session,
+                plan.paths,
+                address=getattr(args, "ray_address", None),
+                workers=getattr(args, "ray_workers", None),
+                cpus_per_worker=getattr(args, "ray_cpus", None),
+                log_level=getattr(args, "log_level", None) or "WARNING",
+            )
         else:
             server = _find_server(args.server, plan)
             engine = ServerEngine(server)
@@ -238,25 +248,6 @@ def _progress(bar_width: int | None = None) -> Progress:
         TextColumn("{task.fields[score]}"),
         TimeElapsedColumn(),
         console=console,
-    )
-
-
-def _ray_engine(args: argparse.Namespace, plan: RunPlan) -> Engine:
-    """The Ray engine (`--engine ray`), joined to its cluster; Ray is imported only here."""
-    from arena.engines.ray import RayEngine
-
-    for flag in ("ray_workers", "ray_cpus"):
-        value = getattr(args, flag, None)
-        if value is not None and value < 1:
-            raise ValueError(f"--{flag.replace('_', '-')} must be at least 1, got {value}")
-    return RayEngine(
-        plan.spec,
-        plan.session,
-        plan.paths,
-        address=getattr(args, "ray_address", None),
-        workers=getattr(args, "ray_workers", None),
-        cpus_per_worker=getattr(args, "ray_cpus", None),
-        log_level=args.log_level if hasattr(args, "log_level") else "WARNING",
     )
 
 

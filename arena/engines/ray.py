@@ -118,6 +118,9 @@ class RayEngine:
         max_restarts: int = 1,
         log_level: str = "WARNING",
     ) -> None:
+        for flag, value in (("--ray-workers", workers), ("--ray-cpus", cpus_per_worker)):
+            if value is not None and value < 1:
+                raise ValueError(f"{flag} must be at least 1, got {value}")
         self.ray = import_ray()
         self.spec, self.session, self.paths = spec, session, paths
         self.address = address
