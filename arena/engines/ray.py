@@ -158,6 +158,9 @@ class RayEngine:
         if not ray.is_initialized():
             if self.address:
                 check_reachable(self.address)
+            # Ray's own notices (token authentication on, a local instance started) are
+            # not the run's business: its warnings and errors still show
+            logging.getLogger("ray").setLevel(logging.ERROR)
             try:
                 ray.init(
                     address=self.address,
@@ -184,8 +187,8 @@ class RayEngine:
                 cpus,
             )
         self.description = (
-            f"Ray ({self.n_workers} workers x {self.cpus_per_worker} simulator processes, "
-            f"{len(nodes)} nodes)"
+            f"Ray ({_count(self.n_workers, 'worker')} x "
+            f"{_count(self.cpus_per_worker, 'simulator process')}, {_count(len(nodes), 'node')})"
         )
 
     async def start(self) -> None:
@@ -436,6 +439,10 @@ def worker_env() -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if k.startswith(FORWARDED_ENV)}
     env["PYTHONPATH"] = str(REPO_ROOT)
     return env
+
+
+def _count(n: int, what: str) -> str:
+    return f"{n} {what}" if n == 1 else f"{n} {what}es" if what.endswith("s") else f"{n} {what}s"
 
 
 def _one_line(exc: BaseException) -> str:
