@@ -140,6 +140,11 @@ def test_the_whole_step_is_one_graph(index, vocab) -> None:
         explained = torch._dynamo.explain(rl.step_loss)(StepBatch.of(batch))
         assert explained.graph_break_count == 0, explained.break_reasons
         assert explained.graph_count == 1
+    # under bf16 autocast too (the residual streams cast to it inside the graph)
+    torch._dynamo.reset()
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        explained = torch._dynamo.explain(rl.step_loss)(StepBatch.of(collate_packed(samples, 25)))
+    assert explained.graph_break_count == 0 and explained.graph_count == 1
 
 
 def test_compiled_step_matches_the_eager_step(index, vocab) -> None:
@@ -176,3 +181,27 @@ def test_window_seed_fixes_each_rows_window_across_workers(tmp_path: Path, vocab
     again = [b.actions for b in first[1]]  # a second pass of the persistent workers
     for a, b, c in zip(starts[0], starts[1], again, strict=True):
         assert torch.equal(a, b) and torch.equal(a, c)
+
+
+def test_the_residual_streams_run_in_the_autocast_dtype(vocab) -> None:
+    """Both transformers' blocks see bf16 under bf16 autocast (fp32 without it); the
+    heads' outputs stay fp32."""
+    torch.manual_seed(0)
+    model = PolicyModel(ModelConfig.preset("tiny", vocab_size=len(vocab), gammas=(0.9,)))
+    seen: list[torch.dtype] = []
+    for stack in (model.turn_encoder.transformer, model.history):
+        stack.blocks[0].register_forward_pre_hook(lambda _m, args: seen.append(args[0].dtype))
+    c = model.config
+    inputs = dict(
+        tokens=torch.randint(0, len(vocab), (2, 3, c.n_tokens), dtype=torch.int32),
+        numbers=torch.randn(2, 3, c.n_numbers),
+        prev_action=torch.full((2, 3), -1),
+        prev_reward=torch.zeros(2, 3),
+    )
+    model(**inputs)
+    assert seen == [torch.float32, torch.float32]
+    seen.clear()
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        out = model(**inputs)
+    assert seen == [torch.bfloat16, torch.bfloat16]
+    assert out.logits.dtype == out.q.dtype == torch.float32
