@@ -107,7 +107,7 @@ def test_engine_ray_without_ray_is_a_one_line_error(tmp_path) -> None:
 
 
 def test_a_ray_address_nobody_answers_is_a_one_line_error(tmp_path) -> None:
-    pytest.importorskip("ray")
+    pytest.importorskip("ray")  # main.py imports it in its own process
     result = subprocess.run(
         [sys.executable, "main.py", "--engine", "ray", "--ray-address", "127.0.0.1:1",
          "--n", "1", "--output", str(tmp_path)],
