@@ -108,29 +108,47 @@ class MistralConfig:
         return asdict(self)
 
 
+class Slots:
+    """Request start times spaced `interval` apart, booked synchronously: the bookkeeping
+    of a rate limit, kept per process (`RateLimiter`) or once for a cluster
+    (`arena.ray_worker.ClusterRateLimiter`)."""
+
+    def __init__(self, interval: float):
+        self.interval = interval
+        self._next = 0.0
+
+    def reserve(self, budget_s: float) -> float:
+        """Seconds to wait for the next slot (which is then taken), or -1 when it is
+        further away than `budget_s` (nothing taken)."""
+        now = time.monotonic()
+        wait = max(0.0, self._next - now)
+        if wait > budget_s:
+            return -1.0
+        self._next = max(now, self._next) + self.interval
+        return wait
+
+    def push_back(self, delay_s: float) -> None:
+        """The server asked everyone to wait (Retry-After): no slot before then."""
+        self._next = max(self._next, time.monotonic() + delay_s)
+
+
 class RateLimiter:
     """Spaces request starts at least 1/rps apart; shared by every user of one model."""
 
     def __init__(self, rps: float):
-        self.interval = 1.0 / rps
-        self._next = 0.0
-        self._lock = asyncio.Lock()
+        self.slots = Slots(1.0 / rps)
 
     async def acquire(self, budget_s: float) -> bool:
         """Wait for a slot; False (without waiting) if none comes within `budget_s`."""
-        async with self._lock:
-            now = time.monotonic()
-            wait = max(0.0, self._next - now)
-            if wait > budget_s:
-                return False
-            self._next = max(now, self._next) + self.interval
+        wait = self.slots.reserve(budget_s)  # no await in between: one booking at a time
+        if wait < 0:
+            return False
         if wait:
             await asyncio.sleep(wait)
         return True
 
     def push_back(self, delay_s: float) -> None:
-        """The server asked everyone to wait (Retry-After): no slot before then."""
-        self._next = max(self._next, time.monotonic() + delay_s)
+        self.slots.push_back(delay_s)
 
 
 _LIMITERS: dict[tuple[str, str, float], RateLimiter] = {}

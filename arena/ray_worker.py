@@ -29,7 +29,6 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import logging
-import os
 import random
 import socket
 import time
@@ -40,13 +39,14 @@ from typing import Any
 
 import agents
 from agents.base import Agent
+from agents.mistral import Slots, use_limiter_factory
 from arena.engines.base import Lane, Pairing
 from arena.engines.sim import SimEngine
 from arena.match import make_players, showdown_username
 from arena.player import end_overdue_battles
 from arena.recorder import Recorder
 from arena.simulator import run_in_poke_loop
-from arena.teams import Team, packed, team_name
+from arena.teams import Team
 from battle.record import SIDES, BattleRecord, DecisionRecord, RunPaths, RunSpec, Side
 from battle.trajectory import TrajectoryFile
 
@@ -141,8 +141,6 @@ class BattleWorker:
         self.config = match_config(self.spec, session)
         self.node = socket.gethostname()
         if limiter is not None:
-            from agents.mistral import use_limiter_factory
-
             use_limiter_factory(lambda key, rps: RemoteLimiter(limiter, key, rps))
         self._entrants = entrants(self.spec, session)
         self._teachers = teacher_entrants(self.spec, session)
@@ -243,7 +241,6 @@ class BattleWorker:
         flushed: concurrent.futures.Future = concurrent.futures.Future()
         self.recorder.writer.submit(lambda: flushed.set_result(None))  # after theirs
         await asyncio.wrap_future(flushed)
-        self._ended.pop(tag, None)
         return self._trajectories.pop(tag, [])
 
     async def _watchdog(self, poll_s: float = 0.5) -> None:
@@ -265,9 +262,7 @@ class BattleWorker:
         lane = self._lane(task.pairing, engine)
         tag = task.tag
         if task.teams:
-            engine.pool.teams[tag] = {side: packed(team) for side, team in task.teams.items()}
-            for side, team in task.teams.items():
-                lane.players[side].recorder.note_team(tag, side, team_name(team))
+            engine.hand_teams(tag, task.teams, self.recorder)
         future = self.recorder.expect(tag)
         self.recorder.seen(tag)
         try:
@@ -290,17 +285,8 @@ class BattleWorker:
         )  # fmt: skip
 
     def stats(self) -> dict[str, Any]:
-        """Battles played and CPU seconds used, by this process and its simulators."""
-        simulators = 0.0
-        if self.engine is not None:
-            simulators = sum(_cpu_s(p.pid) for p in self.engine.pool._procs)
-        return {
-            "worker": self.worker,
-            "node": self.node,
-            "played": self.played,
-            "cpu_s": time.process_time(),
-            "simulator_cpu_s": simulators,
-        }
+        """Which worker, where, and how many battles it played."""
+        return {"worker": self.worker, "node": self.node, "played": self.played}
 
     async def close(self) -> None:
         if self._watch is not None:
@@ -315,39 +301,28 @@ class BattleWorker:
                 log.exception("closing agent %s failed", agent.name)
 
 
-def _cpu_s(pid: int) -> float:
-    """A process's user + system CPU seconds (Linux), 0 where unknown."""
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except (OSError, IndexError):
-        return 0.0
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
 # --------------------------------------------------------------------------------------
 # one rate limit for the whole cluster
 
 
 class ClusterRateLimiter:
-    """Request slots spaced 1/rps apart per key (a model and server), for every worker of
-    a run: the state `agents.mistral.RateLimiter` keeps per process, kept once. Times are
-    this actor's clock; callers get how long to wait, so nodes' clocks never meet."""
+    """The slots of every rate limit of a run (per key: a model and server), kept once for
+    all its workers. Times are this actor's clock; callers get how long to wait, so the
+    nodes' clocks never meet."""
 
     def __init__(self) -> None:
-        self._next: dict[str, float] = {}
+        self._slots: dict[str, Slots] = {}
+
+    def _of(self, key: str, interval: float) -> Slots:
+        return self._slots.setdefault(key, Slots(interval))
 
     def reserve(self, key: str, interval: float, budget_s: float) -> float:
         """Seconds to wait for the next slot, or -1 if it is further than `budget_s`."""
-        now = time.monotonic()
-        wait = max(0.0, self._next.get(key, 0.0) - now)
-        if wait > budget_s:
-            return -1.0
-        self._next[key] = max(now, self._next.get(key, 0.0)) + interval
-        return wait
+        return self._of(key, interval).reserve(budget_s)
 
     def push_back(self, key: str, delay_s: float) -> None:
         """The server asked everyone to wait (Retry-After)."""
-        self._next[key] = max(self._next.get(key, 0.0), time.monotonic() + delay_s)
+        self._of(key, 0.0).push_back(delay_s)
 
 
 class RemoteLimiter:

@@ -147,9 +147,8 @@ def measure(
     batches: list[Batch],
     compiled: bool,
     accel: Any,
-    peak: Peak | None,
-) -> tuple[float, int, float | None]:
-    """(seconds, steps, peak memory GB) of `--steps` timed steps after `--warmup`."""
+) -> tuple[float, float | None]:
+    """(seconds, peak memory GB) of `--steps` timed steps after `--warmup`."""
     torch._dynamo.reset()  # each setting compiles its own graphs
     torch.manual_seed(args.seed)
     overrides = {"max_turns": cfg.data.max_seq_len + 1, **cfg.model.overrides}
@@ -190,7 +189,7 @@ def measure(
         torch.cuda.synchronize()
     seconds = time.perf_counter() - start
     memory = torch.cuda.max_memory_allocated() / 1e9 if cuda else None
-    return seconds, args.steps, memory
+    return seconds, memory
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -262,7 +261,7 @@ def main(argv: list[str] | None = None) -> int:
     for _ in range(args.rounds):
         for i, (_, compiled, batches) in enumerate(settings):
             gc.collect()
-            seconds, _, memory = measure(cfg, args, vocab, batches, compiled, accel, peak)
+            seconds, memory = measure(cfg, args, vocab, batches, compiled, accel)
             timings[i].append((seconds, memory))
     results: list[Result] = []
     for i, (layout, compiled, batches) in enumerate(settings):

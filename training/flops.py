@@ -15,7 +15,6 @@ work the model does not need, so it lowers the utilisation instead of raising it
 
 from __future__ import annotations
 
-import logging
 import os
 import re
 from collections.abc import Sequence
@@ -24,8 +23,6 @@ from dataclasses import dataclass
 import torch
 
 from training.model import ModelConfig
-
-log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)

@@ -103,16 +103,9 @@ def _game_data() -> tuple[list[_Species], list[_Move]]:
 
 def _move_dict(move: _Move | None, pp_used: int = 0) -> dict[str, Any]:
     if move is None:
-        return {
-            "name": "nomove",
-            "move_type": "nomove",
-            "category": "nomove",
-            "base_power": 0,
-            "accuracy": 1.0,
-            "priority": 0,
-            "current_pp": 0,
-            "max_pp": 0,
-        }
+        from battle.metamon_convention import BLANK_MOVE  # poke-env's data: only when needed
+
+        return dict(BLANK_MOVE)
     return {
         "name": move.name,
         "move_type": move.move_type,

@@ -80,13 +80,6 @@ class _Worker:
 
 
 @dataclass
-class NodeTally:
-    battles: int = 0
-    first: float = 0.0
-    last: float = 0.0
-
-
-@dataclass
 class RayStats:
     """What the driver measured, for the run's summary and `bench/ray_scaling.py`."""
 
@@ -95,7 +88,7 @@ class RayStats:
     requeued: int = 0  # battles handed out again after their worker died
     driver_cpu_s: float = 0.0  # this process's CPU while battles were played
     wall_s: float = 0.0
-    nodes: dict[str, NodeTally] = field(default_factory=dict)
+    nodes: collections.Counter[str] = field(default_factory=collections.Counter)  # battles
     workers: list[dict[str, Any]] = field(default_factory=list)  # each worker's own stats
 
 
@@ -350,10 +343,7 @@ class RayEngine:
         stats = self.stats
         stats.battles += 1
         stats.result_bytes += len(pickle.dumps(result, protocol=pickle.HIGHEST_PROTOCOL))
-        now = time.monotonic()
-        tally = stats.nodes.setdefault(result.node, NodeTally(first=now))
-        tally.battles += 1
-        tally.last = now
+        stats.nodes[result.node] += 1
 
     def _write_trajectory(
         self,
@@ -383,9 +373,9 @@ class RayEngine:
         if not s.battles:
             return []
         lines = []
-        for node, tally in sorted(s.nodes.items()):
-            rate = tally.battles / max(s.wall_s, 1e-9)
-            lines.append(f"node {node}: {tally.battles} battles, {rate:.2f} battles/s")
+        for node, battles in sorted(s.nodes.items()):
+            rate = battles / max(s.wall_s, 1e-9)
+            lines.append(f"node {node}: {battles} battles, {rate:.2f} battles/s")
         lines.append(
             f"driver: {1000 * s.driver_cpu_s / s.battles:.1f} ms CPU and "
             f"{s.result_bytes / s.battles / 1024:.1f} kB per battle"

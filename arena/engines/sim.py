@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 from arena.engines.base import Lane, Pairing
 from arena.server import ServerError
 from arena.simulator import SimulatorPool, run_in_poke_loop
-from arena.teams import TeamPlan, packed, team_name
+from arena.teams import Team, TeamPlan, packed, team_name
 from battle.record import RunPaths, Side, StorageError
 
 if TYPE_CHECKING:
@@ -86,12 +86,17 @@ class SimEngine:
         base = f"battle-{config.battle_format}-{secrets.token_hex(3)}"
         players = {f"{base}{i}": lanes[pairing].players for i, pairing in enumerate(order)}
         for tag, teams in zip(players, team_plan or [], strict=False):
-            self.pool.teams[tag] = {side: packed(team) for side, team in teams.items()}
-            for side, team in teams.items():
-                players[tag][side].recorder.note_team(tag, side, team_name(team))
+            self.hand_teams(tag, teams, players[tag]["p1"].recorder)
         await run_in_poke_loop(
             self.pool.play(list(players), config.battle_format, config.concurrency, players)
         )
+
+    def hand_teams(self, tag: str, teams: dict[Side, Team], recorder: Recorder) -> None:
+        """Battle `tag` is played with `teams` (sent in its `>player` lines), and its
+        record names them."""
+        self.pool.teams[tag] = {side: packed(team) for side, team in teams.items()}
+        for side, team in teams.items():
+            recorder.note_team(tag, side, team_name(team))
 
     def check(self, players: dict[Side, ArenaPlayer]) -> None:
         if not self.pool.alive():

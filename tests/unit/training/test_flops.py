@@ -26,8 +26,6 @@ def test_forward_flops_match_torchs_counter(observation: str) -> None:
         model(tokens, numbers, prev, torch.zeros(B, T))
     flops = step_flops(c, [T] * B)
     assert flops.forward == counter.get_total_flops()
-    # a padded turn is not counted: the same windows with two more turns of padding
-    assert step_flops(c, [T] * B).forward < step_flops(c, [T + 2] * B).forward
     assert flops.train == 3 * flops.forward + flops.target
 
 
